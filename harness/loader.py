@@ -1,0 +1,52 @@
+"""Import functions from a folder of modules that import each other by plain name.
+
+Used by the sandboxed child for a submission, and in the grader's own process for
+the trusted reference (``harness.reference``).
+"""
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+
+def import_module_file(path: Path, name: str):
+    """Import ``path`` as module ``name`` (registered in sys.modules, so plain imports share it)."""
+    if name in sys.modules and getattr(sys.modules[name], "__file__", None) == str(path):
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(name, None)
+        raise
+    return module
+
+
+def load_isolated(folder: Path, names: list[str]) -> dict:
+    """Load functions by name from ``folder`` without leaving its modules in ``sys.modules``.
+
+    For trusted code in the grader's process: the folder's plain-named modules (``utils``,
+    ``relu``) are imported, their functions taken, and sys.modules and sys.path restored,
+    so that another folder with the same module names can be loaded next.
+    """
+    folder = Path(folder).resolve()
+    saved_modules = dict(sys.modules)
+    saved_path = list(sys.path)
+    sys.path.insert(0, str(folder))
+    try:
+        found = {}
+        for path in sorted(folder.glob("*.py")):
+            module = import_module_file(path, path.stem)
+            for name in names:
+                if name not in found and callable(getattr(module, name, None)):
+                    found[name] = getattr(module, name)
+        return found
+    finally:
+        sys.path[:] = saved_path
+        for name in list(sys.modules):
+            if name not in saved_modules:
+                del sys.modules[name]
+        sys.modules.update(saved_modules)

@@ -1,0 +1,125 @@
+"""Find a submission's functions without running its code.
+
+A submission is a folder of modules, a repository whose modules sit in a subfolder
+(``python/``, ``src/``, ...), or one ``.py`` file holding every function. Functions are
+found by parsing the source (``ast``), so a module that crashes at import still shows
+which functions it defines.
+"""
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SKIP_DIRS = {".git", "__pycache__", ".tox", ".venv", "venv", "node_modules", "reports", ".github"}
+MAX_DEPTH = 4
+MAX_FILES = 2000
+
+
+class SubmissionError(Exception):
+    """The path cannot be graded as a submission; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Submission:
+    """Where a submission's functions are."""
+
+    path: Path
+    """What was given on the command line."""
+    folder: Path
+    """The folder that goes on the child's ``sys.path``."""
+    functions: dict = field(default_factory=dict)
+    """Function name -> the file that defines it (relative to ``folder``)."""
+    syntax_errors: dict = field(default_factory=dict)
+    """File (relative) -> the syntax error, for files that do not parse."""
+
+    @property
+    def name(self) -> str:
+        return self.path.stem if self.path.is_file() else self.path.resolve().name
+
+
+def _defined_functions(path: Path) -> tuple[set[str], str]:
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"), filename=str(path))
+    except SyntaxError as exc:
+        return set(), f"line {exc.lineno}: {exc.msg}"
+    except ValueError as exc:  # null bytes
+        return set(), str(exc)
+    names = {node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    # `name = other_function` at module level counts as a definition too.
+    for node in tree.body:
+        if isinstance(node, ast.Assign):
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        elif isinstance(node, ast.ImportFrom):
+            names.update(a.asname or a.name for a in node.names)
+    return names, ""
+
+
+def _candidate_folders(root: Path):
+    """Folders under root, breadth first, skipping tooling and hidden folders."""
+    queue = [(root, 0)]
+    while queue:
+        folder, depth = queue.pop(0)
+        yield folder
+        if depth < MAX_DEPTH:
+            try:
+                children = sorted(p for p in folder.iterdir() if p.is_dir())
+            except OSError:
+                continue
+            queue.extend((p, depth + 1) for p in children
+                         if p.name not in SKIP_DIRS and not p.name.startswith("."))
+
+
+def scan(folder: Path, wanted: dict[str, str]) -> Submission:
+    """Map each wanted function to the file defining it in ``folder`` (not recursive).
+
+    ``wanted`` maps function name -> its historical module; the historical module wins
+    when several files define a function (``from relu import relu_forward`` elsewhere).
+    """
+    found, errors = {}, {}
+    files = sorted(folder.glob("*.py"))[:MAX_FILES]
+    defs = {}
+    for f in files:
+        names, error = _defined_functions(f)
+        if error:
+            errors[f.name] = error
+        defs[f] = names
+    for name, module in wanted.items():
+        owners = [f for f, names in defs.items() if name in names]
+        preferred = [f for f in owners if f.stem == module]
+        if preferred or owners:
+            found[name] = (preferred or owners)[0].name
+        elif f"{module}.py" in errors:
+            found[name] = f"{module}.py"  # it is there, but does not parse
+    return Submission(path=folder, folder=folder, functions=found, syntax_errors=errors)
+
+
+def locate(path: str | Path, wanted: dict[str, str]) -> Submission:
+    """Find the submission's folder and functions, or raise SubmissionError saying what to do."""
+    path = Path(path)
+    if not path.exists():
+        raise SubmissionError(f"{path}: no such file or folder; give the folder holding your "
+                              f"modules (e.g. conv_layer.py) or a single .py file")
+    if path.is_file():
+        if path.suffix != ".py":
+            raise SubmissionError(f"{path}: not a Python file; give a folder of modules or one .py file "
+                                  f"(unzip archives first)")
+        sub = scan(path.parent, wanted)
+        only = {name: f for name, f in sub.functions.items() if f == path.name}
+        errors = {f: e for f, e in sub.syntax_errors.items() if f == path.name}
+        if path.name in errors:
+            only = {name: path.name for name in wanted}
+        return Submission(path=path, folder=path.parent, functions=only, syntax_errors=errors)
+    best = None
+    for folder in _candidate_folders(path):
+        sub = scan(folder, wanted)
+        if best is None or len(sub.functions) > len(best.functions):
+            best = sub
+        if len(sub.functions) == len(wanted):
+            break
+    if best is None or not best.functions:
+        raise SubmissionError(
+            f"{path}: none of the assignment's functions ({', '.join(sorted(wanted)[:3])}, ...) is "
+            f"defined in any .py file here or in its subfolders; is this the right folder?")
+    return Submission(path=path, folder=best.folder, functions=best.functions,
+                      syntax_errors=best.syntax_errors)
