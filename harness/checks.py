@@ -1,0 +1,262 @@
+"""The check catalogue: what is checked for each graded operation, and how one case is judged.
+
+Checks run the submission through a ``Sandbox`` and judge in the parent. They see only
+canonical arrays (``harness.ops``), never a calling convention. Per operation:
+
+- ``forward.<layer>`` / ``backward.<layer>.<grad>``: each fixture case against the reference;
+- ``hidden.forward.<layer>`` ...: the same on cases generated at grade time (``--hidden-seed``);
+- ``gradcheck.<layer>.<grad>``: the submission's backward against central differences of
+  its own forward, by random projections;
+- ``properties.<layer>.<kind>``: inputs left untouched, output dict fields, finite floating
+  output, two calls agree.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from harness import cases as cases_mod
+from harness import diagnose
+from harness.compare import compare
+from harness.gradcheck import gradcheck
+from harness.ops import OPS, Op, output_meta, volume_shape
+from harness.sandbox import Reply, Sandbox
+
+# Canonical output name of a backward op -> the input it differentiates.
+WRT = {"input": "x", "w": "w", "b": "b", "wb": "wb"}
+WRT_LOSS = {"wb": "wb", "input": "X"}
+NOT_IMPLEMENTED = "not implemented"
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    """One check of the catalogue."""
+
+    id: str
+    op: str
+    kind: str          # fixture | hidden | gradcheck | properties
+    output: str = ""   # the canonical output judged (fixture, hidden, gradcheck)
+    function: str = ""
+
+
+@dataclass
+class CaseOutcome:
+    """The verdict on one case of a check."""
+
+    case: str
+    ok: bool
+    message: str = ""
+    facts: tuple = ()
+    numbers: dict = field(default_factory=dict)
+    hint: str = ""
+    error: str = ""        # set when the submission crashed: the check is an ERROR
+    traceback: str = ""
+    output: str = ""
+
+
+def grad_outputs(op: Op) -> tuple[str, ...]:
+    """The gradients a backward (or loss) op returns."""
+    if op.kind == "loss":
+        return ("wb", "input")
+    return op.outputs if op.kind == "backward" else ()
+
+
+def catalogue(function_names: dict) -> list[CheckSpec]:
+    """Every check, in report order. ``function_names`` maps op name -> submission function."""
+    specs = []
+    for op in OPS.values():
+        fn = function_names[op.name]
+        layer = op.layer
+        if op.kind == "forward":
+            specs.append(CheckSpec(f"forward.{layer}", op.name, "fixture", "y", fn))
+            specs.append(CheckSpec(f"hidden.forward.{layer}", op.name, "hidden", "y", fn))
+            specs.append(CheckSpec(f"properties.{layer}.forward", op.name, "properties", "", fn))
+            continue
+        if op.kind == "loss":
+            specs.append(CheckSpec("forward.mlrloss", op.name, "fixture", "nll", fn))
+            specs.append(CheckSpec("hidden.forward.mlrloss", op.name, "hidden", "nll", fn))
+        for out in grad_outputs(op):
+            specs.append(CheckSpec(f"backward.{layer}.{out}", op.name, "fixture", out, fn))
+        for out in grad_outputs(op):
+            specs.append(CheckSpec(f"hidden.backward.{layer}.{out}", op.name, "hidden", out, fn))
+        for out in grad_outputs(op):
+            specs.append(CheckSpec(f"gradcheck.{layer}.{out}", op.name, "gradcheck", out, fn))
+        specs.append(CheckSpec(f"properties.{layer}" + ("" if op.kind == "loss" else ".backward"),
+                               op.name, "properties", "", fn))
+    return specs
+
+
+# ---- judging one returned value --------------------------------------------------------
+
+def failed_call(reply: Reply, case: str) -> CaseOutcome:
+    """A case whose call did not return: the submission crashed, timed out or is unfinished."""
+    if reply.status == "not_implemented":
+        return CaseOutcome(case, False, NOT_IMPLEMENTED, error=NOT_IMPLEMENTED,
+                           traceback=reply.traceback, output=reply.output)
+    what = {"memory": "ran out of memory (MemoryError)"}.get(reply.status, reply.error)
+    return CaseOutcome(case, False, f"raised {what}" if reply.status == "exception" else what,
+                       error=what, traceback=reply.traceback, output=reply.output)
+
+
+def judge_value(op: Op, case, out_name: str, reply: Reply, expected: np.ndarray,
+                hidden: bool = False) -> CaseOutcome:
+    """Compare one output of one call with the expected value; explain a mismatch."""
+    if not reply.ok:
+        return failed_call(reply, case.name)
+    returned = reply.outputs.get(out_name)
+    label = output_label(op, out_name)
+    if returned is None or returned.array is None:
+        problem = returned.problem if returned is not None else "nothing returned"
+        return CaseOutcome(case.name, False, f"{label}: {problem}", output=reply.output)
+    got = returned.array
+    if op.kind == "loss" and out_name in ("nll", "percent"):
+        got = got.reshape(()) if got.size == 1 else got
+    volume = volume_shape(op, case.params, "x" if out_name == "input" else out_name, case.arrays)
+    kind = "kernel" if (op.layer == "conv" and out_name == "w") else "map"
+    mask = ignore_mask(op, case, out_name)
+    if mask is not None and got.shape == expected.shape:
+        got = np.where(mask, expected, got)  # elements where any answer is right
+    cmp = compare(got, expected, what=label, volume=volume, volume_kind=kind,
+                  dtype=returned.dtype, hide_expected=hidden, bias_like=(out_name == "b"))
+    if cmp.ok:
+        return CaseOutcome(case.name, True, numbers=cmp.numbers, output=reply.output)
+    hint = "" if hidden else diagnose.likely_cause(op, case, out_name, got, expected)
+    return CaseOutcome(case.name, False, cmp.message, cmp.facts, cmp.numbers, hint, output=reply.output)
+
+
+def ignore_mask(op: Op, case, out_name: str):
+    """Elements no answer can be wrong at: ReLU's gradient at exactly x == 0 is a free choice."""
+    if op.layer == "relu" and op.kind == "backward" and out_name == "input":
+        zero = case.arrays["x"] == 0
+        return zero if zero.any() else None
+    return None
+
+
+def output_label(op: Op, out_name: str) -> str:
+    """How the student's code names an output, e.g. ``param_grad['w']`` or ``input_od``."""
+    if op.kind == "loss":
+        return {"nll": "nll", "wb": "g", "input": "od", "percent": "percent"}[out_name]
+    if op.kind == "forward":
+        return "output['data']"
+    return {"input": "input_od", "w": "param_grad['w']", "b": "param_grad['b']"}[out_name]
+
+
+# ---- properties ----------------------------------------------------------------------
+
+def property_outcomes(op: Op, case, first: Reply, second: Reply) -> list[CaseOutcome]:
+    """Each property is one 'case': untouched inputs, dict fields, floating finite output, determinism."""
+    if not first.ok:
+        return [failed_call(first, case.name)]
+    results = []
+    passed_arrays = _passed_inputs(op, case)
+    for name, original in passed_arrays.items():
+        after = first.after.get(name)
+        changed = after is not None and after.array is not None and (
+            after.array.shape != original.shape or not np.array_equal(after.array, original))
+        msg = (f"{name} was modified by the call: work on a copy (e.g. np.maximum(x, 0) "
+               f"instead of x[x < 0] = 0)" if changed else "")
+        results.append(CaseOutcome(f"unchanged {name}", not changed, msg,
+                                   hint=diagnose.in_place_hint(op, name) if changed else ""))
+    if op.kind == "forward":
+        want = output_meta(op, case.params, case.arrays)
+        for key, value in want.items():
+            got = first.meta.get(key, "missing")
+            ok = got == value
+            results.append(CaseOutcome(f"field {key}", ok, "" if ok else
+                                       f"output['{key}'] is {got!r}, expected {value!r}"))
+    for out_name, returned in first.outputs.items():
+        if op.kind == "loss" and out_name == "percent":
+            continue
+        label = output_label(op, out_name)
+        if returned.array is None:
+            results.append(CaseOutcome(f"type of {label}", False, f"{label}: {returned.problem}"))
+            continue
+        floating = np.dtype(returned.dtype).kind == "f"
+        results.append(CaseOutcome(f"dtype of {label}", floating, "" if floating else
+                                   f"{label} has dtype {returned.dtype}; return floating-point values"))
+        finite = bool(np.isfinite(returned.array).all())
+        results.append(CaseOutcome(f"finite {label}", finite, "" if finite else
+                                   f"{label} contains NaN or inf"))
+    if second.ok:
+        same = all(_same(first.outputs.get(k), second.outputs.get(k)) for k in first.outputs)
+        results.append(CaseOutcome("two calls agree", same, "" if same else
+                                   "two calls with the same inputs gave different results: does the "
+                                   "function use random numbers or state kept between calls?"))
+    else:
+        results.append(failed_call(second, "second call"))
+    return results
+
+
+def _same(a, b) -> bool:
+    if a is None or b is None or a.array is None or b.array is None:
+        return (a is None) == (b is None) and (a is None or (a.array is None) == (b.array is None))
+    return a.array.shape == b.array.shape and np.allclose(a.array, b.array, rtol=1e-12, atol=0,
+                                                          equal_nan=True)
+
+
+def _passed_inputs(op: Op, case) -> dict:
+    """Canonical inputs by the name the child reports them under after the call (see dictapi)."""
+    a = case.arrays
+    if op.kind == "loss":
+        return {"wb": a["wb"], "X": a["X"], "y": a["y"]}
+    named = {"input.data": a["x"]}
+    if "w" in op.inputs:
+        named.update({"param.w": a["w"], "param.b": a["b"]})
+    if op.kind == "backward":
+        named["output.diff"] = a["dy"]
+    return named
+
+
+# ---- gradient check ------------------------------------------------------------------
+
+class ForwardFailed(Exception):
+    """The submission's forward pass failed during a gradient check."""
+
+    def __init__(self, reply: Reply):
+        super().__init__(reply.error)
+        self.reply = reply
+
+
+def gradcheck_outcome(sandbox: Sandbox, op: Op, case, out_name: str, reply: Reply,
+                      rng: np.random.Generator) -> CaseOutcome:
+    """The submission's gradient for ``out_name`` against differences of its own forward."""
+    if not reply.ok:
+        return failed_call(reply, case.name)
+    returned = reply.outputs.get(out_name)
+    if returned is None or returned.array is None:
+        return CaseOutcome(case.name, False, f"{output_label(op, out_name)}: "
+                           f"{returned.problem if returned else 'nothing returned'}")
+    if op.kind == "loss":
+        fwd_op, wrt, dy, value = op.name, WRT_LOSS[out_name], None, "nll"
+        inputs = {k: case.arrays[k] for k in op.inputs}
+    else:
+        fwd_op, wrt, dy, value = op.forward, WRT[out_name], case.arrays["dy"], "y"
+        inputs = {k: case.arrays[k] for k in OPS[op.forward].inputs}
+    grad = returned.array
+    if out_name == "b" and grad.size == inputs["b"].size:
+        grad = grad.reshape(inputs["b"].shape)
+    if grad.shape != inputs[wrt].shape:
+        return CaseOutcome(case.name, False, f"{output_label(op, out_name)} has shape {grad.shape}, "
+                                             f"expected {inputs[wrt].shape} (the shape of what it differentiates)")
+
+    def forward(arrays):
+        r = sandbox.call(fwd_op, case.params, arrays)
+        if not r.ok:
+            raise ForwardFailed(r)
+        got = r.outputs.get(value)
+        if got is None or got.array is None:
+            raise ForwardFailed(Reply("exception", f"the forward pass returned no usable value: "
+                                                   f"{got.problem if got else 'nothing'}"))
+        return got.array
+
+    volume = volume_shape(op, case.params, wrt, case.arrays)
+    kind = "kernel" if (op.layer == "conv" and wrt == "w") else "map"
+    try:
+        result = gradcheck(forward, inputs, wrt, grad, dy=dy, rng=rng,
+                           kink_margin=cases_mod.kink_margin(case), volume=volume, volume_kind=kind)
+    except ForwardFailed as exc:
+        out = failed_call(exc.reply, case.name)
+        out.message = f"your forward pass failed during the gradient check: {out.message}"
+        return out
+    return CaseOutcome(case.name, result.ok, result.message, result.facts, result.numbers)

@@ -1,0 +1,126 @@
+"""Command line: ``python -m harness grade PATH``, ``python -m harness fixtures generate|check``.
+
+Exit status of ``grade``: 0 all checks passed, 1 graded with failures, 2 the harness
+could not grade (bad usage, corrupt fixtures, a bug of ours) -- and then the report
+files still say "autograder error" with the reason.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from harness import __version__
+
+HIDDEN_SEED_ENV = "HARNESS_HIDDEN_SEED"
+
+
+def _positive(kind):
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+        return value
+    return parse
+
+
+def add_grade_options(p: argparse.ArgumentParser) -> None:
+    """Options shared by ``grade`` and the commands that grade many submissions."""
+    p.add_argument("--only", action="append", metavar="PATTERN",
+                   help="run only checks whose id matches this glob (e.g. 'backward.conv.*'); repeatable")
+    p.add_argument("--case", help="run only the fixture case of this name")
+    p.add_argument("--no-train", action="store_true", help="skip the LeNet training check")
+    p.add_argument("--rubric", help="rubric TOML file (default: the shipped one; "
+                                    "harness/rubrics/historical.toml for the historical edition)")
+    p.add_argument("--timeout", type=_positive(float), default=30.0, metavar="SECONDS",
+                   help="time limit per call of a submission function (default 30)")
+    p.add_argument("--memory", type=_positive(float), default=4.0, metavar="GIB",
+                   help="address-space limit of the submission's process (default 4)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the gradient checks and training (default 0)")
+    p.add_argument("--hidden-seed", type=int, default=None, metavar="N",
+                   help=f"add hidden cases generated from this seed (or set ${HIDDEN_SEED_ENV})")
+    p.add_argument("--data", help="MNIST for the training check: mnist_all.mat, IDX files or .npz "
+                                  "(default: the digits shipped with the harness)")
+    p.add_argument("--train-time-limit", type=_positive(float), default=300.0, metavar="SECONDS",
+                   help="wall-clock limit of the training check (default 300)")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                   help="run the reference and array-module-generic submissions on cupy (cuda)")
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="python -m harness", description=__doc__.splitlines()[0])
+    top.add_argument("--version", action="version", version=f"harness {__version__}")
+    sub = top.add_subparsers(dest="command", required=True)
+
+    g = sub.add_parser("grade", help="grade one submission")
+    g.add_argument("path", help="folder of modules, repository, or single .py file")
+    g.add_argument("--out", help="report folder (default: reports/<submission-name>/)")
+    g.add_argument("--no-html", action="store_true", help="skip the HTML report and JUnit XML (faster)")
+    g.add_argument("--quiet", action="store_true", help="print only the total")
+    add_grade_options(g)
+
+    f = sub.add_parser("fixtures", help="generate or check the fixtures")
+    f.add_argument("action", choices=("generate", "check"))
+    f.add_argument("--dir", help="fixtures folder (default: the project's fixtures/)")
+    return top
+
+
+def options_from(args) -> "Options":
+    from harness.grade import Options
+    from harness.sandbox import Limits
+    hidden = args.hidden_seed
+    env_seed = os.environ.pop(HIDDEN_SEED_ENV, None)  # never passed on to the child
+    if hidden is None and env_seed:
+        try:
+            hidden = int(env_seed)
+        except ValueError:
+            raise SystemExit(f"error: ${HIDDEN_SEED_ENV} must be an integer, got {env_seed!r}")
+    return Options(only=tuple(args.only or ()), case=args.case, rubric=args.rubric,
+                   timeout=args.timeout, seed=args.seed, hidden_seed=hidden, train=not args.no_train,
+                   limits=Limits(timeout_s=args.timeout, memory_bytes=int(args.memory * 2**30)),
+                   extra={"data": args.data, "train_time_limit": args.train_time_limit,
+                          "device": args.device})
+
+
+def cmd_grade(args) -> int:
+    from harness import report as report_mod
+    from harness.grade import grade
+    from harness.report import terminal
+    options = options_from(args)
+    name = Path(args.path).resolve().name or "submission"
+    out = Path(args.out) if args.out else Path("reports") / Path(name).stem
+    result = grade(args.path, options)
+    written = report_mod.write_all(result, out, html=not args.no_html)
+    if args.quiet:
+        print(f"{result.score:g} / {result.max_score:g}")
+    else:
+        print(terminal.render(result, color=sys.stdout.isatty()))
+        print(f"reports: {out}/ ({', '.join(sorted(p.name for p in written.values()))})")
+    return result.exit_code
+
+
+def cmd_fixtures(args) -> int:
+    from harness import fixtures, paths
+    folder = Path(args.dir) if args.dir else paths.FIXTURES_DIR
+    if args.action == "generate":
+        fixtures.generate(folder)
+        print(f"fixtures written to {folder}")
+        return 0
+    problems = fixtures.check(folder)
+    for p in problems:
+        print(f"fixtures: {p}", file=sys.stderr)
+    if not problems:
+        print(f"fixtures in {folder}: checksums and regeneration OK")
+    return 2 if problems else 0
+
+
+COMMANDS = {"grade": cmd_grade, "fixtures": cmd_fixtures}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return COMMANDS[args.command](args)

@@ -1,0 +1,269 @@
+"""Grade one submission: run the check catalogue in a sandbox and score it with the rubric."""
+from __future__ import annotations
+
+import dataclasses
+import platform
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from harness import __version__, cases, checks, compare, fixtures, profiles, rubric as rubric_mod
+from harness.checks import CaseOutcome, CheckSpec
+from harness.model import CheckResult, GradeReport, Status
+from harness.ops import OPS
+from harness.sandbox import Limits, Reply, Sandbox
+from harness.submission import Submission, SubmissionError, locate
+
+# A failure that spoils every later call of the same function: stop calling it.
+FATAL = ("timeout", "crashed", "memory")
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the command line asked for."""
+
+    only: tuple = ()
+    """Glob patterns of check ids to run (``--only``)."""
+    case: str | None = None
+    """Run only the case of this name (``--case``)."""
+    rubric: str | None = None
+    """Rubric file (``--rubric``); the default ships with the harness."""
+    timeout: float = 30.0
+    """Seconds per call of a submission function (``--timeout``)."""
+    seed: int = 0
+    """Seed of the gradient checks' random cases and directions (``--seed``)."""
+    hidden_seed: int | None = None
+    """Seed of the hidden cases (``--hidden-seed`` or $HARNESS_HIDDEN_SEED); None: no hidden cases."""
+    train: bool = True
+    """Run the training check (``--no-train`` turns it off)."""
+    profile: str = profiles.DEFAULT
+    """Calling convention of the submission."""
+    limits: Limits = field(default_factory=Limits)
+    """Resource limits of the child."""
+    extra: dict = field(default_factory=dict)
+    """Options of later checks (training data, time limit, device)."""
+
+
+class Grader:
+    """Runs the checks of one submission; every verdict comes back as a CheckResult."""
+
+    def __init__(self, submission: Submission, options: Options, rubric: rubric_mod.Rubric):
+        self.submission = submission
+        self.options = options
+        self.rubric = rubric
+        self.profile = profiles.get(options.profile)
+        self.broken: dict[str, Reply] = {}   # op -> the fatal reply that ended its calls
+        self.reproduce_path = str(submission.path)
+
+    # -- calls ------------------------------------------------------------------------
+    def call(self, sb: Sandbox, op: str, case, after: bool = False) -> Reply:
+        if op in self.broken:
+            return self.broken[op]
+        reply = sb.call(op, case.params, case.arrays, after=after, timeout=self.options.timeout)
+        if reply.status in FATAL:
+            earlier = dataclasses.replace(reply, error=f"{reply.error} (in an earlier case; not called again)")
+            self.broken[op] = earlier
+        return reply
+
+    def missing(self, op: str) -> str:
+        """Why a function cannot be called at all, or ''."""
+        fn = self.profile.FUNCTIONS[op]
+        if fn not in self.submission.functions:
+            return f"{fn} is not defined in the submission"
+        file = self.submission.functions[fn]
+        if file in self.submission.syntax_errors:
+            return f"{file} does not compile: {self.submission.syntax_errors[file]}"
+        return ""
+
+    # -- cases ------------------------------------------------------------------------
+    def wanted(self, case) -> bool:
+        if self.options.case and case.name != self.options.case:
+            return False
+        return not set(case.tags) & set(self.rubric.exclude_tags)
+
+    def fixture_cases(self, op: str) -> list:
+        return [(c, e) for c, e in fixtures.load(op) if self.wanted(c)]
+
+    def random_cases(self, op: str, seed: int) -> list:
+        found = [c for c in cases.random_cases(seed) if c.op == op and self.wanted(c)]
+        return [(c, cases.expected(c)) for c in found]
+
+    # -- the checks of one operation ----------------------------------------------------
+    def run_op(self, sb: Sandbox, op_name: str, specs: list[CheckSpec]) -> list[CheckResult]:
+        op = OPS[op_name]
+        why = self.missing(op_name)
+        if why:
+            return [self.result(s, [CaseOutcome("-", False, checks.NOT_IMPLEMENTED, error=why)], 0.0)
+                    for s in specs]
+        results = []
+        fixture_replies: dict = {}
+        for spec in specs:
+            start = time.perf_counter()
+            if spec.kind in ("fixture", "hidden"):
+                hidden = spec.kind == "hidden"
+                pool = (self.random_cases(op_name, self.options.hidden_seed) if hidden
+                        else self.fixture_cases(op_name))
+                outcomes = []
+                for case, expected in pool:
+                    key = (spec.kind, case.name)
+                    if key not in fixture_replies:
+                        fixture_replies[key] = self.call(sb, op_name, case)
+                    outcomes.append(checks.judge_value(op, case, spec.output, fixture_replies[key],
+                                                       expected[spec.output], hidden=hidden))
+                    if spec.output == "nll":  # forward.mlrloss also judges the accuracy it reports
+                        outcomes[-1] = self.with_percent(op, case, fixture_replies[key], expected,
+                                                         outcomes[-1])
+            elif spec.kind == "gradcheck":
+                outcomes = []
+                rng = np.random.default_rng([self.options.seed, hash(spec.id) % 2**32])
+                for case, _ in self.random_cases(op_name, self.options.seed):
+                    reply = self.call(sb, op_name, case)
+                    outcomes.append(checks.gradcheck_outcome(sb, op, case, spec.output, reply, rng))
+            else:
+                pool = self.fixture_cases(op_name)[:1]
+                outcomes = []
+                for case, _ in pool:
+                    first = self.call(sb, op_name, case, after=True)
+                    second = self.call(sb, op_name, case) if first.ok else first
+                    outcomes = checks.property_outcomes(op, case, first, second)
+            results.append(self.result(spec, outcomes, time.perf_counter() - start))
+        return results
+
+    def with_percent(self, op, case, reply: Reply, expected: dict, outcome: CaseOutcome) -> CaseOutcome:
+        if not outcome.ok:
+            return outcome
+        pct = checks.judge_value(op, case, "percent", reply, expected["percent"])
+        return pct if not pct.ok else outcome
+
+    # -- one CheckResult from its cases ---------------------------------------------------
+    def result(self, spec: CheckSpec, outcomes: list[CaseOutcome], seconds: float) -> CheckResult:
+        hidden = spec.kind == "hidden"
+        total = len(outcomes)
+        passed = sum(o.ok for o in outcomes)
+        failing = [o for o in outcomes if not o.ok]
+        output = "\n".join(dict.fromkeys(o.output for o in outcomes if o.output))[-4000:]
+        if not total:
+            return CheckResult(spec.id, Status.SKIP, message="no cases selected", function=spec.function,
+                               hidden=hidden, duration=seconds)
+        if not failing:
+            what = "properties hold" if spec.kind == "properties" else "cases pass"
+            return CheckResult(spec.id, Status.PASS, message=f"all {total} {what}", function=spec.function,
+                               cases_passed=passed, cases_total=total, output=output, hidden=hidden,
+                               duration=seconds, numbers=_worst_numbers(outcomes))
+        first = failing[0]
+        status = Status.ERROR if all(o.error for o in failing) else Status.FAIL
+        if first.error == checks.NOT_IMPLEMENTED or first.message == checks.NOT_IMPLEMENTED:
+            message = f"not implemented ({spec.function} raises NotImplementedError)"
+        elif first.error and first.case == "-":
+            message = f"not implemented: {first.error}"
+        else:
+            noun = "properties fail" if spec.kind == "properties" else "cases fail"
+            where = "" if spec.kind == "properties" else f" (case {first.case})"
+            message = f"{len(failing)} of {total} {noun}; first{where}: {first.message}"
+        lines = [message, *("  " + f for f in first.facts)]
+        if first.hint:
+            lines.append(f"  hint (likely cause): {first.hint}")
+        if first.traceback:
+            lines.append("  your traceback:\n" + "\n".join("    " + l for l in first.traceback.splitlines()))
+        others = [f"  case {o.case}: {o.message}" for o in failing[1:6]]
+        if others:
+            lines += ["  other failing cases:", *others]
+        case_opt = f" --case {first.case}" if spec.kind in ("fixture", "hidden") and first.case != "-" else ""
+        lines.append(f"  reproduce: python -m harness grade {self.reproduce_path} --only {spec.id}{case_opt}"
+                     + (f" --hidden-seed {self.options.hidden_seed}" if hidden else ""))
+        return CheckResult(spec.id, status, message=message.splitlines()[0][:300], details="\n".join(lines),
+                           hint=first.hint, function=spec.function, cases_passed=passed,
+                           cases_total=total, numbers={**first.numbers, "case": first.case},
+                           output=output, hidden=hidden, duration=seconds)
+
+
+def _worst_numbers(outcomes: list[CaseOutcome]) -> dict:
+    errs = [o.numbers.get("max_abs") for o in outcomes if o.numbers.get("max_abs") is not None]
+    return {"max_abs": max(errs)} if errs else {}
+
+
+def provenance(options: Options, rubric: rubric_mod.Rubric, note: str = "") -> dict:
+    """What is needed to reproduce a report."""
+    try:
+        from threadpoolctl import threadpool_info
+        blas = ", ".join(f"{i.get('internal_api')} {i.get('version')} ({i.get('num_threads')} threads)"
+                         for i in threadpool_info())
+    except Exception:  # threadpoolctl is optional
+        blas = "unknown (install threadpoolctl)"
+    manifest = fixtures.manifest_info() if hasattr(fixtures, "manifest_info") else {}
+    return {
+        "harness_version": __version__,
+        "fixtures_version": manifest.get("fixtures_version", "?"),
+        "fixtures_sha256": manifest.get("sha256", "?"),
+        "profile": options.profile,
+        "rubric": rubric.name,
+        "seed": options.seed,
+        "hidden_cases": options.hidden_seed is not None,
+        "tolerances": compare.describe_tolerances() if hasattr(compare, "describe_tolerances") else "",
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "blas": blas,
+        "platform": platform.platform(),
+        "sandbox": note or "child runs as an unprivileged user",
+        "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def grade(path: str | Path, options: Options = Options()) -> GradeReport:
+    """Grade the submission at ``path``. Never raises: a harness failure is an autograder error."""
+    started = time.perf_counter()
+    try:
+        rubric = rubric_mod.load(options.rubric)
+    except rubric_mod.RubricError as exc:
+        return GradeReport(str(path), (), {"harness_version": __version__}, autograder_error=str(exc))
+    prof = profiles.get(options.profile)
+    try:
+        submission = locate(path, prof.MODULES)
+        fixtures.verify()
+    except (SubmissionError, fixtures.FixtureError) as exc:
+        return GradeReport(str(path), (), provenance(options, rubric), autograder_error=str(exc))
+    results, notices = [], []
+    specs = checks.catalogue(prof.FUNCTIONS)
+    if options.hidden_seed is None:
+        specs = [s for s in specs if s.kind != "hidden"]
+    kinds = {s.id: s.kind for s in specs}
+    try:
+        with Sandbox(submission, options.limits, options.profile) as sb:
+            note = sb.user_note
+            grader = Grader(submission, options, rubric)
+            for op_name in OPS:
+                op_specs = [s for s in specs if s.op == op_name and rubric_mod.selected(s.id, options.only)]
+                provided = [s for s in op_specs if s.function in rubric.provided]
+                for s in provided:
+                    results.append(CheckResult(s.id, Status.SKIP, message=f"{s.function} is provided by "
+                                               f"the course ({rubric.name} profile): not graded",
+                                               function=s.function))
+                todo = [s for s in op_specs if s.function not in rubric.provided]
+                if todo:
+                    results.extend(grader.run_op(sb, op_name, todo))
+            if rubric.provided:
+                notices.append(f"provided by the course, not graded: {', '.join(rubric.provided)}")
+            extra_checks(sb, submission, options, rubric, results, notices, kinds)
+    except Exception:  # a bug of ours: never a silent zero for the student
+        return GradeReport(str(path), tuple(results), provenance(options, rubric),
+                           autograder_error="the grader failed:\n" + traceback.format_exc())
+    scored = rubric_mod.score(rubric, results, kinds)
+    prov = provenance(options, rubric, note)
+    prov["seconds"] = round(time.perf_counter() - started, 2)
+    return GradeReport(str(path), tuple(scored), prov, notices=tuple(notices))
+
+
+def extra_checks(sb, submission, options, rubric, results, notices, kinds) -> None:
+    """Checks beyond the per-function catalogue (training; integrity flags)."""
+    if options.train and rubric_mod.selected("train.lenet", options.only) and "train.lenet" in rubric.points:
+        try:
+            from harness import training_check
+        except ImportError:
+            return
+        results.append(training_check.run(sb, submission, options, rubric))
+        kinds["train.lenet"] = "train"
