@@ -46,7 +46,8 @@ def load_isolated(folder: Path, names: list[str]) -> dict:
         return found
     finally:
         sys.path[:] = saved_path
-        for name in list(sys.modules):
-            if name not in saved_modules:
+        for name, module in list(sys.modules.items()):
+            # Forget the folder's own modules; keep libraries they imported (numpy...).
+            if name not in saved_modules and str(getattr(module, "__file__", "") or "").startswith(str(folder)):
                 del sys.modules[name]
         sys.modules.update(saved_modules)
