@@ -110,15 +110,15 @@ def judge_value(op: Op, case, out_name: str, reply: Reply, expected: np.ndarray,
         problem = returned.problem if returned is not None else "nothing returned"
         return CaseOutcome(case.name, False, f"{label}: {problem}", output=reply.output)
     got = returned.array
-    if op.kind == "loss" and out_name in ("nll", "percent"):
-        got = got.reshape(()) if got.size == 1 else got
+    if op.kind == "loss" and out_name in ("nll", "percent") and got.size == 1:
+        got, expected = got.reshape(()), np.reshape(expected, ())
     volume = volume_shape(op, case.params, "x" if out_name == "input" else out_name, case.arrays)
     kind = "kernel" if (op.layer == "conv" and out_name == "w") else "map"
     mask = ignore_mask(op, case, out_name)
     if mask is not None and got.shape == expected.shape:
         got = np.where(mask, expected, got)  # elements where any answer is right
     cmp = compare(got, expected, what=label, volume=volume, volume_kind=kind,
-                  dtype=returned.dtype, hide_expected=hidden, bias_like=(out_name == "b"))
+                  dtype=None if returned.kind == "scalar" else returned.dtype, hide_expected=hidden, bias_like=(out_name == "b"))
     if cmp.ok:
         return CaseOutcome(case.name, True, numbers=cmp.numbers, output=reply.output)
     hint = "" if hidden else diagnose.likely_cause(op, case, out_name, got, expected)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness import __version__, cases, checks, compare, fixtures, profiles, rubric as rubric_mod
+from harness import __version__, cases, checks, compare, fixtures, gradcheck, profiles, rubric as rubric_mod
 from harness.checks import CaseOutcome, CheckSpec
 from harness.model import CheckResult, GradeReport, Status
 from harness.ops import OPS
@@ -165,13 +165,13 @@ class Grader:
             noun = "properties fail" if spec.kind == "properties" else "cases fail"
             where = "" if spec.kind == "properties" else f" (case {first.case})"
             message = f"{len(failing)} of {total} {noun}; first{where}: {first.message}"
-        lines = [message, *("  " + f for f in first.facts)]
+        lines = [*("  " + f for f in first.facts)]
         if first.hint:
             lines.append(f"  hint (likely cause): {first.hint}")
         if first.traceback:
             lines.append("  your traceback:\n" + "\n".join("    " + l for l in first.traceback.splitlines()))
         others = [f"  case {o.case}: {o.message}" for o in failing[1:6]]
-        if others:
+        if others and status is Status.FAIL:
             lines += ["  other failing cases:", *others]
         case_opt = f" --case {first.case}" if spec.kind in ("fixture", "hidden") and first.case != "-" else ""
         lines.append(f"  reproduce: python -m harness grade {self.reproduce_path} --only {spec.id}{case_opt}"
@@ -195,16 +195,20 @@ def provenance(options: Options, rubric: rubric_mod.Rubric, note: str = "") -> d
                          for i in threadpool_info())
     except Exception:  # threadpoolctl is optional
         blas = "unknown (install threadpoolctl)"
-    manifest = fixtures.manifest_info() if hasattr(fixtures, "manifest_info") else {}
+    try:
+        fixtures_sha = fixtures.manifest_sha256()
+    except OSError:
+        fixtures_sha = "missing"
     return {
         "harness_version": __version__,
-        "fixtures_version": manifest.get("fixtures_version", "?"),
-        "fixtures_sha256": manifest.get("sha256", "?"),
+        "fixtures_version": cases.FIXTURES_VERSION,
+        "fixtures_sha256": fixtures_sha,
         "profile": options.profile,
         "rubric": rubric.name,
         "seed": options.seed,
         "hidden_cases": options.hidden_seed is not None,
-        "tolerances": compare.describe_tolerances() if hasattr(compare, "describe_tolerances") else "",
+        "tolerances": (f"values: {compare.tolerance_text(compare.RTOL, compare.ATOL_SCALE)}; "
+                       f"gradient checks: rtol {gradcheck.GC_RTOL:g}"),
         "python": platform.python_version(),
         "numpy": np.__version__,
         "blas": blas,
@@ -224,7 +228,7 @@ def grade(path: str | Path, options: Options = Options()) -> GradeReport:
     prof = profiles.get(options.profile)
     try:
         submission = locate(path, prof.MODULES)
-        fixtures.verify()
+        fixtures.load(next(iter(OPS)))  # verifies every fixture file against the manifest
     except (SubmissionError, fixtures.FixtureError) as exc:
         return GradeReport(str(path), (), provenance(options, rubric), autograder_error=str(exc))
     results, notices = [], []

@@ -85,9 +85,9 @@ def score(rubric: Rubric, results: list[CheckResult], kinds: dict[str, str]) -> 
             scored.append(dataclasses.replace(r, score=0.0, max_score=0.0))
             continue
         share = rubric.weights.get(kinds.get(r.id, ""), 1.0) / totals[r.function]
-        max_score = round(rubric.check_points(r.function) * share, 4)
+        max_score = rubric.check_points(r.function) * share
         earned = max_score * r.fraction  # cases that passed before a crash still count
-        scored.append(dataclasses.replace(r, score=round(earned, 4), max_score=max_score))
+        scored.append(dataclasses.replace(r, score=earned, max_score=max_score))
     return scored
 
 

@@ -1,0 +1,37 @@
+"""Shared test helpers: write small submissions to temporary folders."""
+from __future__ import annotations
+
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from harness import paths
+
+STUDENT_MODULES = ("inner_product", "pooling_layer", "conv_layer", "relu", "mlrloss")
+
+
+def make_submission(folder: Path, overrides: dict[str, str] | None = None, base: Path = paths.REFERENCE_DIR,
+                    drop: tuple[str, ...] = ()) -> Path:
+    """Copy ``base`` (the reference by default) into ``folder``, then overwrite modules.
+
+    ``overrides`` maps a module name (``relu``) to its new source; code is dedented.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    for f in base.glob("*.py"):
+        if f.stem not in drop:
+            shutil.copyfile(f, folder / f.name)
+    for name, source in (overrides or {}).items():
+        (folder / f"{name}.py").write_text(textwrap.dedent(source))
+    return folder
+
+
+@pytest.fixture
+def submission(tmp_path):
+    """Factory: ``submission({'relu': source})`` -> path of a reference copy with that module replaced."""
+    counter = iter(range(1000))
+
+    def build(overrides=None, **kw):
+        return make_submission(tmp_path / f"sub{next(counter)}", overrides, **kw)
+    return build
