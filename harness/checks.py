@@ -252,8 +252,10 @@ def gradcheck_outcome(sandbox: Sandbox, op: Op, case, out_name: str, reply: Repl
 
     volume = volume_shape(op, case.params, wrt, case.arrays)
     kind = "kernel" if (op.layer == "conv" and wrt == "w") else "map"
+    if op.kind == "loss" and wrt == "wb":
+        volume, kind = (case.params["K"] - 1, case.arrays["X"].shape[0]), "wb"
     try:
-        result = gradcheck(forward, inputs, wrt, grad, dy=dy, rng=rng,
+        result = gradcheck(forward, inputs, wrt, grad, dy=dy, rng=rng, what=output_label(op, out_name),
                            kink_margin=cases_mod.kink_margin(case), volume=volume, volume_kind=kind)
     except ForwardFailed as exc:
         out = failed_call(exc.reply, case.name)
