@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from harness import __version__, cases, checks, compare, fixtures, gradcheck, profiles, rubric as rubric_mod
+from harness import __version__, cases, checks, compare, fixtures, gradcheck, mnist, profiles, training_check
+from harness import rubric as rubric_mod
 from harness.checks import CaseOutcome, CheckSpec
 from harness.model import CheckResult, GradeReport, Status
 from harness.ops import OPS
@@ -229,7 +230,8 @@ def grade(path: str | Path, options: Options = Options()) -> GradeReport:
     try:
         submission = locate(path, prof.MODULES)
         fixtures.load(next(iter(OPS)))  # verifies every fixture file against the manifest
-    except (SubmissionError, fixtures.FixtureError) as exc:
+        data = training_check.load_data(options) if wants_training(options, rubric) else None
+    except (SubmissionError, fixtures.FixtureError, mnist.MnistError) as exc:
         return GradeReport(str(path), (), provenance(options, rubric), autograder_error=str(exc))
     results, notices = [], []
     specs = checks.catalogue(prof.FUNCTIONS)
@@ -252,7 +254,7 @@ def grade(path: str | Path, options: Options = Options()) -> GradeReport:
                     results.extend(grader.run_op(sb, op_name, todo))
             if rubric.provided:
                 notices.append(f"provided by the course, not graded: {', '.join(rubric.provided)}")
-            extra_checks(sb, submission, options, rubric, results, notices, kinds)
+            extra_checks(sb, submission, options, rubric, results, notices, kinds, data)
     except Exception:  # a bug of ours: never a silent zero for the student
         return GradeReport(str(path), tuple(results), provenance(options, rubric),
                            autograder_error="the grader failed:\n" + traceback.format_exc())
@@ -262,12 +264,18 @@ def grade(path: str | Path, options: Options = Options()) -> GradeReport:
     return GradeReport(str(path), tuple(scored), prov, notices=tuple(notices))
 
 
-def extra_checks(sb, submission, options, rubric, results, notices, kinds) -> None:
+def wants_training(options: Options, rubric: rubric_mod.Rubric) -> bool:
+    return (options.train and "train.lenet" in rubric.points
+            and rubric_mod.selected("train.lenet", options.only))
+
+
+def extra_checks(sb, submission, options, rubric, results, notices, kinds, data=None) -> None:
     """Checks beyond the per-function catalogue (training; integrity flags)."""
-    if options.train and rubric_mod.selected("train.lenet", options.only) and "train.lenet" in rubric.points:
-        try:
-            from harness import training_check
-        except ImportError:
-            return
-        results.append(training_check.run(sb, submission, options, rubric))
+    if wants_training(options, rubric):
+        results.append(training_check.run(sb, submission, options, rubric, data))
         kinds["train.lenet"] = "train"
+    from harness import integrity  # last: it judges what every check saw, and ends every process
+    flags, flag_notices = integrity.run(sb, submission, options, rubric, results)
+    results.extend(flags)
+    notices.extend(flag_notices)
+    kinds.update({f.id: "integrity" for f in flags})

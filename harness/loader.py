@@ -35,6 +35,8 @@ def load_isolated(folder: Path, names: list[str]) -> dict:
     folder = Path(folder).resolve()
     saved_modules = dict(sys.modules)
     saved_path = list(sys.path)
+    for path in folder.glob("*.py"):  # other folders' same-named modules must not be reused
+        sys.modules.pop(path.stem, None)
     sys.path.insert(0, str(folder))
     try:
         found = {}

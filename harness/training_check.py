@@ -1,10 +1,180 @@
-"""The ``train.lenet`` check: LeNet trained with the submission's layers, in the sandbox.
+"""The ``train.lenet`` check: LeNet trained with the submission's layers, inside the sandbox.
 
-``child_tasks`` runs in the child; ``run`` in the parent.
+``child_tasks`` runs in the child: the training loop of ``harness.training`` calls the
+submission's functions (the reference's for those the course provides). ``run`` runs in
+the parent: it sends the training digits and the *images* of the held-out digits, keeps
+the held-out labels, and judges the returned class scores with ``training.evaluate``.
 """
 from __future__ import annotations
 
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from harness import profiles, reference, training
+from harness.model import CheckResult, Status
+
+CHECK_ID = "train.lenet"
+EVAL_MARGIN_S = 120.0   # the request's timeout beyond the training's own limit (final evaluation)
+
+
+# ---- child side ----------------------------------------------------------------------
+
+def _caller(functions, profile, provided: list[str]):
+    """``call(op, params, arrays)`` over the submission's functions, provided ones from the reference."""
+    def call(op_name, params, arrays):
+        name = profile.FUNCTIONS[op_name]
+        source = reference.functions() if name in provided else functions
+        outputs, _, _ = profile.call({name: source[name]}, op_name, params,
+                                     {k: v.copy() for k, v in arrays.items()})
+        return outputs
+    return call
+
 
 def child_tasks(functions, profile) -> dict:
-    """Tasks the child serves for this check (filled in with the training loop)."""
-    return {}
+    """The tasks the child serves for this check: ``train`` and ``time_ops``."""
+
+    def train_task(request, arrays, folder: Path) -> dict:
+        call = _caller(functions, profile, request.get("provided", []))
+        config = training.TrainConfig.from_dict(request["config"])
+        progress_file = folder / "progress.json"
+
+        def progress(info: dict) -> None:
+            progress_file.write_text(json.dumps(info, default=float))
+        outcome = training.train(call, arrays["x_train"], arrays["y_train"], arrays["x_eval"], config,
+                                 progress=progress)
+        out_arrays, info = outcome.to_payload()
+        for name, value in out_arrays.items():
+            np.save(folder / f"out_{name}.npy", np.asarray(value, dtype=np.float64), allow_pickle=False)
+        return {"outputs": {name: {"kind": "ndarray"} for name in out_arrays}, "data": {"info": info}}
+
+    def time_task(request, arrays, folder: Path) -> dict:
+        call = _caller(functions, profile, request.get("provided", []))
+        times = training.time_ops(call, batch_size=request.get("batch_size", 64),
+                                  budget_s=request.get("budget_s", 60.0))
+        return {"outputs": {}, "data": {"times": times}}
+
+    return {"train": train_task, "time_ops": time_task}
+
+
+# ---- parent side ---------------------------------------------------------------------
+
+def load_data(options) -> tuple:
+    """The split, from the shipped digits or ``--data`` (raises mnist.MnistError before any training)."""
+    config = config_from(options)
+    return training.dataset(config, options.extra.get("data"))
+
+
+def config_from(options) -> training.TrainConfig:
+    return training.TrainConfig(seed=options.seed,
+                                time_limit_s=float(options.extra.get("train_time_limit", 300.0)))
+
+
+def _terminal_progress(info: dict) -> None:
+    if not sys.stderr.isatty():
+        return
+    done, total = info.get("iteration", 0), info.get("iterations", 0)
+    loss = info.get("loss")
+    rate = info.get("rate") or 0
+    eta = (total - done) / rate if rate else float("nan")
+    sys.stderr.write(f"\r  train.lenet: iteration {done}/{total}  loss {loss if loss is not None else '?':.4}"
+                     f"  {rate:.1f} it/s  eta {eta:.0f} s   ")
+    sys.stderr.flush()
+
+
+def run(sb, submission, options, rubric, data=None) -> CheckResult:
+    """Train in the sandbox and judge; returns the ``train.lenet`` CheckResult."""
+    start = time.perf_counter()
+    config = config_from(options)
+    x_train, y_train, x_eval, y_eval = data if data is not None else load_data(options)
+    prof = profiles.get(options.profile)
+    provided = [fn for fn in prof.FUNCTIONS.values() if fn in rubric.provided]
+    missing = [fn for fn in prof.FUNCTIONS.values()
+               if fn not in provided and fn not in submission.functions]
+    if missing:
+        return _result(Status.ERROR, f"cannot train: {', '.join(missing)} not defined in the submission",
+                       start, provided=provided)
+
+    def progress(folder: Path) -> None:
+        try:
+            _terminal_progress(json.loads((folder / "progress.json").read_text()))
+        except (OSError, ValueError, TypeError):
+            pass
+
+    reply = sb.run("train", {"config": config.to_dict(), "provided": provided},
+                   {"x_train": x_train, "y_train": y_train.astype(np.float64), "x_eval": x_eval},
+                   timeout=config.time_limit_s + EVAL_MARGIN_S, on_progress=progress)
+    if sys.stderr.isatty():
+        sys.stderr.write("\n")
+    if not reply.ok:
+        what = "not implemented" if reply.status == "not_implemented" else reply.error
+        details = reply.traceback and "  your traceback:\n" + reply.traceback
+        return _result(Status.ERROR, f"training stopped: {what}", start, details=details,
+                       output=reply.output, provided=provided)
+    arrays = {k: v.array for k, v in reply.outputs.items() if v.array is not None}
+    try:
+        outcome = training.TrainOutcome.from_payload(arrays, reply.data.get("info", {}))
+    except (KeyError, TypeError, ValueError) as exc:
+        return _result(Status.ERROR, f"the training returned malformed results ({exc})", start,
+                       provided=provided)
+    student_times = reference_times = None
+    if outcome.status == training.TIME_LIMIT:
+        timed = sb.run("time_ops", {"provided": provided}, {}, timeout=120)
+        student_times = timed.data.get("times") if timed.ok else None
+        reference_times = training.time_ops(_reference_call(prof))
+    verdict = training.evaluate(outcome, y_eval, reference_times, student_times, config,
+                                names=dict(prof.FUNCTIONS))
+    from harness import figures  # matplotlib: parent only
+    shown = figures.training_figures(outcome, verdict, x_eval, y_eval)
+    extra = {"figures": [f for f in shown if "png_base64" in f],
+             "tables": [f for f in shown if "html" in f],
+             "eval_curve": verdict.get("eval_curve", []),
+             "provided": provided,
+             "from_submission": [fn for fn in prof.FUNCTIONS.values() if fn not in provided]}
+    credit = band_credit(verdict.get("accuracy"), rubric.train.get("bands", []))
+    status = Status[verdict["status"]] if verdict["status"] in Status.__members__ else Status.FAIL
+    if status is Status.PASS and credit < 1.0:
+        status = Status.FAIL
+    numbers = {**verdict.get("numbers", {}), "credit": credit}
+    details = list(verdict.get("details", []))
+    details.append(_sources_line(provided, prof))
+    return _result(status, verdict["message"], start, details="\n".join("  " + d for d in details),
+                   hint=verdict.get("hint", ""), numbers=numbers, extra=extra, output=reply.output,
+                   provided=provided)
+
+
+def _reference_call(prof):
+    fns = reference.functions()
+
+    def call(op_name, params, arrays):
+        return prof.call(fns, op_name, params, {k: v.copy() for k, v in arrays.items()})[0]
+    return call
+
+
+def band_credit(accuracy, bands) -> float:
+    """Fraction of the training points for a held-out accuracy: the first band reached."""
+    if accuracy is None:
+        return 0.0
+    for threshold, fraction in sorted(bands, key=lambda b: -b[0]):
+        if accuracy >= threshold:
+            return float(fraction)
+    return 0.0
+
+
+def _sources_line(provided: list, prof) -> str:
+    own = [fn for fn in prof.FUNCTIONS.values() if fn not in provided]
+    line = f"trained with your {', '.join(own)}"
+    return line + (f"; the reference's {', '.join(provided)} (provided by the course)" if provided else "")
+
+
+def _result(status, message, start, *, details="", hint="", numbers=None, extra=None, output="",
+            provided=()) -> CheckResult:
+    numbers = numbers or {}
+    credit = numbers.get("credit", 0.0)
+    return CheckResult(CHECK_ID, status, message=message, details=details, hint=hint,
+                       function=CHECK_ID, cases_passed=int(round(credit * 100)), cases_total=100,
+                       numbers=numbers, output=output[-4000:], duration=time.perf_counter() - start,
+                       extra=extra or {"provided": list(provided)})
