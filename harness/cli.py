@@ -66,7 +66,32 @@ def parser() -> argparse.ArgumentParser:
     f = sub.add_parser("fixtures", help="generate or check the fixtures")
     f.add_argument("action", choices=("generate", "check"))
     f.add_argument("--dir", help="fixtures folder (default: the project's fixtures/)")
+    add_deploy_commands(sub)
     return top
+
+
+def add_deploy_commands(sub) -> None:
+    """``ci``, ``gradescope`` and ``bulk`` (harness.deploy; docs/deployment.md)."""
+    c = sub.add_parser("ci", help="grade in a GitHub Actions job: annotations, job summary, points")
+    c.add_argument("path", help="the student's repository (or folder of modules, or .py file)")
+    c.add_argument("--out", help="report folder (default: reports/<submission-name>/)")
+    c.add_argument("--no-html", action="store_true", help="skip the HTML report and JUnit XML")
+    add_grade_options(c)
+
+    gs = sub.add_parser("gradescope", help="build the Gradescope autograder zip")
+    gs.add_argument("--out", default="autograder.zip", help="the zip to write (default: autograder.zip)")
+    add_grade_options(gs)
+
+    b = sub.add_parser("bulk", help="grade every submission in a folder: gradebook and class report")
+    b.add_argument("folder", help="one subfolder or .zip file per student")
+    b.add_argument("--out", help="output folder (default: reports/bulk-<folder-name>/)")
+    b.add_argument("--jobs", type=_positive(int), default=max(1, (os.cpu_count() or 2) // 2),
+                   help="submissions graded at once (default: half the CPUs)")
+    b.add_argument("--force", action="store_true", help="regrade submissions an earlier run graded already")
+    b.add_argument("--no-html", action="store_true", help="skip each student's HTML report and JUnit XML")
+    b.add_argument("--submission-timeout", type=_positive(float), default=900.0, metavar="SECONDS",
+                   help="wall-clock limit of one submission's whole grade (default 900)")
+    add_grade_options(b)
 
 
 def options_from(args) -> "Options":
@@ -118,7 +143,45 @@ def cmd_fixtures(args) -> int:
     return 2 if problems else 0
 
 
-COMMANDS = {"grade": cmd_grade, "fixtures": cmd_fixtures}
+def cmd_ci(args) -> int:
+    from harness.deploy import ci
+    options = options_from(args)
+    name = Path(args.path).resolve().name or "submission"
+    out = Path(args.out) if args.out else Path("reports") / Path(name).stem
+    return ci.run(args.path, options, out, html=not args.no_html)
+
+
+def cmd_gradescope(args) -> int:
+    from harness.deploy import gradescope_bundle, grade_argv
+    from harness.rubric import RubricError
+    hidden = options_from(args).hidden_seed  # --hidden-seed or $HARNESS_HIDDEN_SEED
+    try:
+        out = gradescope_bundle.build(args.out, grade_argv(args, skip=("hidden_seed", "rubric", "data")),
+                                      hidden_seed=hidden, rubric=args.rubric, data=args.data)
+    except (gradescope_bundle.BundleError, RubricError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"Gradescope autograder: {out} ({out.stat().st_size / 2**20:.1f} MiB)"
+          + (", with hidden cases" if hidden is not None else ""))
+    return 0
+
+
+def cmd_bulk(args) -> int:
+    from harness.deploy import bulk, grade_argv
+    hidden = options_from(args).hidden_seed
+    out = Path(args.out) if args.out else Path("reports") / f"bulk-{Path(args.folder).resolve().name}"
+    settings = bulk.Settings(grade_args=tuple(grade_argv(args)), hidden_seed=hidden,
+                             timeout_s=args.submission_timeout, html=not args.no_html, force=args.force)
+    try:
+        rows = bulk.run(args.folder, out, settings, jobs=args.jobs)
+    except NotADirectoryError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0 if all(r.graded for r in rows) else 2
+
+
+COMMANDS = {"grade": cmd_grade, "fixtures": cmd_fixtures, "ci": cmd_ci, "gradescope": cmd_gradescope,
+            "bulk": cmd_bulk}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -68,7 +68,7 @@ def load(path: str | Path | None = None) -> Rubric:
             exclude_tags=tuple(profile.get("exclude_tags", ())),
             train=dict(data.get("train", {})),
             forbidden_imports=tuple(data.get("forbidden_imports", ())), path=str(path))
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise RubricError(f"{path}: malformed rubric ({exc!r}); see {paths.DEFAULT_RUBRIC} "
                           f"for the expected layout") from None
 

@@ -1,0 +1,153 @@
+"""GitHub Actions annotations (``::error file=...,line=...::``) at the student's failing functions.
+
+One annotation per graded function that did not pass (GitHub shows at most 10 errors per
+step; the assignment has 9 functions), placed on the line of the student's traceback inside
+that function when there is one, else on the function's ``def`` line; a flag for review
+(``integrity.*``) is a warning. The files and lines
+come from parsing the submission's source (``ast``), never from running it.
+https://docs.github.com/en/actions/using-workflows/workflow-commands-for-github-actions
+"""
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness import profiles
+from harness.deploy import FLAG_PREFIX
+from harness.model import CheckResult, GradeReport
+from harness.report.common import AUTOGRADER_ERROR, NOT_PASSED, first_line, points
+from harness.submission import SubmissionError, locate
+
+MAX_MESSAGE = 1500
+"""Characters of one annotation's text; GitHub truncates long ones anyway."""
+
+_FRAME = re.compile(r'File "([^"]+)", line (\d+)')
+
+
+@dataclass(frozen=True)
+class Where:
+    """A place in the student's repository."""
+
+    file: str
+    """Path relative to the repository root (what GitHub's ``file=`` expects)."""
+    line: int
+    """Line of the ``def``; 0 when the function was not found."""
+    end: int
+    """Last line of the function."""
+
+
+def escape_data(text: str) -> str:
+    """A workflow command's message: ``%``, CR and LF escaped as GitHub's toolkit does."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    """A workflow command's property value (``file=``, ``title=``): also ``:`` and ``,``."""
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def command(level: str, message: str, **props) -> str:
+    """``::error file=a.py,line=3,title=T::message`` (properties that are empty are left out)."""
+    given = ",".join(f"{k}={escape_property(str(v))}" for k, v in props.items() if v not in (None, "", 0))
+    return f"::{level}{' ' + given if given else ''}::{escape_data(message)}"
+
+
+def locations(path: str | Path, profile: str = profiles.DEFAULT) -> dict[str, Where]:
+    """Function name -> where it is defined, relative to ``path`` (the repository root)."""
+    prof = profiles.get(profile)
+    try:
+        sub = locate(path, prof.MODULES)
+    except SubmissionError:
+        return {}
+    root = Path(path).resolve()
+    root = root.parent if root.is_file() else root
+    found: dict[str, Where] = {}
+    for name, file in sub.functions.items():
+        source = sub.folder / file
+        try:
+            rel = source.resolve().relative_to(root).as_posix()
+        except ValueError:
+            rel = source.name
+        line, end = _def_lines(source, name)
+        found[name] = Where(rel, line, end)
+    return found
+
+
+def _def_lines(source: Path, name: str) -> tuple[int, int]:
+    try:
+        tree = ast.parse(source.read_text(encoding="utf-8", errors="replace"))
+    except (SyntaxError, ValueError, OSError):
+        return 0, 0
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
+            first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            return first, node.end_lineno or first
+    for node in tree.body:  # `name = ...` or `from x import name`
+        if isinstance(node, ast.Assign):
+            names = [t.id for t in node.targets if isinstance(t, ast.Name)]
+        elif isinstance(node, ast.ImportFrom):
+            names = [a.asname or a.name for a in node.names]
+        else:
+            continue
+        if name in names:
+            return node.lineno, node.end_lineno or node.lineno
+    return 0, 0
+
+
+def _traceback_line(checks: list[CheckResult], where: Where) -> int:
+    """The deepest line of the student's traceback that falls inside the function, or 0."""
+    base = Path(where.file).name
+    best = 0
+    for check in checks:
+        for file, line in _FRAME.findall(check.details):
+            if Path(file).name == base and where.line <= int(line) <= where.end:
+                best = int(line)
+    return best
+
+
+def _message(checks: list[CheckResult]) -> str:
+    lines = [f"{c.id} ({c.status.value}, {points(c.score)}/{points(c.max_score)}): {first_line(c.message)}"
+             for c in checks]
+    hints = list(dict.fromkeys(c.hint for c in checks if c.hint))
+    lines += [f"hint (likely cause): {h}" for h in hints[:3]]
+    reproduce = next((line.strip() for c in checks for line in c.details.splitlines()
+                      if line.strip().startswith("reproduce:")), "")
+    if reproduce:
+        lines.append(reproduce)
+    text = "\n".join(lines)
+    return text if len(text) <= MAX_MESSAGE else text[:MAX_MESSAGE] + "\n..."
+
+
+def annotations(report: GradeReport, path: str | Path | None = None,
+                profile: str = profiles.DEFAULT) -> list[str]:
+    """Workflow commands for every graded function that did not pass; hidden checks stay hidden.
+
+    ``path`` is the repository root as given to the grader (default: ``report.submission``):
+    ``file=`` is relative to it.
+    """
+    if report.autograder_error:
+        return [command("error", f"{AUTOGRADER_ERROR}\n{first_line(report.autograder_error)}",
+                        title="Autograder error")]
+    where = locations(path if path is not None else report.submission, profile)
+    groups: dict[str, list[CheckResult]] = {}
+    out = []
+    for check in report.checks:
+        if check.status not in NOT_PASSED or check.hidden:
+            continue
+        if check.message.startswith(FLAG_PREFIX):   # a person will look: a warning, not an error
+            out.append(command("warning", check.message, title=check.id))
+        else:
+            groups.setdefault(check.function or check.id, []).append(check)
+    for function, checks in groups.items():
+        lost = sum(c.max_score - c.score for c in checks)
+        title = (f"{function}: {len(checks)} check{'s' if len(checks) != 1 else ''} not passed "
+                 f"({points(lost)} points lost)")
+        place = where.get(function)
+        if place is None:
+            out.append(command("error", _message(checks), title=title))
+            continue
+        line = _traceback_line(checks, place) or place.line
+        out.append(command("error", _message(checks), file=place.file, line=line, title=title))
+    return out

@@ -1,0 +1,96 @@
+"""The class's gradebook: one CSV row per student, one column per check group, the total.
+
+A check group is the graded function a check belongs to (``conv_layer_forward``, ...) or,
+for checks of no function, the check's id (``train.lenet``). A student who could not be
+graded gets empty points and the reason in ``status``: never a silent zero.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness import profiles
+from harness.deploy import FLAG_PREFIX
+from harness.model import GradeReport
+from harness.report.common import first_line, points
+
+FIXED = ("student", "status", "total", "max_total")
+TRAILING = ("flags", "seconds", "report")
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class Row:
+    """What the gradebook and the class report know about one student."""
+
+    student: str
+    """The submission's name: its folder, or its zip file without ``.zip``."""
+    source: str
+    """The folder or zip graded."""
+    report: GradeReport | None
+    """The grade, or None when there is none."""
+    reason: str = ""
+    """Why there is no grade (unreadable zip, timeout, autograder error), for the instructor."""
+    seconds: float = 0.0
+    """Wall-clock seconds of the grading process."""
+    report_dir: str = ""
+    """The student's report folder, relative to the bulk output folder."""
+    reused: bool = False
+    """Graded by an earlier run and unchanged since: not graded again."""
+
+    @property
+    def graded(self) -> bool:
+        return self.report is not None and not self.report.autograder_error and not self.reason
+
+
+def group_of(check) -> str:
+    return check.function or check.id
+
+
+def groups(rows: list[Row], profile: str = profiles.DEFAULT) -> list[str]:
+    """Column names: the profile's functions in their order, then any other group as first seen."""
+    seen: dict[str, None] = {}
+    for row in rows:
+        if row.graded:
+            for check in row.report.checks:
+                if check.max_score or check.score:
+                    seen.setdefault(group_of(check), None)
+    order = [f for f in profiles.get(profile).FUNCTIONS.values() if f in seen]
+    return order + [g for g in seen if g not in order]
+
+
+def _safe(text: str) -> str:
+    """A cell a spreadsheet will not run as a formula (student names are student input)."""
+    return "'" + text if text.startswith(_FORMULA) else text
+
+
+def render(rows: list[Row], profile: str = profiles.DEFAULT) -> str:
+    columns = groups(rows, profile)
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow([*FIXED, *columns, *TRAILING])
+    for row in sorted(rows, key=lambda r: r.student.lower()):
+        if row.graded:
+            per = {}
+            for check in row.report.checks:
+                per[group_of(check)] = per.get(group_of(check), 0.0) + check.score
+            flags = " ".join(c.id for c in row.report.checks if c.message.startswith(FLAG_PREFIX))
+            cells = ["graded", points(row.report.score), points(row.report.max_score),
+                     *(points(per[c]) if c in per else "" for c in columns), flags]
+        else:
+            why = row.reason or first_line(row.report.autograder_error if row.report else "") or "not graded"
+            cells = [f"not graded: {why}", "", "", *("" for _ in columns), ""]
+        writer.writerow([_safe(row.student), *(_safe(c) for c in cells), f"{row.seconds:.1f}",
+                         _safe(row.report_dir)])
+    return buf.getvalue()
+
+
+def write(rows: list[Row], path: str | Path, profile: str = profiles.DEFAULT) -> Path:
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(render(rows, profile), encoding="utf-8")
+    os.replace(tmp, path)
+    return path

@@ -1,0 +1,183 @@
+"""The Gradescope autograder bundle: build it (``python -m harness gradescope``), and run it.
+
+The zip holds ``setup.sh`` and ``run_autograder`` at its root (Gradescope's layout), the
+harness project tree (``lenet-harness/``: the package, the reference, the fixtures; the grader
+finds them relative to the package) and ``config/`` (the grade options, and the rubric,
+training data and hidden seed when given). Gradescope unzips it into ``/autograder/source``,
+runs ``setup.sh`` once per image, then ``run_autograder`` per submission, which runs
+``python -m harness.deploy.gradescope_bundle run /autograder``: grade
+``/autograder/submission``, write ``/autograder/results/results.json``.
+https://gradescope-autograders.readthedocs.io/en/latest/specs/
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import sys
+import traceback
+import zipfile
+from pathlib import Path
+
+from harness import __version__, paths
+
+PROJECT = "lenet-harness"
+"""Folder of the harness project inside the bundle."""
+
+SHIPPED = ("harness", "reference", "fixtures", "pyproject.toml", "README.md")
+"""What of the project goes in: the package and the folders it finds relative to itself."""
+
+_SKIP = ("__pycache__", ".pyc", ".egg-info", ".tmp")
+_EPOCH = (1980, 1, 1, 0, 0, 0)  # fixed timestamps: the same tree gives the same zip
+
+SETUP_SH = """\
+#!/usr/bin/env bash
+# Gradescope runs this once, as root, when it builds the autograder image.
+set -euo pipefail
+source_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q python3 python3-venv python3-pip
+python3 -m venv /autograder/venv
+/autograder/venv/bin/pip install --quiet --upgrade pip
+/autograder/venv/bin/pip install --quiet -e "$source_dir/lenet-harness"
+# The sandboxed child runs as 'nobody': it must read the interpreter and the harness ...
+chmod -R a+rX /autograder/venv "$source_dir/lenet-harness" "$source_dir/config"
+chmod a+x /autograder /autograder/source 2>/dev/null || true
+# ... but never the hidden seed.
+if [ -f "$source_dir/config/hidden_seed" ]; then chmod 600 "$source_dir/config/hidden_seed"; fi
+# Fail the image build, visibly, if the reference does not score full marks here.
+/autograder/venv/bin/python -m harness grade "$source_dir/lenet-harness/reference" \\
+    --no-train --no-html --quiet --out /tmp/harness-selftest
+"""
+
+RUN_AUTOGRADER = """\
+#!/usr/bin/env bash
+# Gradescope runs this for every submission: grade /autograder/submission with the harness
+# shipped in this bundle, write /autograder/results/results.json.
+# AUTOGRADER_ROOT and HARNESS_PYTHON override the paths (the harness's own tests use them).
+set -u
+root="${AUTOGRADER_ROOT:-/autograder}"
+python="${HARNESS_PYTHON:-$root/venv/bin/python}"
+[ -x "$python" ] || python=python3
+mkdir -p "$root/results"
+rm -f "$root/results/results.json"
+cd "$root/source/lenet-harness" && "$python" -m harness.deploy.gradescope_bundle run "$root"
+status=$?
+if [ ! -s "$root/results/results.json" ]; then
+  cat > "$root/results/results.json" <<JSON
+{"score": 0, "output": "Autograder error: the grader itself failed (exit status $status), so this is not a grade of your work. Please contact the course staff and include this message.", "tests": []}
+JSON
+fi
+exit 0
+"""
+
+
+class BundleError(ValueError):
+    """The bundle cannot be built as asked; the message says why."""
+
+
+def _add(zf: zipfile.ZipFile, name: str, data: bytes, executable: bool = False) -> None:
+    info = zipfile.ZipInfo(name, date_time=_EPOCH)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = ((0o755 if executable else 0o644) | stat.S_IFREG) << 16
+    zf.writestr(info, data)
+
+
+def _tree(root: Path, top: str):
+    """(archive name, file) for every file under ``root/top``, sorted, caches left out."""
+    start = root / top
+    if start.is_file():
+        yield top, start
+        return
+    if not start.is_dir():
+        raise BundleError(f"{start}: missing; the bundle ships it (is this a complete checkout?)")
+    for f in sorted(start.rglob("*")):
+        rel = f.relative_to(root).as_posix()
+        if f.is_file() and not f.is_symlink() and not any(s in rel for s in _SKIP):
+            yield rel, f
+
+
+def build(out: str | Path, grade_args: list[str], *, hidden_seed: int | None = None,
+          rubric: str | Path | None = None, data: str | Path | None = None) -> Path:
+    """Write the bundle to ``out``; ``grade_args`` are passed to every grade (e.g. ``--no-train``)."""
+    from harness import fixtures, rubric as rubric_mod
+    out = Path(out)
+    config = {"harness_version": __version__, "grade_args": list(grade_args), "rubric": None, "data": None}
+    try:
+        config["fixtures_sha256"] = fixtures.manifest_sha256()
+    except OSError as exc:
+        raise BundleError(f"fixtures: {exc}") from None
+    extra: dict[str, Path] = {}
+    if rubric:
+        rubric_mod.load(rubric)  # raises RubricError with the reason
+        config["rubric"] = "rubric.toml"
+        extra["config/rubric.toml"] = Path(rubric)
+    if data:
+        if not Path(data).is_file():
+            raise BundleError(f"{data}: no such file (give the training data as one file)")
+        config["data"] = Path(data).name
+        extra[f"config/{Path(data).name}"] = Path(data)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    with zipfile.ZipFile(tmp, "w") as zf:
+        _add(zf, "setup.sh", SETUP_SH.encode(), executable=True)
+        _add(zf, "run_autograder", RUN_AUTOGRADER.encode(), executable=True)
+        _add(zf, "config/bundle.json", (json.dumps(config, indent=2) + "\n").encode())
+        if hidden_seed is not None:
+            _add(zf, "config/hidden_seed", f"{int(hidden_seed)}\n".encode())
+        for name, source in extra.items():
+            _add(zf, name, source.read_bytes())
+        for top in SHIPPED:
+            for rel, f in _tree(paths.ROOT, top):
+                _add(zf, f"{PROJECT}/{rel}", f.read_bytes())
+    os.replace(tmp, out)
+    return out
+
+
+# -- inside the bundle, on Gradescope -----------------------------------------------------------
+
+def grade_command(root: Path) -> list[str]:
+    """The ``python -m harness`` arguments that grade ``root/submission`` as configured."""
+    config_dir = root / "source" / "config"
+    config = json.loads((config_dir / "bundle.json").read_text())
+    argv = ["grade", str(root / "submission"), "--out", str(root / "results" / "harness"), "--no-html",
+            *config.get("grade_args", [])]
+    if config.get("rubric"):
+        argv += ["--rubric", str(config_dir / config["rubric"])]
+    if config.get("data"):
+        argv += ["--data", str(config_dir / config["data"])]
+    return argv
+
+
+def run(root: str | Path) -> int:
+    """Grade the submission under ``root`` (``/autograder``) into ``root/results/results.json``."""
+    from harness import cli
+    root = Path(root)
+    results = root / "results"
+    results.mkdir(parents=True, exist_ok=True)
+    try:
+        seed_file = root / "source" / "config" / "hidden_seed"
+        if seed_file.is_file():
+            os.environ[cli.HIDDEN_SEED_ENV] = seed_file.read_text().strip()  # the CLI takes it out again
+        rc = cli.main(grade_command(root))
+        shutil.copyfile(results / "harness" / "results.json", results / "results.json")
+        return rc
+    except BaseException:  # noqa: BLE001 - whatever happened, Gradescope gets a results.json
+        _write_error(results, traceback.format_exc())
+        return 2
+
+
+def _write_error(results: Path, reason: str) -> None:
+    from harness.model import GradeReport
+    from harness.report import gradescope
+    report = GradeReport("/autograder/submission", (), {"harness_version": __version__},
+                         autograder_error="the Gradescope runner failed:\n" + reason)
+    (results / "results.json").write_text(json.dumps(gradescope.render(report), indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3 or sys.argv[1] != "run":
+        sys.exit("usage: python -m harness.deploy.gradescope_bundle run AUTOGRADER_ROOT")
+    sys.exit(run(sys.argv[2]))

@@ -1,0 +1,24 @@
+"""One grading process of a bulk run: ``python -m harness.deploy.worker grade PATH ...``.
+
+The same as ``python -m harness grade``, except that SIGTERM (the bulk run's time limit)
+unwinds the grade instead of killing the process outright, so the sandbox's clean-up runs
+and the submission's own process group is killed with it.
+"""
+from __future__ import annotations
+
+import signal
+import sys
+
+
+def _stop(signum, frame):
+    raise SystemExit(128 + signum)
+
+
+def main(argv: list[str]) -> int:
+    signal.signal(signal.SIGTERM, _stop)
+    from harness import cli
+    return cli.main(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

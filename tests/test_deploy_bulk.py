@@ -1,0 +1,280 @@
+"""Bulk grading: safe unpacking, the gradebook, the class report, and a run over a mixed class."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import stat
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from conftest import make_submission
+from harness import cli, paths
+from harness import deploy
+from harness.deploy import archives, bulk, class_report, gradebook
+from harness.deploy.gradebook import Row
+from harness.model import CheckResult, GradeReport, Status
+
+RELU_BROKEN = """\
+    import numpy as np
+
+
+    def relu_forward(input):
+        output = {key: input[key] for key in ('height', 'width', 'channel', 'batch_size')}
+        output['data'] = np.minimum(input['data'], 0)
+        return output
+
+
+    def relu_backward(output, input, layer):
+        return output['diff'] * (input['data'] > 0)
+"""
+
+# Tries to kill the grader, then never finishes importing: the sandbox must contain both.
+HOSTILE_CONV = """\
+    import os
+    import signal
+
+    try:
+        os.kill(os.getppid(), signal.SIGKILL)
+    except OSError:
+        pass
+    while True:
+        pass
+"""
+
+
+def zip_folder(folder: Path, archive: Path, top: str | None = None) -> Path:
+    with zipfile.ZipFile(archive, "w") as zf:
+        for f in sorted(folder.glob("*.py")):
+            zf.write(f, f"{top}/{f.name}" if top else f.name)
+        zf.writestr("__MACOSX/._relu.py", b"\x00\x05\x16\x07 resource fork")
+    return archive
+
+
+# -- archives -----------------------------------------------------------------------------------
+
+def test_zip_with_one_top_folder_unpacks_to_it(tmp_path):
+    archive = zip_folder(paths.REFERENCE_DIR, tmp_path / "a.zip", top="carol_hw3")
+    folder = archives.extract(archive, tmp_path / "x")
+    assert folder == tmp_path / "x" / "carol_hw3"
+    assert (folder / "conv_layer.py").is_file() and not (tmp_path / "x" / "__MACOSX").exists()
+
+
+def test_zip_with_files_at_the_root(tmp_path):
+    folder = archives.extract(zip_folder(paths.REFERENCE_DIR, tmp_path / "a.zip"), tmp_path / "x")
+    assert folder == tmp_path / "x" and (folder / "relu.py").is_file()
+
+
+@pytest.mark.parametrize("name", ["../evil.py", "/etc/evil.py", "a/../../evil.py", "C:\\evil.py", "..\\evil.py"])
+def test_zip_entries_outside_the_folder_are_refused(tmp_path, name):
+    with zipfile.ZipFile(tmp_path / "a.zip", "w") as zf:
+        zf.writestr("ok.py", "x = 1")
+        zf.writestr(name, "x = 1")
+    with pytest.raises(archives.ArchiveError, match="unsafe entry"):
+        archives.extract(tmp_path / "a.zip", tmp_path / "x")
+    assert not (tmp_path / "x").exists() and not (tmp_path / "evil.py").exists()
+
+
+def test_zip_bomb_is_stopped_while_inflating(tmp_path, monkeypatch):
+    monkeypatch.setattr(archives, "MAX_BYTES", 2**20)
+    with zipfile.ZipFile(tmp_path / "a.zip", "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("zeros.bin", b"\0" * (4 * 2**20))
+    with pytest.raises(archives.ArchiveError, match="zip bomb"):
+        archives.extract(tmp_path / "a.zip", tmp_path / "x")
+    assert not (tmp_path / "x").exists()
+
+
+def test_zip_symlinks_are_not_created(tmp_path):
+    link = zipfile.ZipInfo("passwd.py")
+    link.external_attr = (stat.S_IFLNK | 0o777) << 16
+    with zipfile.ZipFile(tmp_path / "a.zip", "w") as zf:
+        zf.writestr(link, "/etc/passwd")
+        zf.writestr("relu.py", "x = 1")
+    folder = archives.extract(tmp_path / "a.zip", tmp_path / "x")
+    assert sorted(p.name for p in folder.iterdir()) == ["relu.py"]
+
+
+def test_not_a_zip(tmp_path):
+    (tmp_path / "a.zip").write_bytes(b"PK\x03\x04 truncated")
+    with pytest.raises(archives.ArchiveError, match="not a readable zip"):
+        archives.extract(tmp_path / "a.zip", tmp_path / "x")
+
+
+# -- gradebook and class report on hand-made rows ---------------------------------------------------
+
+def report(score_relu: float, hint: str = "") -> GradeReport:
+    checks = (CheckResult("forward.relu", Status.PASS if score_relu == 4 else Status.FAIL, score_relu, 4, "m",
+                          function="relu_forward", hint=hint),
+              CheckResult("forward.conv", Status.PASS, 12, 12, "ok", function="conv_layer_forward"),
+              CheckResult("train.lenet", Status.ERROR, 0, 30, "raised ValueError: x", function="train.lenet"))
+    if hint:
+        checks += (CheckResult("integrity.sandbox", Status.FAIL, 0, 0, "flagged for review: started a process"),)
+    return GradeReport("s", checks, {"rubric": "default"})
+
+
+@pytest.fixture
+def rows() -> list[Row]:
+    return [Row("=HYPERLINK(\"http://x\")", "a", report(4), seconds=3.0, report_dir="students/a"),
+            Row("<b>bob</b>", "b", report(0, hint="ReLU keeps the positive part"), seconds=9.5),
+            Row("carol", "carol.zip", None, "carol.zip: unsafe entry '../x'"),
+            Row("dave", "d", GradeReport("d", (), {}, autograder_error="none of the functions\nmore"))]
+
+
+def test_gradebook_columns_and_rows(rows):
+    table = list(csv.reader(io.StringIO(gradebook.render(rows))))
+    assert table[0] == ["student", "status", "total", "max_total", "relu_forward", "conv_layer_forward",
+                        "train.lenet", "flags", "seconds", "report"]
+    by_name = {r[0]: r for r in table[1:]}
+    assert by_name["<b>bob</b>"][1:7] == ["graded", "12", "46", "0", "12", "0"]
+    assert by_name["carol"][1:4] == ["not graded: carol.zip: unsafe entry '../x'", "", ""]
+    assert by_name["dave"][1] == "not graded: none of the functions"
+    assert "'=HYPERLINK(\"http://x\")" in by_name   # a spreadsheet shows it, never runs it
+    assert by_name["<b>bob</b>"][7] == "integrity.sandbox"
+
+
+def test_flag_prefix_is_the_integrity_checks():
+    integrity = pytest.importorskip("harness.integrity")
+    assert integrity.REVIEW == deploy.FLAG_PREFIX
+
+
+def test_class_report_sections_and_escaping(rows, tmp_path):
+    (tmp_path / "students" / "a").mkdir(parents=True)
+    (tmp_path / "students" / "a" / "report.html").write_text("x")
+    page = class_report.write(rows, tmp_path / "class.html", {"folder": "hw3"}).read_text()
+    for heading in ("Scores", "Pass rate per check", "Most common likely causes", "Flagged for review",
+                    "Slowest submissions", "Failures to grade", "Students"):
+        assert f"<h2>{heading}</h2>" in page
+    assert page.count("data:image/png;base64,") == 2
+    assert "<b>bob</b>" not in page and "&lt;b&gt;bob&lt;/b&gt;" in page
+    assert "ReLU keeps the positive part" in page and "error: raises ValueError" in page
+    assert 'href="students/a/report.html"' in page
+    assert "<script" not in page
+
+
+def test_pass_rates_and_causes(rows):
+    assert class_report.pass_rates(rows) == [("forward.relu", 1, 2), ("forward.conv", 2, 2), ("train.lenet", 0, 2),
+                                             ("integrity.sandbox", 0, 1)]
+    assert [(name, c.id) for name, c in class_report.flags(rows)] == [("<b>bob</b>", "integrity.sandbox")]
+    top = class_report.causes(rows)[0]
+    assert top[0] == "error: raises ValueError" and len(top[1]) == 2
+
+
+# -- the runner -----------------------------------------------------------------------------
+
+def test_a_grading_process_over_its_time_limit_is_stopped(tmp_path):
+    batch = bulk.Batch(tmp_path, bulk.Settings(timeout_s=1.0))
+    start = time.monotonic()
+    rc, timed_out = batch._run([sys.executable, "-c", "import time; time.sleep(60)"], tmp_path / "log")
+    assert timed_out and rc != 0 and time.monotonic() - start < 10
+
+
+def test_grade_options_are_passed_on_except_the_hidden_seed():
+    args = cli.parser().parse_args(["bulk", "d", "--no-train", "--only", "forward.*", "--only", "backward.*",
+                                    "--timeout", "2", "--hidden-seed", "7", "--jobs", "3"])
+    assert deploy.grade_argv(args) == ["--only", "forward.*", "--only", "backward.*", "--no-train",
+                                       "--timeout", "2.0"]
+
+
+def test_discover_names_and_ignores(tmp_path):
+    for d in ("alice", "bob", ".git", "__MACOSX", "out"):
+        (tmp_path / d).mkdir()
+    for f in ("bob.zip", "carol.ZIP", "notes.txt"):
+        (tmp_path / f).write_bytes(b"")
+    entries, ignored = bulk.discover(tmp_path, exclude=tmp_path / "out")
+    assert [(e.name, e.source.name) for e in entries] == [
+        ("alice", "alice"), ("bob", "bob"), ("bob.zip", "bob.zip"), ("carol", "carol.ZIP")]
+    assert ignored == ["notes.txt"]
+
+
+@pytest.fixture(scope="module")
+def mixed_class(tmp_path_factory) -> Path:
+    """Correct, broken, hostile and zipped submissions, and one unsafe zip."""
+    root = tmp_path_factory.mktemp("class")
+    make_submission(root / "alice")
+    make_submission(root / "bob", {"relu": RELU_BROKEN})
+    make_submission(root / "dave", {"conv_layer": HOSTILE_CONV})
+    zip_folder(make_submission(root / "src" / "carol"), root / "carol.zip", top="carol")
+    with zipfile.ZipFile(root / "eve.zip", "w") as zf:
+        zf.writestr("../../evil.py", "import os")
+    (root / "README.txt").write_text("exported by the LMS")
+    folder = root / "submissions"
+    folder.mkdir()
+    for name in ("alice", "bob", "dave", "carol.zip", "eve.zip", "README.txt"):
+        os.rename(root / name, folder / name)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def bulk_run(mixed_class, tmp_path_factory):
+    out = tmp_path_factory.mktemp("grades")
+    args = ["bulk", str(mixed_class), "--out", str(out), "--jobs", "2", "--no-train", "--no-html", "--timeout", "2"]
+    return out, args, _run_cli(args)
+
+
+def _run_cli(args: list[str]) -> tuple[int, str]:
+    import contextlib
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        rc = cli.main(args)
+    return rc, err.getvalue()
+
+
+def gradebook_rows(out: Path) -> dict[str, dict]:
+    with open(out / "gradebook.csv", newline="") as f:
+        return {r["student"]: r for r in csv.DictReader(f)}
+
+
+@pytest.mark.slow
+def test_bulk_grades_a_mixed_class(bulk_run, mixed_class):
+    out, _, (rc, progress) = bulk_run
+    assert rc == 2   # eve's zip could not be graded
+    assert "ignored README.txt" in progress and "[5/5]" in progress
+    book = gradebook_rows(out)
+    assert sorted(book) == ["alice", "bob", "carol", "dave", "eve"]
+    assert book["alice"]["total"] == book["carol"]["total"] == "70"
+    assert float(book["bob"]["total"]) < 70 and float(book["bob"]["relu_forward"]) < 4
+    assert book["eve"]["status"].startswith("not graded: eve.zip: unsafe entry")
+    dave = book["dave"]
+    if dave["status"] == "graded":   # the sandbox held: conv timed out, everything else graded
+        assert dave["conv_layer_forward"] == "0" and dave["mlrloss"] == "8"
+    else:                            # the grader was killed: recorded, the batch went on
+        assert "killed" in dave["status"]
+    for name in ("alice", "bob", "carol"):
+        assert (out / "students" / name / "report.json").is_file()
+    page = (out / "class_report.html").read_text()
+    assert "the output matches min(x, 0)" in page and "eve.zip: unsafe entry" in page
+    assert not (out.parent / "evil.py").exists() and not (mixed_class.parent / "evil.py").exists()
+
+
+@pytest.mark.slow
+def test_rerun_skips_what_is_graded_and_regrades_what_changed(bulk_run, mixed_class):
+    out, args, _ = bulk_run
+    rc, progress = _run_cli(args)
+    assert progress.count("graded earlier") == 4
+    relu = mixed_class / "bob" / "relu.py"
+    relu.write_text(relu.read_text().replace("np.minimum", "np.maximum"))
+    rc, progress = _run_cli(args)
+    assert progress.count("graded earlier") == 3
+    assert gradebook_rows(out)["bob"]["total"] == "70"
+
+
+def test_force_regrades_what_was_graded(tmp_path, monkeypatch):
+    entry = bulk.Entry("alice", make_submission(tmp_path / "alice"))
+    calls = []
+
+    def fake_run(self, argv, log):
+        calls.append(argv)
+        (Path(argv[argv.index("--out") + 1]) / "report.json").write_text(json.dumps(report(4).to_dict()))
+        return 0, False
+    monkeypatch.setattr(bulk.Batch, "_run", fake_run)
+    first, again, forced = (bulk.Batch(tmp_path / "out", bulk.Settings(force=force)).grade(entry)
+                            for force in (False, False, True))
+    assert len(calls) == 2
+    assert first.graded and not first.reused
+    assert again.graded and again.reused
+    assert forced.graded and not forced.reused

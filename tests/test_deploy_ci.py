@@ -1,0 +1,181 @@
+"""The student repository's workflow, and ``python -m harness ci``: annotations, summary, points."""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from harness import paths
+from harness.deploy import annotate, classroom
+from harness.model import CheckResult, GradeReport, Status
+from harness.report.common import AUTOGRADER_ERROR
+
+WORKFLOW = paths.TEMPLATE_DIR / ".github" / "workflows" / "grade.yml"
+RELU_BROKEN = """\
+    import numpy as np
+
+
+    def relu_forward(input):
+        output = {key: input[key] for key in ('height', 'width', 'channel', 'batch_size')}
+        output['data'] = np.minimum(input['data'], 0)
+        return output
+
+
+    def relu_backward(output, input, layer):
+        scale = 2.0
+        raise IndexError('oops')
+"""
+
+
+@pytest.fixture(scope="module")
+def workflow() -> dict:
+    return yaml.safe_load(WORKFLOW.read_text())
+
+
+def steps(workflow) -> list[dict]:
+    (job,) = workflow["jobs"].values()
+    return job["steps"]
+
+
+def step(workflow, name_part: str) -> dict:
+    return next(s for s in steps(workflow) if name_part in s.get("name", ""))
+
+
+# -- the workflow file ------------------------------------------------------------------------
+
+def test_workflow_runs_on_every_push(workflow):
+    triggers = workflow.get("on", workflow.get(True))  # YAML 1.1 reads a bare `on` as true
+    assert "push" in triggers and "workflow_dispatch" in triggers
+
+
+def test_workflow_installs_a_pinned_grader_never_the_students_copy(workflow):
+    env = workflow["env"]
+    assert env["HARNESS_REF"] not in ("main", "master", "")
+    grader = step(workflow, "autograder (pinned)")
+    assert grader["uses"].startswith("actions/checkout@")
+    assert grader["with"]["repository"] == "${{ env.HARNESS_REPOSITORY }}"
+    assert grader["with"]["ref"] == "${{ env.HARNESS_REF }}"
+    install = step(workflow, "Install")["run"]
+    assert f"-e ./{grader['with']['path']}" in install
+    grade = step(workflow, "Grade")["run"]
+    # -I: neither the student's working directory nor PYTHONPATH can supply `harness`.
+    assert grade.startswith("python -I -m harness ci ")
+
+
+def test_workflow_uploads_the_report_and_reports_points(workflow):
+    grade = step(workflow, "Grade")
+    out = re.search(r'--out "\$RUNNER_TEMP/([^"]+)"', grade["run"]).group(1)
+    upload = step(workflow, "Upload")
+    assert upload["uses"].startswith("actions/upload-artifact@") and upload["if"] == "always()"
+    assert upload["with"]["path"].rstrip("/").endswith(out)
+    reporter = step(workflow, "Classroom")
+    assert reporter["uses"].startswith("classroom-resources/autograding-grading-reporter@")
+    assert reporter["with"]["runners"] == grade["id"]
+    assert reporter["env"] == {f"{grade['id'].upper()}_RESULTS": f"${{{{ steps.{grade['id']}.outputs.result }}}}"}
+
+
+# -- the command it runs ------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def ci_run(tmp_path_factory, workflow):
+    """The workflow's Grade step, run by bash in a fake runner on a student repository."""
+    from conftest import make_submission
+    root = tmp_path_factory.mktemp("runner")
+    repo = make_submission(root / "workspace", {"relu": RELU_BROKEN})
+    (repo / "harness").mkdir()   # a student's own `harness` must not be what runs
+    (repo / "harness" / "__init__.py").write_text("raise SystemExit('the student harness ran')\n")
+    summary, outputs = root / "summary.md", root / "outputs.txt"
+    summary.touch()
+    outputs.touch()
+    env = {**os.environ, "GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary),
+           "GITHUB_OUTPUT": str(outputs), "RUNNER_TEMP": str(root / "temp"),
+           "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]}
+    command = step(workflow, "Grade")["run"] + " --no-train"   # training is tested elsewhere
+    proc = subprocess.run(["bash", "-c", command], cwd=repo, env=env, capture_output=True, text=True,
+                          timeout=120)
+    return proc, summary.read_text(), outputs.read_text(), root
+
+
+@pytest.mark.slow
+def test_the_command_fails_the_job_on_failures(ci_run):
+    proc, *_ = ci_run
+    assert proc.returncode == 1, proc.stderr
+    assert "student harness" not in proc.stdout + proc.stderr
+
+
+@pytest.mark.slow
+def test_the_command_annotates_the_failing_functions(ci_run):
+    proc, *_ = ci_run
+    errors = [line for line in proc.stdout.splitlines() if line.startswith("::error")]
+    assert len(errors) == 2, errors
+    forward, backward = errors
+    # relu_forward: no traceback, so the annotation sits on its def line.
+    assert forward.startswith("::error file=relu.py,line=4,title=relu_forward%3A 1 check not passed")
+    assert "forward.relu (FAIL" in forward and "hint (likely cause): the output matches min(x, 0)" in forward
+    # relu_backward raises: the annotation sits on the raising line.
+    assert backward.startswith("::error file=relu.py,line=12,title=relu_backward%3A 3 checks not passed")
+    assert "%0Areproduce: python -m harness grade . --only backward.relu.input" in backward
+
+
+@pytest.mark.slow
+def test_the_command_writes_summary_points_and_report(ci_run):
+    proc, summary, outputs, root = ci_run
+    assert summary.startswith("## Grade for `.`")
+    assert "`forward.relu`" in summary and "artifact **grade-report**" in summary
+    lines = proc.stdout.splitlines()
+    assert re.fullmatch(r"Points \d+(\.\d+)?/70", lines[-1])
+    assert lines[-2] == "::notice title=Autograding complete::" + lines[-1]
+    values = dict(line.split("=", 1) for line in outputs.splitlines())
+    assert values["points"] == lines[-1].removeprefix("Points ")
+    result = json.loads(base64.b64decode(values["result"]))
+    assert result["status"] == "fail" and result["max_score"] == 70
+    relu = next(t for t in result["tests"] if t["name"] == "relu_forward")
+    assert relu["status"] == "fail" and relu["score"] < relu["max_score"] == 4
+    assert sum(t["score"] for t in result["tests"]) == pytest.approx(float(values["score"]), abs=0.05)
+    assert (root / "temp" / "grade-report" / "report.html").is_file()
+
+
+# -- annotations and points, on hand-made reports ---------------------------------------------
+
+def test_workflow_command_escaping():
+    assert annotate.escape_data("50% done\r\nnext") == "50%25 done%0D%0Anext"
+    assert annotate.escape_property("a:b,c") == "a%3Ab%2Cc"
+    assert annotate.command("error", "m", file="x.py", line=0, title="") == "::error file=x.py::m"
+
+
+def test_annotations_skip_hidden_checks_and_unknown_places(tmp_path):
+    (tmp_path / "relu.py").write_text("def relu_forward(input):\n    return input\n")
+    checks = (CheckResult("forward.relu", Status.FAIL, 0, 4, "wrong", function="relu_forward"),
+              CheckResult("hidden.forward.relu", Status.FAIL, 0, 1, "secret", function="relu_forward",
+                          hidden=True),
+              CheckResult("train.lenet", Status.FAIL, 0, 30, "accuracy 0.1", function="train.lenet"))
+    checks += (CheckResult("integrity.imports", Status.FAIL, 0, 0, "flagged for review: imports torch"),)
+    lines = annotate.annotations(GradeReport(str(tmp_path), checks, {}), tmp_path)
+    assert lines[0] == "::warning title=integrity.imports::flagged for review: imports torch"
+    assert lines[1].startswith("::error file=relu.py,line=1,title=relu_forward%3A 1 check not passed (4 points")
+    assert "secret" not in "".join(lines)
+    assert lines[2].startswith("::error title=train.lenet%3A 1 check not passed")
+
+
+def test_annotation_paths_are_relative_to_the_repository(tmp_path):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "relu.py").write_text("import numpy\n\n@staticmethod\ndef relu_forward(x):\n    pass\n")
+    where = annotate.locations(tmp_path)
+    assert where["relu_forward"] == annotate.Where("src/relu.py", 3, 5)
+
+
+def test_autograder_error_is_one_annotation_and_zero_points():
+    report = GradeReport("s", (CheckResult("forward.relu", Status.PASS, 4, 4, "ok", function="relu_forward"),),
+                         {}, autograder_error="KeyError: 'conv'\ntraceback")
+    (line,) = annotate.annotations(report)
+    assert line.startswith("::error title=Autograder error::") and AUTOGRADER_ERROR[:40] in line
+    assert classroom.points_line(report) == "Points 0/4"
+    result = classroom.result(report)
+    assert result["status"] == "error" and result["tests"][0]["name"] == "autograder error"
+    assert sum(t["score"] for t in result["tests"]) == 0
