@@ -415,7 +415,7 @@ def _tied_map(rng, params: dict, n: int) -> np.ndarray:
 
 
 def _loss_case(rng, name, N, K, M, scale, prediction) -> Case:
-    """Logits scaled to max |logit| in (scale/2, scale]; about half the labels are the argmax."""
+    """Logits scaled to max |logit| in (scale/2, scale]; about half the labels (at least one) are not the argmax."""
     params = {"K": K, "prediction": prediction}
     lenet = bool(name and name.startswith("lenet"))
     while True:
@@ -432,7 +432,9 @@ def _loss_case(rng, name, N, K, M, scale, prediction) -> Case:
     theta, bias = theta * factor, bias * factor
     best = logits.argmax(axis=0)
     labels = best.copy()
-    wrong = rng.permutation(M)[: M // 2] if M > 1 else np.flatnonzero(rng.random(1) < 0.5)
+    # At least one label is not the argmax: otherwise P - I (and the whole gradient) can be
+    # ~1e-40 with large logits, far below the round-off of any float32 implementation.
+    wrong = rng.permutation(M)[: max(1, M // 2)]
     for j in wrong:
         labels[j] = rng.choice([label for label in range(K) if label != best[j]])
     arrays = {"wb": np.concatenate([theta.ravel(), bias]), "X": X, "y": labels[None, :].astype(np.float64)}

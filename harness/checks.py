@@ -103,7 +103,10 @@ def judge_value(op: Op, case, out_name: str, reply: Reply, expected: np.ndarray,
                 hidden: bool = False) -> CaseOutcome:
     """Compare one output of one call with the expected value; explain a mismatch."""
     if not reply.ok:
-        return failed_call(reply, case.name)
+        outcome = failed_call(reply, case.name)
+        if reply.status == "exception" and not hidden:
+            outcome.hint = diagnose.crash_hint(op, case, reply.error)
+        return outcome
     returned = reply.outputs.get(out_name)
     label = output_label(op, out_name)
     if returned is None or returned.array is None:
@@ -152,10 +155,10 @@ def property_outcomes(op: Op, case, first: Reply, second: Reply) -> list[CaseOut
     passed_arrays = _passed_inputs(op, case)
     for name, original in passed_arrays.items():
         after = first.after.get(name)
-        changed = after is not None and after.array is not None and (
+        changed = after is None or after.array is None or (
             after.array.shape != original.shape or not np.array_equal(after.array, original))
-        msg = (f"{name} was modified by the call: work on a copy (e.g. np.maximum(x, 0) "
-               f"instead of x[x < 0] = 0)" if changed else "")
+        msg = (f"{name} was modified, removed or replaced by the call: compute new arrays "
+               f"and leave the arguments as they were" if changed else "")
         results.append(CaseOutcome(f"unchanged {name}", not changed, msg,
                                    hint=diagnose.in_place_hint(op, name) if changed else ""))
     if op.kind == "forward":
@@ -164,7 +167,8 @@ def property_outcomes(op: Op, case, first: Reply, second: Reply) -> list[CaseOut
             got = first.meta.get(key, "missing")
             ok = got == value
             results.append(CaseOutcome(f"field {key}", ok, "" if ok else
-                                       f"output['{key}'] is {got!r}, expected {value!r}"))
+                                       f"output['{key}'] is {got!r}, expected {value!r}",
+                                       hint="" if ok else diagnose.field_hint(op, case, key, got, value)))
     for out_name, returned in first.outputs.items():
         if op.kind == "loss" and out_name == "percent":
             continue
@@ -182,7 +186,8 @@ def property_outcomes(op: Op, case, first: Reply, second: Reply) -> list[CaseOut
         same = all(_same(first.outputs.get(k), second.outputs.get(k)) for k in first.outputs)
         results.append(CaseOutcome("two calls agree", same, "" if same else
                                    "two calls with the same inputs gave different results: does the "
-                                   "function use random numbers or state kept between calls?"))
+                                   "function use random numbers or state kept between calls?",
+                                   hint="" if same else diagnose.nondeterminism_hint(op)))
     else:
         results.append(failed_call(second, "second call"))
     return results

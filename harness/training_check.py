@@ -3,7 +3,7 @@
 ``child_tasks`` runs in the child: the training loop of ``harness.training`` calls the
 submission's functions (the reference's for those the course provides). ``run`` runs in
 the parent: it sends the training digits and the *images* of the held-out digits, keeps
-the held-out labels, and judges the returned class scores with ``training.evaluate``.
+the held-out labels, and judges the returned class scores with ``training_verdict.evaluate``.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness import profiles, reference, training
+from harness import profiles, reference, training, training_verdict
 from harness.model import CheckResult, Status
 
 CHECK_ID = "train.lenet"
@@ -125,7 +125,7 @@ def run(sb, submission, options, rubric, data=None) -> CheckResult:
         timed = sb.run("time_ops", {"provided": provided}, {}, timeout=120)
         student_times = timed.data.get("times") if timed.ok else None
         reference_times = training.time_ops(_reference_call(prof))
-    verdict = training.evaluate(outcome, y_eval, reference_times, student_times, config,
+    verdict = training_verdict.evaluate(outcome, y_eval, reference_times, student_times, config,
                                 names=dict(prof.FUNCTIONS))
     from harness import figures  # matplotlib: parent only
     shown = figures.training_figures(outcome, verdict, x_eval, y_eval)
@@ -135,6 +135,8 @@ def run(sb, submission, options, rubric, data=None) -> CheckResult:
              "provided": provided,
              "from_submission": [fn for fn in prof.FUNCTIONS.values() if fn not in provided]}
     credit = band_credit(verdict.get("accuracy"), rubric.train.get("bands", []))
+    if verdict.get("not_learning"):  # random conv features still classify: no credit for that
+        credit = 0.0
     status = Status[verdict["status"]] if verdict["status"] in Status.__members__ else Status.FAIL
     if status is Status.PASS and credit < 1.0:
         status = Status.FAIL

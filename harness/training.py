@@ -1,0 +1,564 @@
+"""The LeNet training check: train the submission's layers on MNIST and judge the result.
+
+Two halves, one per process:
+
+* ``train`` and ``time_ops`` run where the functions live (the sandboxed child for a
+  submission, the grader itself for the reference). They call every layer through
+  ``call(op_name, params, arrays) -> dict of canonical outputs`` (``harness.ops``), so the
+  loop knows nothing of the calling convention. What they return crosses the process
+  boundary as ``.npy`` arrays plus one JSON-able dict (``TrainOutcome.to_payload``).
+* ``training_verdict.evaluate`` runs in the parent. It alone holds the held-out labels, turns the returned
+  class scores into an accuracy and writes the verdict and its messages.
+
+The network, its initialisation, batch order and SGD follow the contract's section 5 and
+``reference/train_lenet.py`` exactly, so the reference's numbers can be reproduced here.
+``train`` hands its arrays to ``call`` and uses them again afterwards: a ``call`` that runs
+untrusted functions must pass copies (``profiles.dictapi.call`` expects them).
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from harness.ops import OPS
+
+Call = Callable[[str, dict, dict], dict]
+
+K = 10  # classes
+# LeNet (contract section 5) as canonical operations: (layer id, layer kind, case parameters).
+NETWORK = (
+    ("conv1", "conv", {"h": 28, "w": 28, "c": 1, "k": 5, "stride": 1, "pad": 0, "num": 20}),
+    ("relu1", "relu", {"h": 24, "w": 24, "c": 20}),
+    ("pool1", "pooling", {"h": 24, "w": 24, "c": 20, "k": 2, "stride": 2, "pad": 0}),
+    ("conv2", "conv", {"h": 12, "w": 12, "c": 20, "k": 5, "stride": 1, "pad": 0, "num": 50}),
+    ("relu2", "relu", {"h": 8, "w": 8, "c": 50}),
+    ("pool2", "pooling", {"h": 8, "w": 8, "c": 50, "k": 2, "stride": 2, "pad": 0}),
+    ("ip", "inner_product", {}),
+    ("relu3", "relu", {"h": 500, "w": 1, "c": 1}),
+)
+# Parameterised layers: weight shape, bias shape, fan-in of the uniform init (h*w*c of the input).
+PARAM_SHAPES = {
+    "conv1": ((25, 20), (1, 20), 28 * 28 * 1),
+    "conv2": ((500, 50), (1, 50), 12 * 12 * 20),
+    "ip": ((800, 500), (1, 500), 4 * 4 * 50),
+    "loss": ((K - 1, 500), (K - 1, 1), 500),
+}
+LAYERS = tuple(PARAM_SHAPES)
+
+# Stop reasons (TrainOutcome.status).
+COMPLETED, TIME_LIMIT, NON_FINITE, ERROR = "completed", "time_limit", "non_finite", "error"
+
+@dataclass
+class TrainConfig:
+    """Hyper-parameters and limits of the training check (defaults: contract section 5)."""
+
+    iterations: int = 500
+    """SGD iterations (the reference: about 0.97 held-out accuracy in about 30 s on 2 cores)."""
+    batch_size: int = 64
+    """Digits per iteration."""
+    seed: int = 0
+    """Seeds the initialisation and the batch order (as reference/train_lenet.py)."""
+    base_lr: float = 0.01
+    """Learning rate at iteration 0, 'inv' policy."""
+    w_lr_mult: float = 1.0
+    """Learning-rate multiplier of the weights."""
+    b_lr_mult: float = 2.0
+    """Learning-rate multiplier of the biases."""
+    momentum: float = 0.9
+    """mu: momentum buffers start at zero."""
+    gamma: float = 1e-4
+    """lr(it) = base_lr * (1 + gamma*it) ** -power."""
+    power: float = 0.75
+    """See gamma."""
+    weight_decay: float = 5e-4
+    """On weights only."""
+    eval_every: int = 100
+    """Predictions on the first eval_subset held-out digits every this many iterations."""
+    eval_subset: int = 500
+    """Held-out digits scored along the way (all of them are scored at the end)."""
+    eval_batch: int = 500
+    """Held-out digits per forward call."""
+    time_limit_s: float = 300.0
+    """Wall-clock limit of the whole run (evaluations included)."""
+    give_up_factor: float = 2.0
+    """Stop early once the projected time exceeds this multiple of the limit ..."""
+    give_up_after: int = 3
+    """... after at least this many iterations."""
+    n_train: int = 8000
+    """Training digits (stratified from the shipped t10k set by mnist.stratified_split)."""
+    n_test: int = 2000
+    """Held-out digits."""
+    split_seed: int = 0
+    """Seed of the train/held-out split."""
+    min_accuracy: float = 0.9
+    """Held-out accuracy needed to pass (the reference reaches about 0.97)."""
+    feature_index: int = 0
+    """Held-out digit whose conv1 feature maps are returned."""
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+@dataclass
+class TrainOutcome:
+    """What a training run produced: curves, held-out scores, conv1's weights and maps."""
+
+    status: str
+    """completed, time_limit, non_finite or error."""
+    iterations: int
+    """Iterations planned."""
+    iterations_done: int
+    """Iterations whose update was applied."""
+    elapsed_s: float
+    """Wall-clock seconds of the run."""
+    projected_s: float
+    """Seconds the whole run would take at the speed seen (= elapsed_s when completed)."""
+    loss: np.ndarray
+    """(iterations_done,) mean loss of each batch."""
+    batch_accuracy: np.ndarray
+    """(iterations_done,) accuracy on each training batch, before its update."""
+    grad_norm: np.ndarray
+    """(iterations_done, 4) norm of each layer's weight gradient (LAYERS order)."""
+    eval_iterations: np.ndarray
+    """(e,) iterations done at each evaluation along the way (the end excluded)."""
+    eval_predictions: np.ndarray
+    """(e, s) predicted class of the first s = min(eval_subset, m) held-out digits at each."""
+    scores: np.ndarray | None = None
+    """(10, m) final class scores of the held-out digits; None when the run stopped early."""
+    conv1_w_initial: np.ndarray | None = None
+    """(25, 20) first conv layer's weights before training."""
+    conv1_w: np.ndarray | None = None
+    """(25, 20) ... after training (row dh + 5*dw)."""
+    feature_maps: np.ndarray | None = None
+    """(24*24*20,) conv1 output for held-out digit ``feature_index`` (Fortran (24, 24, 20))."""
+    weight_change: dict = field(default_factory=dict)
+    """layer -> ||w_end - w_start|| / ||w_start||."""
+    zero_grad_iterations: dict = field(default_factory=dict)
+    """layer -> iterations in which its weight gradient was exactly zero."""
+    dead_backward: dict = field(default_factory=dict)
+    """'layer.output' -> iterations in which that backward output was all zero from a non-zero dy."""
+    failure: dict | None = None
+    """Why it stopped early: phase, iteration, op, layer, output, message, traceback, sizes."""
+    notes: list = field(default_factory=list)
+    """Things that went wrong without stopping the run (feature maps unavailable, ...)."""
+    config: dict = field(default_factory=dict)
+    """The TrainConfig, as a dict."""
+
+    ARRAYS = ("loss", "batch_accuracy", "grad_norm", "eval_iterations", "eval_predictions",
+              "scores", "conv1_w_initial", "conv1_w", "feature_maps")
+    INT_ARRAYS = ("eval_iterations", "eval_predictions")
+
+    def to_payload(self) -> tuple[dict, dict]:
+        """``(arrays, info)``: .npy-able arrays by name (None ones left out) and a JSON-able dict."""
+        arrays = {k: getattr(self, k) for k in self.ARRAYS if getattr(self, k) is not None}
+        info = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in self.ARRAYS}
+        return arrays, info
+
+    @classmethod
+    def from_payload(cls, arrays: dict, info: dict) -> "TrainOutcome":
+        names = {f.name for f in dataclasses.fields(cls)}
+        kwargs = {k: v for k, v in info.items() if k in names and k not in cls.ARRAYS}
+        for k in cls.ARRAYS:
+            if k in arrays:
+                arr = np.asarray(arrays[k])
+                if k in cls.INT_ARRAYS and arr.dtype.kind == "f" and np.isfinite(arr).all():
+                    arr = arr.astype(np.int64)  # the sandbox may carry every array as float64
+                kwargs[k] = arr
+        return cls(**kwargs)
+
+
+class OpError(Exception):
+    """A function returned something training cannot use (wrong shape, not an array)."""
+
+
+class _Stop(Exception):
+    """Internal: leave the loop (time limit, non-finite value)."""
+
+
+def dataset(config: TrainConfig | None = None, path=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(x_train (784, n), y_train, x_eval (784, m), y_eval)``: a stratified, seeded split.
+
+    Parent side: ``x_train, y_train, x_eval`` go to ``train``; ``y_eval`` stays for ``evaluate``.
+    """
+    from harness import mnist
+    cfg = config or TrainConfig()
+    data = mnist.load(path)
+    tr, te = mnist.stratified_split(data.labels, cfg.n_train, cfg.n_test, cfg.split_seed)
+    return (mnist.to_columns(data.images[tr]), data.labels[tr],
+            mnist.to_columns(data.images[te]), data.labels[te])
+
+
+# ---- Calling the layers -------------------------------------------------------------------
+
+class _Net:
+    """Runs canonical ops through ``call``, validating outputs and keeping a trace of the batch."""
+
+    def __init__(self, call: Call, check_time: Callable[[], None] = lambda: None):
+        self.call, self.check_time = call, check_time
+        self.trace: list[tuple[str, str, dict, dict]] = []  # (layer, op, inputs, outputs)
+        self.current = ("", "")
+
+    def run(self, layer: str, op_name: str, params: dict, arrays: dict, shapes: dict) -> dict:
+        self.current = (layer, op_name)
+        with np.errstate(all="ignore"):  # non-finite values are found and reported by train itself
+            raw = self.call(op_name, params, arrays)
+        self.check_time()
+        if not isinstance(raw, dict):
+            raise OpError(f"returned {type(raw).__name__}, not a dict of outputs")
+        out = {}
+        for name, shape in shapes.items():
+            out[name] = _as_array(raw.get(name), name, shape)
+        self.trace.append((layer, op_name, arrays, out))
+        return out
+
+    def forward(self, params: dict, x: np.ndarray, upto: int = len(NETWORK)) -> list[np.ndarray]:
+        """The volumes before each layer and after the last: [x, conv1 out, ..., relu3 out]."""
+        volumes = [x]
+        n = x.shape[1]
+        for layer, kind, p in NETWORK[:upto]:
+            arrays = {"x": volumes[-1]}
+            if kind in ("conv", "inner_product"):
+                arrays.update(w=params[layer]["w"], b=params[layer]["b"])
+            y_rows = _output_rows(kind, p, arrays)
+            volumes.append(self.run(layer, f"{kind}.forward", p, arrays, {"y": (y_rows, n)})["y"])
+        return volumes
+
+    def loss(self, params: dict, features: np.ndarray, labels: np.ndarray) -> dict:
+        w, b = params["loss"]["w"], params["loss"]["b"]
+        arrays = {"wb": np.concatenate([w.ravel(), b.ravel()]), "X": features,
+                  "y": labels.astype(np.float64)[None, :]}
+        return self.run("loss", "mlrloss", {"K": K, "prediction": 1}, arrays,
+                        {"nll": (), "wb": (w.size + b.size,), "input": features.shape})
+
+    def backward(self, params: dict, volumes: list, dy: np.ndarray) -> dict:
+        """Parameter gradients (sums over the batch) of conv1, conv2, ip; dy is dL/d(relu3 out)."""
+        grads = {}
+        for i in range(len(NETWORK) - 1, -1, -1):
+            layer, kind, p = NETWORK[i]
+            arrays = {"x": volumes[i], "y": volumes[i + 1], "dy": dy}
+            shapes = {"input": volumes[i].shape}
+            if kind in ("conv", "inner_product"):
+                arrays.update(w=params[layer]["w"], b=params[layer]["b"])
+                shapes.update(w=arrays["w"].shape, b=arrays["b"].shape)
+            out = self.run(layer, f"{kind}.backward", p, arrays, shapes)
+            if "w" in out:
+                grads[layer] = {"w": out["w"], "b": out["b"]}
+            dy = out["input"]
+        return grads
+
+
+def _output_rows(kind: str, p: dict, arrays: dict) -> int:
+    if kind == "inner_product":
+        return arrays["w"].shape[1]
+    if kind == "relu":
+        return p["h"] * p["w"] * p["c"]
+    h_out = (p["h"] + 2 * p["pad"] - p["k"]) // p["stride"] + 1
+    w_out = (p["w"] + 2 * p["pad"] - p["k"]) // p["stride"] + 1
+    return h_out * w_out * (p["num"] if kind == "conv" else p["c"])
+
+
+def _as_array(value, name: str, shape: tuple) -> np.ndarray:
+    """A float64 array of ``shape``; biases, wb and nll may come in any shape of the right size."""
+    reason = getattr(value, "what", None)  # dictapi's marker of a missing output
+    if value is None or isinstance(reason, str):
+        raise OpError(f"returned no {name!r}" + (f": {reason}" if reason else ""))
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise OpError(f"returned {name!r} of type {type(value).__name__}, not a float array ({exc})") from None
+    if arr.shape != shape:
+        lenient = name in ("b", "wb", "nll")
+        if not (lenient and arr.size == math.prod(shape)):
+            raise OpError(f"returned {name!r} of shape {arr.shape}; training needs {shape}")
+        arr = arr.reshape(shape)
+    return arr
+
+
+# ---- Training -----------------------------------------------------------------------------
+
+def init_params(seed: int) -> dict:
+    """LeNet's parameters as init_convnet draws them: uniform +-sqrt(3/fan_in) weights, zero biases."""
+    rng = np.random.default_rng(seed)
+    params = {}
+    for layer, (w_shape, b_shape, fan_in) in PARAM_SHAPES.items():
+        scale = np.sqrt(3 / fan_in)
+        params[layer] = {"w": rng.uniform(-scale, scale, w_shape), "b": np.zeros(b_shape)}
+    return params
+
+
+def learning_rate(config: TrainConfig, it: int) -> float:
+    """The 'inv' policy: base_lr * (1 + gamma*it) ** -power."""
+    return config.base_lr * (1 + config.gamma * it) ** (-config.power)
+
+
+def class_scores(params: dict, features: np.ndarray) -> np.ndarray:
+    """(10, m) scores of the loss layer: [theta @ X + bias; 0] (the last class scores zero)."""
+    w, b = params["loss"]["w"], params["loss"]["b"]
+    return np.concatenate([w @ features + b, np.zeros((1, features.shape[1]))])
+
+
+def train(call: Call, x_train: np.ndarray, y_train: np.ndarray, x_eval: np.ndarray,
+          config: TrainConfig | None = None, progress: Callable[[dict], None] | None = None,
+          clock: Callable[[], float] = time.monotonic) -> TrainOutcome:
+    """Train LeNet through ``call``; never raises for what the functions do.
+
+    x_train ``(784, n)``, y_train ``(n,)`` ints 0..9, x_eval ``(784, m)`` (no labels: the
+    parent scores the returned predictions). ``progress`` gets a small dict per iteration.
+    Stops at the time limit (checked after every op), at the first non-finite loss or
+    gradient, and at the first exception or unusable output of a function.
+    """
+    run = _Run(call, x_eval, config or TrainConfig(), progress, clock)
+    try:
+        run.loop(x_train, y_train)
+    except _Stop as stop:
+        run.status = str(stop)
+        if run.status == NON_FINITE:
+            run.failure = _non_finite_report(run.net.trace, run.params, run.phase, len(run.loss))
+    except (Exception, SystemExit) as exc:  # anything the functions do: record it, never crash the child
+        run.status = ERROR
+        layer, op_name = run.net.current
+        run.failure = {"phase": run.phase, "iteration": len(run.loss), "op": op_name, "layer": layer,
+                       "kind": "invalid output" if isinstance(exc, OpError) else "exception",
+                       "message": str(exc) if isinstance(exc, OpError) else f"{type(exc).__name__}: {exc}",
+                       "traceback": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))[-4000:]}
+    return run.outcome()
+
+
+class _Run:
+    """The state of one training run."""
+
+    def __init__(self, call: Call, x_eval: np.ndarray, cfg: TrainConfig, progress, clock):
+        self.cfg, self.x_eval, self.progress, self.clock = cfg, x_eval, progress, clock
+        self.start = clock()
+        self.net = _Net(call, self.check_time)
+        self.params = init_params(cfg.seed)
+        self.initial_w = {layer: self.params[layer]["w"].copy() for layer in LAYERS}
+        self.inc = {layer: {"w": np.zeros_like(p["w"]), "b": np.zeros_like(p["b"])} for layer, p in self.params.items()}
+        self.loss, self.batch_acc, self.grad_norms = [], [], []
+        self.eval_its, self.eval_preds = [], []
+        self.zero_grad = dict.fromkeys(LAYERS, 0)
+        self.dead: dict[str, int] = {}
+        self.status, self.failure, self.scores, self.phase = COMPLETED, None, None, "train"
+        self.subset = min(cfg.eval_subset, x_eval.shape[1])
+        self.done_at = 0.0  # seconds from the start to the end of the last complete iteration
+
+    def check_time(self) -> None:
+        cfg, done = self.cfg, len(self.loss)
+        elapsed = self.clock() - self.start
+        hopeless = done >= cfg.give_up_after and self.projection(elapsed) > cfg.give_up_factor * cfg.time_limit_s
+        if elapsed > cfg.time_limit_s or hopeless:
+            raise _Stop(TIME_LIMIT)
+
+    def loop(self, x_train: np.ndarray, y_train: np.ndarray) -> None:
+        cfg, bs = self.cfg, self.cfg.batch_size
+        rng = np.random.default_rng(cfg.seed)  # the batch order of reference/train_lenet.py
+        order, pos = rng.permutation(len(y_train)), 0
+        for it in range(cfg.iterations):
+            if pos + bs > len(order):
+                order, pos = rng.permutation(len(y_train)), 0
+            idx = order[pos:pos + bs]
+            pos += bs
+            self.step(it, x_train[:, idx], y_train[idx])
+            if self.progress is not None:
+                elapsed = self.clock() - self.start
+                self.progress({"iteration": it + 1, "iterations": cfg.iterations, "loss": self.loss[-1],
+                               "batch_accuracy": self.batch_acc[-1], "elapsed_s": elapsed,
+                               "rate": (it + 1) / elapsed if elapsed > 0 else None})
+            if (it + 1) % cfg.eval_every == 0 and it + 1 < cfg.iterations:
+                self.phase = "eval"
+                self.eval_preds.append(self.score_held_out(self.subset).argmax(axis=0))
+                self.eval_its.append(it + 1)
+                self.phase = "train"
+            self.done_at = self.clock() - self.start
+        self.phase = "eval"
+        self.scores = self.score_held_out(self.x_eval.shape[1])
+
+    def step(self, it: int, x: np.ndarray, y: np.ndarray) -> None:
+        """Forward, loss, backward and one SGD update; gradients and cost divided by the batch size here."""
+        cfg, params, bs = self.cfg, self.params, x.shape[1]
+        self.net.trace = []
+        volumes = self.net.forward(params, x)
+        out = self.net.loss(params, volumes[-1], y)
+        grads = self.net.backward(params, volumes, out["input"])
+        w_loss = params["loss"]["w"]
+        grads["loss"] = {"w": out["wb"][:w_loss.size].reshape(w_loss.shape),
+                         "b": out["wb"][w_loss.size:].reshape(params["loss"]["b"].shape)}
+        nll = float(out["nll"])
+        norms = [float(np.linalg.norm(grads[layer]["w"])) for layer in LAYERS]
+        if not (math.isfinite(nll) and all(map(math.isfinite, norms))
+                and all(np.isfinite(g["b"]).all() for g in grads.values())):
+            raise _Stop(NON_FINITE)
+        _count_dead(self.net.trace, self.dead)
+        for layer, norm in zip(LAYERS, norms):
+            self.zero_grad[layer] += norm == 0
+        self.loss.append(nll / bs)
+        self.batch_acc.append(float((class_scores(params, volumes[-1]).argmax(axis=0) == y).mean()))
+        self.grad_norms.append([v / bs for v in norms])
+        lr = learning_rate(cfg, it)
+        for layer, p in params.items():
+            g, v = grads[layer], self.inc[layer]
+            v["w"] = cfg.momentum * v["w"] + cfg.w_lr_mult * lr * (g["w"] / bs + cfg.weight_decay * p["w"])
+            v["b"] = cfg.momentum * v["b"] + cfg.b_lr_mult * lr * (g["b"] / bs)
+            p["w"] = p["w"] - v["w"]
+            p["b"] = p["b"] - v["b"]
+
+    def score_held_out(self, m: int) -> np.ndarray:
+        """(10, m) class scores of the first m held-out digits, eval_batch digits per forward call."""
+        chunks = []
+        for lo in range(0, m, self.cfg.eval_batch):
+            self.net.trace = []
+            features = self.net.forward(self.params, self.x_eval[:, lo:min(lo + self.cfg.eval_batch, m)])[-1]
+            chunks.append(class_scores(self.params, features))
+            if not np.isfinite(chunks[-1]).all():
+                raise _Stop(NON_FINITE)
+        return np.concatenate(chunks, axis=1) if chunks else np.zeros((K, 0))
+
+    def feature_maps(self) -> tuple[np.ndarray | None, list]:
+        """conv1's maps of one held-out digit, for the figures; a failure here is only noted."""
+        try:
+            self.net.trace = []
+            self.net.check_time = lambda: None
+            digit = self.x_eval[:, [self.cfg.feature_index]]
+            return self.net.forward(self.params, digit, upto=1)[1][:, 0], []
+        except Exception as exc:
+            return None, [f"conv1's feature maps of one digit (a batch of 1) could not be computed: "
+                          f"{type(exc).__name__}: {exc}"]
+
+    def projection(self, elapsed: float) -> float:
+        """Seconds the whole run would take at the speed of the complete iterations (a lower
+        bound from the time spent so far while none is complete)."""
+        done = len(self.loss)
+        return self.done_at / done * self.cfg.iterations if done and self.done_at else elapsed * self.cfg.iterations
+
+    def outcome(self) -> TrainOutcome:
+        elapsed = self.clock() - self.start
+        done, completed = len(self.loss), self.status == COMPLETED
+        maps, notes = self.feature_maps() if completed else (None, [])
+        conv1 = self.params["conv1"]["w"]
+        return TrainOutcome(
+            status=self.status, iterations=self.cfg.iterations, iterations_done=done, elapsed_s=elapsed,
+            projected_s=elapsed if completed else self.projection(elapsed),
+            loss=np.array(self.loss), batch_accuracy=np.array(self.batch_acc),
+            grad_norm=np.array(self.grad_norms).reshape(done, len(LAYERS)),
+            eval_iterations=np.array(self.eval_its, dtype=np.int64),
+            eval_predictions=np.array(self.eval_preds, dtype=np.int64).reshape(len(self.eval_its), self.subset),
+            scores=self.scores if completed else None,
+            conv1_w_initial=self.initial_w["conv1"], conv1_w=conv1 if np.isfinite(conv1).all() else None,
+            feature_maps=maps,
+            weight_change={layer: _finite_or_none(np.linalg.norm(self.params[layer]["w"] - self.initial_w[layer])
+                                                  / np.linalg.norm(self.initial_w[layer])) for layer in LAYERS},
+            zero_grad_iterations={k: int(v) for k, v in self.zero_grad.items()}, dead_backward=self.dead,
+            failure=self.failure, notes=notes, config=self.cfg.to_dict())
+
+
+def _finite_or_none(x) -> float | None:
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def _count_dead(trace: list, dead: dict) -> None:
+    """Count backward outputs that are all zero although their upstream gradient is not."""
+    for layer, op_name, arrays, out in trace:
+        if OPS[op_name].kind != "backward" or not arrays["dy"].any():
+            continue
+        for name, arr in out.items():
+            if not arr.any():
+                key = f"{layer}.{name}"
+                dead[key] = dead.get(key, 0) + 1
+
+
+def _max_abs(arrays) -> float:
+    finite = [np.abs(a[np.isfinite(a)]).max() for a in arrays if np.isfinite(a).any()]
+    return float(max(finite, default=0.0))
+
+
+def _non_finite_report(trace: list, params: dict, phase: str, it: int) -> dict:
+    """The first op of the batch whose output holds NaN or inf, and whether its inputs were finite."""
+    report = {"phase": phase, "iteration": it, "op": "", "layer": "", "output": "",
+              "inputs_finite": True, "max_abs_input": 0.0,
+              "max_abs_param": _max_abs([p[k] for p in params.values() for k in ("w", "b")])}
+    for layer, op_name, arrays, out in trace:
+        bad = [name for name, arr in out.items() if not np.isfinite(arr).all()]
+        if bad:
+            report.update(op=op_name, layer=layer, output=bad[0],
+                          inputs_finite=all(np.isfinite(a).all() for a in arrays.values()),
+                          max_abs_input=_max_abs(arrays.values()),
+                          message=f"{op_name} ({layer}) returned non-finite values in {bad[0]!r}")
+            return report
+    report["message"] = "the class scores became non-finite"
+    return report
+
+
+# ---- Timing --------------------------------------------------------------------------------
+
+def lenet_cases(batch_size: int = 64, seed: int = 0) -> list[tuple[str, str, dict, dict]]:
+    """Every op instance of one LeNet iteration, with random inputs: (layer, op, params, arrays)."""
+    rng = np.random.default_rng(seed)
+    params = init_params(seed)
+    cases = []
+    x = rng.uniform(0, 1, (784, batch_size))
+    for layer, kind, p in NETWORK:
+        arrays = {"x": x}
+        if kind in ("conv", "inner_product"):
+            arrays.update(w=params[layer]["w"], b=rng.normal(0, 0.1, params[layer]["b"].shape))
+        rows = _output_rows(kind, p, arrays)
+        cases.append((layer, f"{kind}.forward", p, arrays))
+        cases.append((layer, f"{kind}.backward", p, {**arrays, "dy": rng.normal(0, 1, (rows, batch_size))}))
+        x = rng.normal(0, 1, (rows, batch_size))
+        if kind != "relu":
+            x = np.abs(x)
+    w = params["loss"]["w"]
+    cases.append(("loss", "mlrloss", {"K": K, "prediction": 1},
+                  {"wb": np.concatenate([w.ravel(), np.zeros(K - 1)]), "X": x,
+                   "y": rng.integers(0, K, (1, batch_size)).astype(np.float64)}))
+    return cases
+
+
+def time_ops(call: Call, batch_size: int = 64, repeats: int = 3, budget_s: float = 60.0,
+             clock: Callable[[], float] = time.perf_counter) -> dict:
+    """Seconds each op takes per LeNet iteration (all its instances, best of ``repeats``).
+
+    An op that raises gets None. Repeats stop early once ``budget_s`` is spent.
+    """
+    cases = lenet_cases(batch_size)
+    best: dict[tuple[str, str], float] = {}
+    failed: set[str] = set()
+    start = clock()
+    for rep in range(repeats):
+        for layer, op_name, p, arrays in cases:
+            if op_name in failed:
+                continue
+            if OPS[op_name].kind == "backward" and "y" not in arrays:
+                try:
+                    arrays["y"] = np.asarray(call(op_name.replace("backward", "forward"), p,
+                                                  {k: v.copy() for k, v in arrays.items() if k != "dy"})["y"],
+                                             dtype=np.float64)
+                except Exception:
+                    arrays["y"] = np.zeros_like(arrays["dy"])
+            copies = {k: v.copy() for k, v in arrays.items()}
+            t0 = clock()
+            try:
+                call(op_name, p, copies)
+            except Exception:
+                failed.add(op_name)
+                continue
+            t = clock() - t0
+            best[(layer, op_name)] = min(t, best.get((layer, op_name), math.inf))
+        if clock() - start > budget_s:
+            break
+    times = {}
+    for op_name in OPS:
+        ts = [t for (_, name), t in best.items() if name == op_name]
+        times[op_name] = None if op_name in failed or not ts else float(sum(ts))
+    return times

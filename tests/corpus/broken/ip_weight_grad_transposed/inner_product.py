@@ -1,0 +1,13 @@
+"""Mistake: the weight gradient is transposed (diff @ x.T, shape (num, d))."""
+
+
+def inner_product_forward(input, layer, param):
+    w, b = param['w'], param['b']
+    data = w.T @ input['data'] + b.reshape(-1, 1)
+    return {'height': w.shape[1], 'width': 1, 'channel': 1,
+            'batch_size': input['batch_size'], 'data': data}
+
+
+def inner_product_backward(output, input, layer, param):
+    diff, x = output['diff'], input['data']
+    return {'w': diff @ x.T, 'b': diff.sum(axis=1)}, param['w'] @ diff

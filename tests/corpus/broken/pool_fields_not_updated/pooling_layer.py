@@ -1,0 +1,36 @@
+"""Mistake: the output dict copies the input's fields: height and width are not updated to h_out, w_out."""
+import numpy as np
+
+
+def pooling_layer_forward(input, layer):
+    h, w, c, n = input['height'], input['width'], input['channel'], input['batch_size']
+    k, s, p = layer['k'], layer['stride'], layer['pad']
+    h_out = (h + 2 * p - k) // s + 1
+    w_out = (w + 2 * p - k) // s + 1
+    x = np.pad(input['data'].reshape(h, w, c, n, order='F'), ((p, p), (p, p), (0, 0), (0, 0)))
+    out = np.zeros((h_out, w_out, c, n))
+    for oh in range(h_out):
+        for ow in range(w_out):
+            out[oh, ow] = x[oh * s:oh * s + k, ow * s:ow * s + k].max(axis=(0, 1))
+    output = dict(input)
+    output['data'] = out.reshape(-1, n, order='F')
+    return output
+
+
+def pooling_layer_backward(output, input, layer):
+    h, w, c, n = input['height'], input['width'], input['channel'], input['batch_size']
+    k, s, p = layer['k'], layer['stride'], layer['pad']
+    h_out = (h + 2 * p - k) // s + 1
+    w_out = (w + 2 * p - k) // s + 1
+    x = np.pad(input['data'].reshape(h, w, c, n, order='F'), ((p, p), (p, p), (0, 0), (0, 0)))
+    dy = output['diff'].reshape(h_out, w_out, c, n, order='F')
+    dx = np.zeros_like(x)
+    for oh in range(h_out):
+        for ow in range(w_out):
+            for ic in range(c):
+                for i in range(n):
+                    window = x[oh * s:oh * s + k, ow * s:ow * s + k, ic, i]
+                    j = np.argmax(window.reshape(-1, order='F'))
+                    dh, dw = j % k, j // k
+                    dx[oh * s + dh, ow * s + dw, ic, i] += dy[oh, ow, ic, i]
+    return dx[p:p + h, p:p + w].reshape(h * w * c, n, order='F')

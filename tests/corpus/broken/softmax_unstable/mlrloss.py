@@ -1,0 +1,20 @@
+"""Mistake: the softmax does not subtract the column maximum (overflows for large logits)."""
+import numpy as np
+
+
+def mlrloss(wb, X, y, K, gpu=0, prediction=0):
+    N, M = X.shape
+    theta = wb[:N * (K - 1)].reshape(K - 1, N)
+    bias = wb[N * (K - 1):].reshape(K - 1, 1)
+    labels = y.reshape(-1).astype(int)
+    scores = np.vstack([theta @ X + bias, np.zeros((1, M))])      # (K, M)
+    P = np.exp(scores) / np.exp(scores).sum(axis=0, keepdims=True)
+    logp = np.log(P)
+    nll = -logp[labels, np.arange(M)].sum()
+    I = np.zeros((K, M))
+    I[labels, np.arange(M)] = 1
+    E = np.exp(logp) - I                                          # P - I
+    g = np.concatenate([(E @ X.T)[:K - 1].ravel(), E[:K - 1].sum(axis=1)])
+    od = theta.T @ E[:K - 1]
+    percent = np.mean(np.argmax(scores, axis=0) == labels) if prediction else 0
+    return nll, g, od, percent
