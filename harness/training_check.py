@@ -70,6 +70,7 @@ def load_data(options) -> tuple:
 
 def config_from(options) -> training.TrainConfig:
     return training.TrainConfig(seed=options.seed,
+                                iterations=int(options.extra.get("train_iterations", 500)),
                                 time_limit_s=float(options.extra.get("train_time_limit", 300.0)))
 
 
