@@ -164,7 +164,7 @@ def random_cases(seed: int, per_op: int = 2, exclude_tags=()) -> list[Case]:
     """Fresh random cases for hidden grading and gradient checks, ``per_op`` per operation.
 
     Same families and kink-free guarantees as the public cases (no ``ties``,
-    ``pad_convention`` or ``relu_zero``), bounded sizes, names prefixed ``hidden_``.
+    ``pad_convention`` or ``relu_zero``), bounded sizes, names prefixed ``random_``.
     ``exclude_tags``: shape draws carrying any of these tags are redrawn (e.g.
     ``("non_square", "padded")`` for a historical-edition profile).
     """
@@ -180,7 +180,7 @@ def random_cases(seed: int, per_op: int = 2, exclude_tags=()) -> list[Case]:
             else:
                 raise ValueError(f"cannot draw a {op_name} case without tags {sorted(exclude)}")
             case = _build(op_name, rng, spec)
-            cases.append(Case(case.op, f"hidden_{i}_{case.name}", case.params, case.arrays, case.tags))
+            cases.append(Case(case.op, f"random_{i}_{case.name}", case.params, case.arrays, case.tags))
     return cases
 
 

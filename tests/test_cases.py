@@ -242,7 +242,7 @@ def test_mlrloss_inputs_are_consistent(case):
 def test_random_cases_are_deterministic_per_seed_and_differ_across_seeds():
     a, b, c = cases.random_cases(5), cases.random_cases(5), cases.random_cases(6)
     assert len(a) == 2 * len(OPS) and [x.op for x in a].count("conv.backward") == 2
-    assert all(x.name.startswith("hidden_") for x in a)
+    assert all(x.name.startswith("random_") for x in a)
     for x, y in zip(a, b):
         assert (x.op, x.name, x.params, x.tags) == (y.op, y.name, y.params, y.tags)
         assert all(np.array_equal(x.arrays[k], y.arrays[k]) for k in x.arrays)
