@@ -1,35 +1,52 @@
 """Run untrusted submission code in a child process, and read back only what can be checked.
 
 The child (``harness.child``) runs as ``python -I`` with a scrubbed environment, its
-own temporary working directory, stdin closed, in its own session (process group),
-under resource limits, and as an unprivileged user when the grader runs as root.
-Requests and replies cross as JSON plus ``.npy`` files read with
-``allow_pickle=False``; a crash, a timeout or a kill ends that child, and the next
-request gets a fresh one.
+own temporary working directory, stdin closed, stdout and stderr on a pipe the parent
+drains and caps, in its own session, under resource limits, and as an unprivileged
+user when the grader runs as root. Requests and replies cross as JSON plus ``.npy``
+files; the parent opens them without following links, bounds every size before
+reading, and accepts only plain numeric arrays. Each layer is served by its own
+child, so what one module does at import (monkeypatching numpy, a background thread)
+cannot reach another's checks; a crash, a timeout or a kill ends that child, the next
+request gets a fresh one, and every process the child started -- daemons that left
+its session included (``harness.proctree``) -- is killed after each request.
+
+The threat model, with what is and is not defended: ``docs/threat-model.md``.
 """
 from __future__ import annotations
 
+import ctypes
 import json
+import math
 import os
 import pwd
 import resource
+import secrets
 import select
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
-from harness import paths, profiles
+from harness import paths, proctree, profiles
+from harness.ops import OPS
 from harness.submission import Submission
 
 MAX_SUBMISSION_BYTES = 20 * 2**20
 MAX_OUTPUT_CHARS = 4000
+MAX_REPLY_BYTES = 2**20
+TOKEN_VAR = "HARNESS_SANDBOX"
+"""Environment variable marking the sandbox's processes (one random token per sandbox)."""
+REPORT_NAMES = ("results.json", "report.json", "report.html", "junit.xml", "summary.md")
+"""Files named like the grader's reports: the child may not write them outside its folder."""
 
 
 @dataclass(frozen=True)
@@ -41,13 +58,17 @@ class Limits:
     memory_bytes: int = 4 * 2**30
     """Address space of the child (RLIMIT_AS)."""
     cpu_s: int = 900
-    """CPU seconds over the child's life (RLIMIT_CPU); a fresh child starts from zero."""
+    """CPU seconds per CPU the child may use, over the child's life (RLIMIT_CPU: all threads
+    together); a fresh child starts from zero. 900 lets a 5-minute training request use every core."""
     file_bytes: int = 256 * 2**20
     """Largest file the child may write (RLIMIT_FSIZE)."""
-    processes: int = 64
-    """Processes of the child's user (RLIMIT_NPROC; enforced when the child runs unprivileged)."""
+    processes: int = 256
+    """Processes and threads of the child's user (RLIMIT_NPROC, when it runs unprivileged);
+    the parent also kills the child's tree when it holds more processes than this."""
     max_array_bytes: int = 512 * 2**20
     """Largest returned array the parent will read."""
+    disk_bytes: int = 2**30
+    """Largest total size of the files in the sandbox's folder; beyond it the child is killed."""
 
 
 @dataclass(frozen=True)
@@ -80,14 +101,38 @@ class Reply:
     """Input name (``input.data``, ``param.w``...) -> Returned, as it was after the call."""
     meta: dict = field(default_factory=dict)
     """Output dict fields, or the task's JSON result."""
+    data: dict = field(default_factory=dict)
+    """A task's JSON result (training curves' metadata, timings), as the child sent it."""
     output: str = ""
     """The submission's stdout and stderr during the request, truncated."""
     seconds: float = 0.0
     """Time the request took inside the child."""
+    integrity: dict = field(default_factory=dict)
+    """What the child observed (validated): ``events`` [[what, detail, count]], ``calls``
+    {function: calls made by the submission's own code}, ``modules`` [newly loaded names]."""
 
     @property
     def ok(self) -> bool:
         return self.status == "ok"
+
+
+@dataclass
+class Observed:
+    """What the children of one sandbox reported or were seen doing, for ``harness.integrity``."""
+
+    events: dict = field(default_factory=dict)
+    """(what, detail) -> count: grader files or other processes' /proc refused, writes outside
+    the sandbox refused, processes started, ctypes used, signals sent, network used."""
+    modules: set = field(default_factory=set)
+    """Every module name loaded in a child after its start-up."""
+    inner_calls: dict = field(default_factory=dict)
+    """op -> {function name: most calls of it by the submission's own code during one request}."""
+    seconds: dict = field(default_factory=dict)
+    """op -> seconds of each successful request, as measured in the child."""
+    killed: int = 0
+    """Processes killed after requests or at the end (beyond the children themselves)."""
+    refused_files: dict = field(default_factory=dict)
+    """File of the submission -> why it was not copied into the sandbox (a link, not a regular file)."""
 
 
 def _signal_name(code: int) -> str:
@@ -97,41 +142,270 @@ def _signal_name(code: int) -> str:
         return f"signal {code}"
 
 
+# ---- the unprivileged user ---------------------------------------------------------------
+
+class Drop(NamedTuple):
+    """Who the child runs as when the grader is root."""
+
+    uid: int
+    gid: int
+    keep_read: bool
+    """Also keep CAP_DAC_READ_SEARCH (read any file), for a Python that other users cannot read."""
+    dedicated: bool = False
+    """Each sandbox gets a uid of its own (no account, no other process): sandboxes graded side by
+    side cannot signal or read each other, and every process of that uid is the sandbox's."""
+
+
+DEDICATED_UIDS = range(40000, 60000)
+"""Where dedicated uids are drawn from (within the 65536 uids a user namespace usually maps)."""
+
+
+def fresh_uid() -> int:
+    """A uid with no account and no process, drawn at random from DEDICATED_UIDS."""
+    in_use = set()
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                in_use.add(os.stat(f"/proc/{name}").st_uid)
+            except OSError:
+                pass
+    for _ in range(1000):
+        uid = DEDICATED_UIDS[secrets.randbelow(len(DEDICATED_UIDS))]
+        try:
+            pwd.getpwuid(uid)
+        except KeyError:
+            if uid not in in_use:
+                return uid
+    raise OSError("no free uid to run the sandbox as")
+
+
+_LIBC = ctypes.CDLL(None, use_errno=True)
+_PR_SET_KEEPCAPS, _PR_SET_NO_NEW_PRIVS, _PR_CAP_AMBIENT, _PR_CAP_AMBIENT_RAISE = 8, 38, 47, 2
+_CAP_DAC_READ_SEARCH = 2
+_CAP_VERSION_3 = 0x20080522
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
+                ("inheritable", ctypes.c_uint32)]
+
+
+def _prctl(*args) -> None:
+    if _LIBC.prctl(*args, *([0] * (5 - len(args)))) != 0:
+        raise OSError(ctypes.get_errno(), f"prctl{args}")
+
+
+def drop_privileges(user: Drop) -> None:
+    """Become ``user`` for good (between fork and exec, or in a test's child)."""
+    if user.keep_read:
+        _prctl(_PR_SET_KEEPCAPS, 1)
+    os.setgroups([])
+    os.setgid(user.gid)
+    os.setuid(user.uid)
+    if user.keep_read:
+        data = (_CapData * 2)()
+        bit = 1 << _CAP_DAC_READ_SEARCH
+        data[0].effective = data[0].permitted = data[0].inheritable = bit
+        if _LIBC.capset(ctypes.byref(_CapHeader(_CAP_VERSION_3, 0)), data) != 0:
+            raise OSError(ctypes.get_errno(), "capset")
+        _prctl(_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_RAISE, _CAP_DAC_READ_SEARCH)  # survives exec
+    _prctl(_PR_SET_NO_NEW_PRIVS, 1)  # no set-uid program can give privileges back
+
+
 _DROP: dict = {}
 
 
-def unprivileged_user() -> tuple[tuple[int, int] | None, str]:
-    """``((uid, gid), '')`` of the user the child runs as when the grader is root, else ``(None, why)``.
+def unprivileged_user() -> tuple[Drop | None, str]:
+    """``(Drop, note)`` of the user the child runs as when the grader is root, else ``(None, why)``.
 
-    The drop is tried once per grader process: the interpreter and numpy must be readable
-    by that user (they are not when Python lives under a private /root).
+    Tried once per grader process, in order: a uid of the sandbox's own (no account), then
+    ``nobody``; each must be able to run this Python and numpy. Where neither can (a Python
+    under a private /root), the child still runs as such a user, keeping only the capability
+    to read files: it can then read everything, but write, signal or trace nothing of the
+    grader's.
     """
     if "result" in _DROP:
         return _DROP["result"]
     if os.geteuid() != 0:
-        result = (None, "the grader is not root: the child runs as the grader's own user")
-    else:
-        try:
-            pw = pwd.getpwnam("nobody")
-            user = (pw.pw_uid, pw.pw_gid)
-
-            def drop():
-                os.setgroups([])
-                os.setgid(user[1])
-                os.setuid(user[0])
-            probe = subprocess.run([sys.executable, "-I", "-c", "import numpy, harness.child"],
-                                   preexec_fn=drop, cwd="/", capture_output=True, timeout=60)
-            result = (user, "") if probe.returncode == 0 else (
-                None, "could not drop privileges: user 'nobody' cannot run this Python "
-                      "(install the grader where every user can read it)")
-        except (KeyError, OSError, subprocess.SubprocessError) as exc:
-            result = (None, f"could not drop privileges: {exc}")
+        _DROP["result"] = (None, "the grader is not root: the child runs as the grader's own user "
+                                 "(it could write what the grader can; changes to the grader's files "
+                                 "are detected)")
+        return _DROP["result"]
+    candidates = []
+    try:
+        uid = fresh_uid()
+        candidates.append((Drop(uid, uid, False, True), "a uid of its own"))
+    except OSError:
+        pass
+    try:
+        pw = pwd.getpwnam("nobody")
+        candidates.append((Drop(pw.pw_uid, pw.pw_gid, False), "user nobody"))
+    except KeyError:
+        pass
+    result = (None, "could not drop privileges: no unprivileged user to run the child as")
+    for keep_read in (False, True):
+        for user, who in candidates:
+            user = user._replace(keep_read=keep_read)
+            try:
+                probe = subprocess.run([sys.executable, "-I", "-c", "import numpy, harness.child"],
+                                       preexec_fn=lambda: drop_privileges(user), cwd="/",
+                                       capture_output=True, timeout=60)
+            except (OSError, subprocess.SubprocessError) as exc:
+                result = (None, f"could not drop privileges: {exc}")
+                continue
+            if probe.returncode == 0:
+                _DROP["result"] = (user, f"the child runs as {who}" + (
+                    ", keeping only the capability to read files (this Python is not readable by other "
+                    "users): it can read every file but write, signal or trace none of the grader's"
+                    if keep_read else ""))
+                return _DROP["result"]
+            result = (None, "could not drop privileges: other users cannot run this Python "
+                            "(install the grader where every user can read it)")
     _DROP["result"] = result
     return result
 
 
+# ---- files -------------------------------------------------------------------------------
+
+def _open_regular(path, limit: int, dir_fd: int | None = None) -> tuple[int, int] | None:
+    """``(fd, size)`` of a regular file opened without following a link or blocking, else None."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dir_fd)
+    except OSError:
+        return None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode) or st.st_size > limit:
+        os.close(fd)
+        return None
+    return fd, st.st_size
+
+
+def read_bounded(path, limit: int, dir_fd: int | None = None) -> bytes | None:
+    """The bytes of a regular file no larger than ``limit``, else None (links, FIFOs, devices)."""
+    opened = _open_regular(path, limit, dir_fd)
+    if opened is None:
+        return None
+    fd, _ = opened
+    with os.fdopen(fd, "rb") as f:
+        data = f.read(limit + 1)
+    return data if len(data) <= limit else None
+
+
+def _write_new(dir_fd: int, name: str, data: bytes) -> None:
+    fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644,
+                 dir_fd=dir_fd)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+
+
+def grader_files() -> dict[str, tuple]:
+    """The state of the grader's own files (package, reference, fixtures), to detect changes."""
+    state = {}
+    for root in (paths.PACKAGE_DIR, paths.REFERENCE_DIR, paths.FIXTURES_DIR):
+        for dirpath, dirnames, filenames in os.walk(root):
+            for name in filenames:
+                p = os.path.join(dirpath, name)
+                try:
+                    st = os.lstat(p)
+                except OSError:
+                    continue
+                state[p] = (st.st_size, st.st_mtime_ns, st.st_ino, st.st_mode)
+    return state
+
+
+def changed_files(before: dict[str, tuple], after: dict[str, tuple]) -> list[str]:
+    """Files modified, removed or added between two ``grader_files`` states.
+
+    A new bytecode file in ``__pycache__`` is the grader compiling a module it imported
+    for the first time, not a change.
+    """
+    changed = [p for p, s in before.items() if after.get(p) != s]
+    changed += [p for p in after.keys() - before.keys()
+                if not (os.path.basename(os.path.dirname(p)) == "__pycache__" and p.endswith(".pyc"))]
+    return sorted(changed)
+
+
+def _lock_answers() -> str:
+    """Make the reference, the fixtures and the tests unreadable to other users (the child's).
+
+    Only the folders themselves lose their permissions for others: the grader (root) still
+    reads them, the child cannot even look inside. A note for the report, '' if nothing changed.
+    """
+    locked = []
+    for folder in (paths.REFERENCE_DIR, paths.FIXTURES_DIR, paths.ROOT / "tests"):
+        try:
+            mode = folder.stat().st_mode
+            if mode & 0o007:
+                folder.chmod(stat.S_IMODE(mode) & ~0o007)
+                locked.append(folder.name)
+        except OSError:
+            continue
+    return f"; made {', '.join(locked)}/ unreadable to it" if locked else ""
+
+
+def _tree_size(root: Path, limit_entries: int = 20000) -> tuple[int, int]:
+    """(bytes, entries) under ``root``, stopping after ``limit_entries`` entries."""
+    total, entries, todo = 0, 0, [str(root)]
+    while todo and entries < limit_entries:
+        try:
+            with os.scandir(todo.pop()) as it:
+                for e in it:
+                    entries += 1
+                    try:
+                        if e.is_dir(follow_symlinks=False):
+                            todo.append(e.path)
+                        else:
+                            total += e.stat(follow_symlinks=False).st_size
+                    except OSError:
+                        pass
+        except OSError:
+            pass
+    return total, entries
+
+
+class _Output:
+    """The child's stdout and stderr: the first characters kept, the rest counted and dropped."""
+
+    def __init__(self, fd: int):
+        self.fd = fd
+        self.head = bytearray()
+        self.total = 0
+        self.open = True
+
+    def drain(self) -> None:
+        while self.open:
+            try:
+                chunk = os.read(self.fd, 1 << 16)
+            except BlockingIOError:
+                return
+            except OSError:
+                chunk = b""
+            if not chunk:
+                self.open = False
+                return
+            self.total += len(chunk)
+            room = MAX_OUTPUT_CHARS + 1 - len(self.head)
+            if room > 0:
+                self.head += chunk[:room]
+
+    def take(self) -> str:
+        """The output since the last ``take``."""
+        self.drain()
+        text = self.head.decode(errors="replace")
+        if len(text) > MAX_OUTPUT_CHARS or self.total > len(self.head):
+            text = text[:MAX_OUTPUT_CHARS] + f"\n... (output truncated: {self.total} bytes in all)"
+        self.head, self.total = bytearray(), 0
+        return text
+
+
+# ---- the sandbox -------------------------------------------------------------------------
+
 class Sandbox:
-    """A child process serving one submission; restarted after any crash or timeout."""
+    """Children serving one submission, one per layer; restarted after any crash or timeout."""
 
     def __init__(self, submission: Submission, limits: Limits = Limits(),
                  profile: str = profiles.DEFAULT, env: dict | None = None):
@@ -140,10 +414,22 @@ class Sandbox:
         self.profile = profiles.get(profile)
         self.profile_name = profile
         self.extra_env = env or {}
-        self.root = Path(tempfile.mkdtemp(prefix="harness-"))
+        self.token = secrets.token_hex(16)
         self.user, self.user_note = unprivileged_user()
+        if self.user and self.user.dedicated:
+            uid = fresh_uid()
+            self.user = self.user._replace(uid=uid, gid=uid)
+            self.user_note += f" (uid {uid})"
+        self.tracker = proctree.Tracker(self.token, self.user.uid if self.user and self.user.dedicated else None)
+        self.grader_state = grader_files() if self.user is None else None
+        if self.user and not self.user.keep_read:
+            self.user_note += _lock_answers()
+        self.root = Path(tempfile.mkdtemp(prefix="harness-"))
         self.proc: subprocess.Popen | None = None
+        self.group: str | None = None
         self.count = 0
+        self.observed = Observed()
+        self._out: _Output | None = None
         self._prepare()
 
     # -- set-up -------------------------------------------------------------------------
@@ -156,26 +442,46 @@ class Sandbox:
             d.mkdir()
         total = 0
         for f in sorted(self.submission.folder.glob("*.py")):
-            total += f.stat().st_size
-            if total > MAX_SUBMISSION_BYTES:
-                break
-            shutil.copyfile(f, sub / f.name)
+            data = read_bounded(f, MAX_SUBMISSION_BYTES - total)
+            if data is None:
+                why = ("a symbolic link: submit the file itself" if f.is_symlink() else
+                       "not a regular file" if not f.is_file() else "over the size limit of a submission")
+                self.observed.refused_files[f.name] = why
+                continue
+            total += len(data)
+            (sub / f.name).write_bytes(data)
         for name in self.profile.PROVIDED_MODULES:
             if not (sub / f"{name}.py").exists() and (paths.REFERENCE_DIR / f"{name}.py").exists():
                 shutil.copyfile(paths.REFERENCE_DIR / f"{name}.py", provided / f"{name}.py")
-        self.root.chmod(0o711)
-        for d in (sub, provided):
-            d.chmod(0o755)
-            for f in d.iterdir():
-                f.chmod(0o644)
+        self._readable(self.root, traverse_only=True)
+        for d in (sub, provided, self.root / "calls"):
+            self._readable(d)
         if self.user:
-            for d in (work, self.root / "calls"):
-                os.chown(d, *self.user)
+            os.chown(work, self.user.uid, self.user.gid)
+            work.chmod(0o700)
+        self._calls_fd = os.open(self.root / "calls", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+
+    def _readable(self, path: Path, traverse_only: bool = False) -> None:
+        """Let the child (and, when it has a uid of its own, only it) read ``path`` and its files."""
+        private = self.user is not None and self.user.dedicated
+        if path.is_dir():
+            if private:
+                os.chown(path, 0, self.user.gid)
+            path.chmod((0o710 if traverse_only else 0o750) if private else (0o711 if traverse_only else 0o755))
+            if traverse_only:
+                return
+            for f in path.iterdir():
+                if f.is_file() and not f.is_symlink():
+                    self._readable(f)
+        else:
+            if private:
+                os.chown(path, 0, self.user.gid)
+            path.chmod(0o640 if private else 0o644)
 
     def _env(self) -> dict:
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(self.root / "work"),
                "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
-               "MPLBACKEND": "Agg", "TMPDIR": str(self.root / "work")}
+               "MPLBACKEND": "Agg", "TMPDIR": str(self.root / "work"), TOKEN_VAR: self.token}
         for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS",
                     "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "CUDA_VISIBLE_DEVICES"):
             if key in os.environ:
@@ -183,69 +489,155 @@ class Sandbox:
         env.update(self.extra_env)
         return env
 
+    def _guard(self) -> dict:
+        """What the child's audit hook refuses (see ``harness.child.Guard``)."""
+        return {"protected": [str(p) for p in (paths.REFERENCE_DIR, paths.FIXTURES_DIR,
+                                               paths.ROOT / "tests", paths.ROOT / ".git")],
+                "writable": [str(self.root / "work"), str(self.root / "calls"), os.devnull],
+                "report_names": list(REPORT_NAMES)}
+
     def _preexec(self):
         limits, user = self.limits, self.user
+        try:
+            cpus = len(os.sched_getaffinity(0))
+        except (AttributeError, OSError):
+            cpus = os.cpu_count() or 1
+        cpu = limits.cpu_s * max(1, cpus)
 
         def setup():  # runs in the child between fork and exec
             resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
-            resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_s, limits.cpu_s + 5))
+            resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
             resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes, limits.file_bytes))
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
             if user:
-                os.setgroups([])
-                os.setgid(user[1])
-                os.setuid(user[0])
+                drop_privileges(user)
                 resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
         return setup
 
-    def _start(self) -> None:
+    def _start(self, group: str) -> None:
         cmd_r, cmd_w = os.pipe()
         rep_r, rep_w = os.pipe()
+        out_r, out_w = os.pipe()
         config = {"folder": str(self.root / "submission"), "provided": [str(self.root / "provided")],
                   "functions": self.submission.functions, "profile": self.profile_name,
-                  "cmd_fd": cmd_r, "reply_fd": rep_w}
-        config_path = self.root / f"config-{self.count}.json"
-        config_path.write_text(json.dumps(config))
-        config_path.chmod(0o644)
-        self.proc = subprocess.Popen(
-            [sys.executable, "-I", "-m", "harness.child", str(config_path)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            cwd=self.root / "work", env=self._env(), pass_fds=(cmd_r, rep_w),
-            start_new_session=True, preexec_fn=self._preexec())
-        os.close(cmd_r)
-        os.close(rep_w)
+                  "cmd_fd": cmd_r, "reply_fd": rep_w, "out_fd": out_w, "guard": self._guard(),
+                  "max_array_bytes": self.limits.max_array_bytes, "group": group,
+                  "refused_files": self.observed.refused_files}
+        fd, config_path = tempfile.mkstemp(prefix="config-", suffix=".json", dir=self.root)
+        with os.fdopen(fd, "w") as f:
+            json.dump(config, f)
+        self._readable(Path(config_path))
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-I", "-m", "harness.child", config_path],
+                stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w,
+                cwd=self.root / "work", env=self._env(), pass_fds=(cmd_r, rep_w, out_w),
+                start_new_session=True, preexec_fn=self._preexec())
+        except BaseException:
+            for fd in (cmd_w, rep_r, out_r):
+                os.close(fd)
+            raise  # the grader's environment, not the submission: an autograder error
+        finally:
+            for fd in (cmd_r, rep_w, out_w):
+                os.close(fd)
+        proctree._SERVERS.add(self.proc.pid)
+        os.set_blocking(out_r, False)
         self._cmd = os.fdopen(cmd_w, "w")
         self._reply = rep_r
+        self._out = _Output(out_r)
+        self.group = group
 
     def _kill(self) -> None:
-        """End the child and everything in its process group."""
-        if self.proc is None:
+        """End the child and every process it started."""
+        proc = self.proc
+        if proc is None:
+            self.tracker.kill_all(None)
+            self.observed.killed = len(self.tracker.strays)
             return
         try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
+            os.killpg(proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+        self.tracker.kill_all(proc.pid)
         try:
-            self.proc.wait(timeout=10)
+            proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             pass
-        for f in (self._cmd,):
+        self.tracker.kill_all(proc.pid)  # orphans re-parented while it died
+        self.observed.killed = len(self.tracker.strays)
+        proctree._SERVERS.discard(proc.pid)
+        for close in (self._cmd.close, lambda: os.close(self._reply), lambda: os.close(self._out.fd)):
             try:
-                f.close()
+                close()
             except OSError:
                 pass
-        os.close(self._reply)
         self.proc = None
+        self.group = None
+
+    def restart(self) -> None:
+        """End the current child; the next request starts a fresh one."""
+        self._kill()
 
     def close(self) -> None:
         self._kill()
-        shutil.rmtree(self.root, ignore_errors=True)
+        try:
+            os.close(self._calls_fd)
+        except OSError:
+            pass
+
+        def writable(func, path, _exc):  # a folder the submission made unreadable
+            try:
+                os.chmod(os.path.dirname(path), 0o700)
+                os.chmod(path, 0o700)
+                func(path)
+            except OSError:
+                pass
+        shutil.rmtree(self.root, onerror=writable)
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
         self.close()
+
+    def share_reference(self, names) -> str:
+        """A folder the child may read, with the reference's versions of ``names`` only.
+
+        For functions the course provides (a historical profile's training): the child
+        refuses the reference folder itself, which holds every graded function. Each
+        module keeps its imports and constants, the functions asked for, and the module's
+        helpers those call; the other functions are left out. Load it in the child with
+        ``reference.functions(folder)``.
+        """
+        import ast
+        folder = self.root / "reference_provided"
+        folder.mkdir(exist_ok=True)
+        modules: dict[str, set] = {}
+        for name in names:
+            module = getattr(self.profile, "MODULES", {}).get(name)
+            if module:
+                modules.setdefault(module, set()).add(name)
+        for module, wanted in modules.items():
+            tree = ast.parse((paths.REFERENCE_DIR / f"{module}.py").read_text())
+            defs = {n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+            keep, todo = set(), [w for w in wanted if w in defs]
+            while todo:
+                fn = todo.pop()
+                if fn not in keep:
+                    keep.add(fn)
+                    todo += [n.id for n in ast.walk(defs[fn]) if isinstance(n, ast.Name) and n.id in defs]
+            tree.body = [n for n in tree.body if n.__class__ not in (ast.FunctionDef, ast.AsyncFunctionDef)
+                         or n.name in keep]
+            (folder / f"{module}.py").write_text(ast.unparse(tree) + "\n")
+        self._readable(folder)
+        return str(folder)
+
+    def changed_grader_files(self) -> list[str]:
+        """The grader's own files changed since the sandbox started (checked only when the
+        child runs as the grader's own user; another user cannot write them)."""
+        if self.grader_state is None:
+            return []
+        return changed_files(self.grader_state, grader_files())
 
     # -- requests -----------------------------------------------------------------------
     def call(self, op: str, params: dict, arrays: dict, *, after: bool = False,
@@ -255,48 +647,89 @@ class Sandbox:
 
     def run(self, task: str, request: dict, arrays: dict, *, timeout: float | None = None,
             on_progress=None) -> Reply:
-        """Run one request in the child; never raises for anything the submission does."""
+        """Run one request in the child; never raises for anything the submission does.
+
+        A ``call`` runs in the child of its layer, any other task in a child of its own.
+        """
         timeout = self.limits.timeout_s if timeout is None else timeout
+        op = request.get("op") if task == "call" else None
+        if task != "call" and isinstance(request.get("provided"), list) and request["provided"]:
+            # The child refuses reference/: hand it the provided functions alone (see child.serve).
+            request = {**request, "reference_folder": self.share_reference(request["provided"])}
+        group = f"layer:{OPS[op].layer}" if op in OPS else f"task:{task}"
+        if self.proc is not None and self.group != group:
+            self._kill()
         if self.proc is None:
-            self._start()
+            self._start(group)
         self.count += 1
-        folder = self.root / "calls" / str(self.count)
-        folder.mkdir()
-        (folder / "request.json").write_text(json.dumps({"task": task, **request}))
-        np.savez(folder / "inputs.npz", **{k: np.asarray(v) for k, v in arrays.items()})
-        for f in (folder, *folder.iterdir()):
-            f.chmod(0o755 if f.is_dir() else 0o644)
-        if self.user:
-            os.chown(folder, *self.user)
+        folder = self._new_folder(task, request, arrays)
         start = time.monotonic()
         try:
             self._cmd.write(f"{folder}\n")
             self._cmd.flush()
-        except (BrokenPipeError, OSError):
+        except (BrokenPipeError, OSError, ValueError):
             return self._crashed(folder, start)
         line = self._wait_line(start, timeout, folder, on_progress)
-        if line is None:
-            output = self._read_output(folder)
+        if line is None or isinstance(line, Reply):
+            reply = line or Reply("timeout", f"timed out after {timeout:g} s")
+            reply.output = self._out.take()
+            reply.seconds = time.monotonic() - start
             self._kill()
-            return Reply("timeout", f"timed out after {timeout:g} s", output=output,
-                         seconds=time.monotonic() - start)
+            shutil.rmtree(folder, ignore_errors=True)
+            return reply
         if not line:
             return self._crashed(folder, start)
         reply = self._read_reply(folder)
+        if self.tracker.kill_all(self.proc.pid, spare_server=True):
+            self.observed.killed = len(self.tracker.strays)
+            self._discard_stale_lines()
+        reply.output = self._out.take()
+        if reply.status == "protocol":
+            self._kill()  # out of step with us (a forged answer?): the next request gets a fresh child
         shutil.rmtree(folder, ignore_errors=True)
+        self._observe(op, reply)
         return reply
 
+    def _new_folder(self, task: str, request: dict, arrays: dict) -> Path:
+        """A fresh folder of the request (a name the child cannot guess), written without following links."""
+        name = f"{self.count}-{secrets.token_hex(6)}"
+        os.mkdir(name, 0o700, dir_fd=self._calls_fd)
+        dfd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=self._calls_fd)
+        try:
+            _write_new(dfd, "request.json", json.dumps({"task": task, **request}).encode())
+            fd = os.open("inputs.npz", os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+                         0o644, dir_fd=dfd)
+            with os.fdopen(fd, "wb") as f:
+                np.savez(f, **{k: np.asarray(v) for k, v in arrays.items()})
+            os.chmod(dfd, 0o700 if self.user else 0o755)  # its own: no other sandbox reads it
+            if self.user:
+                os.chown(dfd, self.user.uid, self.user.gid)
+        finally:
+            os.close(dfd)
+        return self.root / "calls" / name
+
     def _wait_line(self, start, timeout, folder, on_progress):
-        """The child's answer: a line, '' when the pipe closed, None on timeout."""
+        """The child's answer: a line, '' when the pipe closed, None on timeout, or a Reply
+        when the watchdog killed it (too many processes, too much disk)."""
         buf = b""
+        next_watch = start + 0.25
         while True:
-            left = timeout - (time.monotonic() - start)
+            now = time.monotonic()
+            left = timeout - (now - start)
             if left <= 0:
                 return None
-            ready, _, _ = select.select([self._reply], [], [], min(left, 0.5))
+            fds = [self._reply] + ([self._out.fd] if self._out.open else [])
+            ready, _, _ = select.select(fds, [], [], min(left, 0.25))
+            if self._out.fd in ready:
+                self._out.drain()
             if on_progress:
                 on_progress(folder)
-            if not ready:
+            if time.monotonic() >= next_watch:
+                next_watch = time.monotonic() + 0.25
+                breach = self._watchdog()
+                if breach:
+                    return breach
+            if self._reply not in ready:
                 continue
             chunk = os.read(self._reply, 4096)
             if not chunk:
@@ -305,58 +738,85 @@ class Sandbox:
             if b"\n" in buf:
                 return buf.decode(errors="replace")
 
+    def _discard_stale_lines(self) -> None:
+        """Drop answers that forked copies of the child wrote before they were killed."""
+        while select.select([self._reply], [], [], 0)[0]:
+            if not os.read(self._reply, 65536):
+                return
+
+    def _watchdog(self) -> Reply | None:
+        """Kill a child that holds too many processes or fills its folder."""
+        n = self.tracker.count(self.proc.pid)
+        if n > self.limits.processes:
+            return Reply("crashed", f"started more than {self.limits.processes} processes (killed)")
+        size, entries = _tree_size(self.root)
+        if size > self.limits.disk_bytes or entries >= 20000:
+            return Reply("crashed", f"wrote more than {self.limits.disk_bytes >> 20} MiB or 20000 files "
+                                    f"(killed)")
+        return None
+
     def _crashed(self, folder: Path, start: float) -> Reply:
-        output = self._read_output(folder)
         proc = self.proc
         try:
-            code = proc.wait(timeout=5)
+            code = proc.wait(timeout=2)
         except subprocess.TimeoutExpired:
             code = None
+        output = self._out.take()
         self._kill()
+        shutil.rmtree(folder, ignore_errors=True)
         if code is None:
             why = "stopped answering (closed the grader's channel)"
         elif code < 0:
             why = f"killed by {_signal_name(-code)}"
             if -code == signal.SIGXCPU:
-                why += f" (CPU time limit of {self.limits.cpu_s} s)"
+                why += f" (CPU time limit of {self.limits.cpu_s} s per CPU)"
             if -code == signal.SIGKILL:
                 why += " (out of memory, or killed)"
         else:
             why = f"the process exited with status {code} (os._exit or exit in C code?)"
         return Reply("crashed", why, output=output, seconds=time.monotonic() - start)
 
-    def _read_output(self, folder: Path) -> str:
-        path = folder / "output.txt"
-        try:
-            with open(path, "rb") as f:
-                data = f.read(MAX_OUTPUT_CHARS + 1)
-        except OSError:
-            return ""
-        text = data.decode(errors="replace")
-        if len(text) > MAX_OUTPUT_CHARS:
-            text = text[:MAX_OUTPUT_CHARS] + "\n... (output truncated)"
-        return text
+    def _observe(self, op: str | None, reply: Reply) -> None:
+        obs, info = self.observed, reply.integrity
+        for what, detail, n in info.get("events", ()):
+            key = (what, detail)
+            if key in obs.events or len(obs.events) < 200:
+                obs.events[key] = obs.events.get(key, 0) + n
+        obs.modules.update(info.get("modules", ()))
+        if op and reply.ok:
+            obs.seconds.setdefault(op, []).append(reply.seconds)
+            calls = obs.inner_calls.setdefault(op, {})
+            for fn, n in info.get("calls", {}).items():
+                calls[fn] = max(calls.get(fn, 0), n)
 
+    # -- reading what came back -----------------------------------------------------------
     def _read_reply(self, folder: Path) -> Reply:
-        output = self._read_output(folder)
+        raw = read_bounded(folder / "reply.json", MAX_REPLY_BYTES)
         try:
-            raw = (folder / "reply.json").read_bytes()
-            if len(raw) > 2**20:
-                raise ValueError("reply too large")
-            reply = json.loads(raw)
-            status = str(reply["status"])
-        except (OSError, ValueError, KeyError, TypeError):
-            return Reply("protocol", "the child's reply was missing or malformed", output=output)
-        result = Reply(status, str(reply.get("error", ""))[:500], str(reply.get("traceback", ""))[:4000],
-                       output=output, seconds=float(reply.get("seconds", 0) or 0))
+            reply = json.loads(raw) if raw is not None else None
+            status = reply["status"]
+            if not isinstance(status, str):
+                raise TypeError("status")
+            seconds = float(reply.get("seconds", 0) or 0)
+            seconds = seconds if math.isfinite(seconds) and seconds >= 0 else 0.0
+        except Exception:  # missing, malformed, nested too deep (RecursionError): all the same
+            return Reply("protocol", "the child's reply was missing or malformed")
+        result = Reply(status[:40], str(reply.get("error", ""))[:500], str(reply.get("traceback", ""))[:4000],
+                       seconds=seconds, integrity=_integrity(reply.get("integrity")))
         if status != "ok":
             return result
-        result.meta = reply.get("meta", {}) if isinstance(reply.get("meta"), dict) else {}
+        meta = reply.get("meta")
+        if isinstance(meta, dict):
+            result.meta = {str(k)[:100]: v for k, v in list(meta.items())[:100]
+                           if isinstance(v, (int, float, str, bool)) or v is None}
+        if isinstance(reply.get("data"), dict):
+            result.data = reply["data"]  # bounded by MAX_REPLY_BYTES; its reader validates
         for group, prefix in (("outputs", "out_"), ("after", "after_")):
             descr = reply.get(group) or {}
             if isinstance(descr, dict):
                 getattr(result, group).update(
-                    {str(k): self.read_value(folder / f"{prefix}{k}.npy", d) for k, d in descr.items()})
+                    {str(k): self.read_value(folder / f"{prefix}{k}.npy", d)
+                     for k, d in list(descr.items())[:50] if _plain_name(k)})
         return result
 
     def read_value(self, path: Path, descr) -> Returned:
@@ -364,22 +824,72 @@ class Sandbox:
         if not isinstance(descr, dict):
             return Returned(None, "the grader could not read this value")
         if descr.get("problem"):
-            problem = descr["problem"]
+            problem = str(descr["problem"])[:300]
             if problem == "wrong type":
-                problem = f"returned {descr.get('type', '?')}, expected a numpy.ndarray"
+                problem = f"returned {str(descr.get('type', '?'))[:100]}, expected a numpy.ndarray"
                 if descr.get("type") == "builtins.list":
                     problem += " (convert it with np.array)"
                 if descr.get("type") == "builtins.NoneType":
                     problem = "returned None: is a return statement missing?"
             elif problem == "wrong dtype":
-                problem = f"returned an array of dtype {descr.get('dtype')}, expected float64"
-            return Returned(None, problem, dtype=str(descr.get("dtype", "")))
-        try:
-            if path.stat().st_size > self.limits.max_array_bytes:
-                return Returned(None, f"returned an array larger than {self.limits.max_array_bytes >> 20} MiB")
-            value = np.load(path, allow_pickle=False)
-        except (OSError, ValueError) as exc:
-            return Returned(None, f"the grader could not read the returned value ({exc})")
-        if type(value) is not np.ndarray or value.dtype.kind not in "biuf":
-            return Returned(None, "returned a value that is not a plain numeric array")
-        return Returned(value.astype(np.float64), dtype=str(value.dtype), kind=str(descr.get("kind", "")))
+                problem = f"returned an array of dtype {str(descr.get('dtype'))[:40]}, expected float64"
+            return Returned(None, problem, dtype=str(descr.get("dtype", ""))[:40])
+        opened = _open_regular(path, self.limits.max_array_bytes + 4096)
+        if opened is None:
+            return Returned(None, "the grader could not read the returned value (missing, not a "
+                                  f"regular file, or larger than {self.limits.max_array_bytes >> 20} MiB)")
+        fd, size = opened
+        with os.fdopen(fd, "rb") as f:
+            try:
+                value = _load_npy(f, size, self.limits.max_array_bytes)
+            except (OSError, ValueError, EOFError) as exc:
+                return Returned(None, f"the grader could not read the returned value ({str(exc)[:200]})")
+        kind = str(descr.get("kind", ""))
+        if kind not in ("ndarray", "scalar"):
+            kind = "ndarray"
+        return Returned(value.astype(np.float64), dtype=str(value.dtype), kind=kind)
+
+
+def _plain_name(key) -> bool:
+    return isinstance(key, str) and 0 < len(key) <= 40 and all(c.isalnum() or c in "._" for c in key) \
+        and ".." not in key
+
+
+def _load_npy(f, size: int, limit: int) -> np.ndarray:
+    """A plain numeric array from an ``.npy`` stream, its header checked before the data is read."""
+    fmt = np.lib.format
+    version = fmt.read_magic(f)
+    if version == (1, 0):
+        shape, fortran, dtype = fmt.read_array_header_1_0(f)
+    elif version in ((2, 0), (3, 0)):
+        shape, fortran, dtype = fmt.read_array_header_2_0(f)
+    else:
+        raise ValueError(f"unsupported .npy version {version}")
+    if dtype.kind not in "biuf" or dtype.hasobject or dtype.fields is not None or dtype.subdtype is not None:
+        raise ValueError(f"dtype {dtype} is not a plain numeric type")
+    nbytes = math.prod(shape) * dtype.itemsize
+    if nbytes > limit:
+        raise ValueError(f"the array would take {nbytes} bytes, more than {limit}")
+    if f.tell() + nbytes != size:
+        raise ValueError("the file's size does not match its header")
+    f.seek(0)
+    value = np.load(f, allow_pickle=False)
+    if type(value) is not np.ndarray or value.dtype.kind not in "biuf":
+        raise ValueError("not a plain numeric array")
+    return value
+
+
+def _integrity(raw) -> dict:
+    """The child's integrity report, keeping only well-formed, bounded parts."""
+    if not isinstance(raw, dict):
+        return {}
+    events = []
+    for e in raw.get("events", [])[:100] if isinstance(raw.get("events"), list) else ():
+        if isinstance(e, list) and len(e) == 3 and isinstance(e[2], int) and e[2] > 0:
+            events.append((str(e[0])[:60], str(e[1])[:200], e[2]))
+    calls = raw.get("calls")
+    calls = {str(k)[:80]: v for k, v in list(calls.items())[:50]
+             if isinstance(v, int) and v >= 0} if isinstance(calls, dict) else {}
+    modules = raw.get("modules")
+    modules = [str(m)[:120] for m in modules[:2000]] if isinstance(modules, list) else []
+    return {"events": events, "calls": calls, "modules": modules}
