@@ -8,6 +8,7 @@ which functions it defines.
 from __future__ import annotations
 
 import ast
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,9 +39,30 @@ class Submission:
         return self.path.stem if self.path.is_file() else self.path.resolve().name
 
 
-def _defined_functions(path: Path) -> tuple[set[str], str]:
+MAX_MODULE_BYTES = 2 * 2**20
+
+
+def read_source(path: Path) -> str | None:
+    """A module's text, or None when it is not a regular file of a sane size (FIFO, device, huge)."""
     try:
-        tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"), filename=str(path))
+        st = path.stat()
+    except OSError:
+        return None
+    if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_MODULE_BYTES:
+        return None
+    try:
+        with open(path, "rb") as f:
+            return f.read(MAX_MODULE_BYTES).decode("utf-8", errors="replace")
+    except OSError:
+        return None
+
+
+def _defined_functions(path: Path) -> tuple[set[str], str]:
+    source = read_source(path)
+    if source is None:
+        return set(), f"not a regular file, or larger than {MAX_MODULE_BYTES >> 20} MiB"
+    try:
+        tree = ast.parse(source, filename=str(path))
     except SyntaxError as exc:
         return set(), f"line {exc.lineno}: {exc.msg}"
     except ValueError as exc:  # null bytes

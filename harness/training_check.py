@@ -16,6 +16,7 @@ import numpy as np
 
 from harness import profiles, reference, training, training_verdict
 from harness.model import CheckResult, Status
+from harness.sandbox import read_bounded
 
 CHECK_ID = "train.lenet"
 EVAL_MARGIN_S = 120.0   # the request's timeout beyond the training's own limit (final evaluation)
@@ -101,7 +102,7 @@ def run(sb, submission, options, rubric, data=None) -> CheckResult:
 
     def progress(folder: Path) -> None:
         try:
-            _terminal_progress(json.loads((folder / "progress.json").read_text()))
+            _terminal_progress(json.loads(read_bounded(folder / "progress.json", 1 << 16) or b"{}"))
         except (OSError, ValueError, TypeError):
             pass
 

@@ -18,7 +18,7 @@ from harness import profiles
 from harness.deploy import FLAG_PREFIX
 from harness.model import CheckResult, GradeReport
 from harness.report.common import AUTOGRADER_ERROR, NOT_PASSED, first_line, points
-from harness.submission import SubmissionError, locate
+from harness.submission import SubmissionError, locate, read_source
 
 MAX_MESSAGE = 1500
 """Characters of one annotation's text; GitHub truncates long ones anyway."""
@@ -76,9 +76,12 @@ def locations(path: str | Path, profile: str = profiles.DEFAULT) -> dict[str, Wh
 
 
 def _def_lines(source: Path, name: str) -> tuple[int, int]:
+    text = read_source(source)
     try:
-        tree = ast.parse(source.read_text(encoding="utf-8", errors="replace"))
-    except (SyntaxError, ValueError, OSError):
+        tree = ast.parse(text) if text is not None else None
+    except (SyntaxError, ValueError):
+        tree = None
+    if tree is None:
         return 0, 0
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
