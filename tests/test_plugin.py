@@ -110,7 +110,7 @@ def test_junit_xml(pytester, report):
     cases = {c.get("name"): c for c in suite.iter("testcase")}
     assert list(cases) == [c.id for c in report.checks]
     assert [c.get("classname") for c in cases.values()] == ["forward", "forward", "backward", "backward", "train"]
-    assert cases["train.lenet"].get("time") == "41.700"
+    assert abs(float(cases["train.lenet"].get("time")) - 41.7) < 1.0  # the check's own duration (+ setup/teardown overhead)
 
     failure = cases["backward.conv.w"].find("failure")
     assert failure.get("message") == "54 of 150 elements differ (rtol 1e-6, atol 1e-9)"

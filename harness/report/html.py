@@ -43,6 +43,25 @@ def summary(report: GradeReport) -> list[str]:
     if report.notices:
         items = "".join(f"<li>{escape(n)}</li>" for n in report.notices)
         parts.append(f"<p>Notes:</p><ul>{items}</ul>")
+    for check in report.checks:  # figures go on the page itself: result rows start collapsed
+        parts.extend(figures_section(check))
+    return parts
+
+
+def figures_section(check: CheckResult) -> list[str]:
+    """A check's tables and figures as HTML blocks (the training check's report), or []."""
+    tables, figures = check.extra.get("tables", ()), check.extra.get("figures", ())
+    if not tables and not figures:
+        return []
+    parts = [f"<h3>{escape(check.id)}: {escape(check.message)}</h3>"]
+    for table in tables:
+        parts.append(f"<h4>{escape(table.get('title', ''))}</h4>{table['html']}")
+    for figure in figures:
+        data = _png(figure.get("png_base64", ""))
+        name = escape(figure.get("title") or "Figure")
+        parts.append(f'<p style="{_RED}">Figure {name} could not be shown (not base64 PNG).</p>' if data is None
+                     else f'<h4>{name}</h4><img alt="{name}" style="max-width:100%" '
+                          f'src="data:image/png;base64,{data}">')
     return parts
 
 
@@ -83,16 +102,7 @@ def extras(check: CheckResult) -> list[dict]:
         blocks.append(f"<h4>Details</h4><pre>{escape(explanation(check))}</pre>")
     if check.output.strip():
         blocks.append(f"<h4>Output of your code</h4><pre>{escape(truncate(check.output.rstrip()))}</pre>")
-    found = []
-    for table in check.extra.get("tables", ()):
-        found.append(_extra(f"<h4>{escape(table.get('title', ''))}</h4>{table['html']}", "html"))
-    for figure in check.extra.get("figures", ()):
-        data = _png(figure.get("png_base64", ""))
-        name = figure.get("title") or "Figure"
-        if data is None:
-            blocks.append(f'<p style="{_RED}">Figure {escape(name)} could not be shown (not base64 PNG).</p>')
-        else:
-            found.append(_extra(data, "image", name, "image/png", "png"))
-    head = [_extra("".join(blocks), "html")] if blocks else []
-    return head + found
+    if check.extra.get("tables") or check.extra.get("figures"):
+        blocks.append("<p>Figures and tables: in the summary at the top of the page.</p>")
+    return [_extra("".join(blocks), "html")] if blocks else []
 
