@@ -18,7 +18,7 @@ MU, EPSILON, W_LR, B_LR = 0.9, 0.01, 1, 2
 GAMMA, POWER, WEIGHT_DECAY = 1e-4, 0.75, 5e-4
 
 
-def train(xtrain, ytrain, iters=1500, batch_size=64, seed=0, xval=None, yval=None,
+def train(xtrain, ytrain, iters=500, batch_size=64, seed=0, xval=None, yval=None,
           log_every=100, xp=np, log=print):
     """Train and return the parameters; prints loss, accuracy and speed every ``log_every``."""
     layers = get_lenet(batch_size)
@@ -48,7 +48,7 @@ def train(xtrain, ytrain, iters=1500, batch_size=64, seed=0, xval=None, yval=Non
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument('--iters', type=int, default=1500)
+    parser.add_argument('--iters', type=int, default=500)
     parser.add_argument('--batch', type=int, default=64)
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--log-every', type=int, default=100)
