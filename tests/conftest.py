@@ -11,6 +11,21 @@ from harness import paths
 
 STUDENT_MODULES = ("inner_product", "pooling_layer", "conv_layer", "relu", "mlrloss")
 
+# A ReLU whose forward keeps the negative part: its checks fail, every other function passes.
+RELU_BROKEN = """\
+    import numpy as np
+
+
+    def relu_forward(input):
+        output = {key: input[key] for key in ('height', 'width', 'channel', 'batch_size')}
+        output['data'] = np.minimum(input['data'], 0)
+        return output
+
+
+    def relu_backward(output, input, layer):
+        return output['diff'] * (input['data'] > 0)
+"""
+
 
 def make_submission(folder: Path, overrides: dict[str, str] | None = None, base: Path = paths.REFERENCE_DIR,
                     drop: tuple[str, ...] = ()) -> Path:

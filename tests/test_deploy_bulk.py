@@ -13,26 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from conftest import make_submission
+from conftest import RELU_BROKEN, make_submission
 from harness import cli, paths
 from harness import deploy
 from harness.deploy import archives, bulk, class_report, gradebook
 from harness.deploy.gradebook import Row
 from harness.model import CheckResult, GradeReport, Status
 
-RELU_BROKEN = """\
-    import numpy as np
-
-
-    def relu_forward(input):
-        output = {key: input[key] for key in ('height', 'width', 'channel', 'batch_size')}
-        output['data'] = np.minimum(input['data'], 0)
-        return output
-
-
-    def relu_backward(output, input, layer):
-        return output['diff'] * (input['data'] > 0)
-"""
 
 # Tries to kill the grader, then never finishes importing: the sandbox must contain both.
 HOSTILE_CONV = """\

@@ -11,23 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import make_submission
+from conftest import RELU_BROKEN, make_submission
 from harness import cli, paths
 from harness.deploy import gradescope_bundle
 
-RELU_BROKEN = """\
-    import numpy as np
-
-
-    def relu_forward(input):
-        output = {key: input[key] for key in ('height', 'width', 'channel', 'batch_size')}
-        output['data'] = np.minimum(input['data'], 0)
-        return output
-
-
-    def relu_backward(output, input, layer):
-        return output['diff'] * (input['data'] > 0)
-"""
 
 
 @pytest.fixture(scope="module")
