@@ -49,8 +49,6 @@ def add_grade_options(p: argparse.ArgumentParser) -> None:
                    help="wall-clock limit of the training check (default 300)")
     p.add_argument("--train-iterations", type=_positive(int), default=500, metavar="N",
                    help="SGD iterations of batch 64 in the training check (default 500)")
-    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
-                   help="run the reference and array-module-generic submissions on cupy (cuda)")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -110,8 +108,7 @@ def options_from(args) -> "Options":
                    timeout=args.timeout, seed=args.seed, hidden_seed=hidden, train=not args.no_train,
                    limits=Limits(timeout_s=args.timeout, memory_bytes=int(args.memory * 2**30)),
                    extra={"data": args.data, "train_time_limit": args.train_time_limit,
-                          "train_iterations": args.train_iterations,
-                          "device": args.device})
+                          "train_iterations": args.train_iterations})
 
 
 def cmd_grade(args) -> int:

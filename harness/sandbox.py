@@ -481,7 +481,10 @@ class Sandbox:
     def _env(self) -> dict:
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(self.root / "work"),
                "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
-               "MPLBACKEND": "Agg", "TMPDIR": str(self.root / "work"), TOKEN_VAR: self.token}
+               "MPLBACKEND": "Agg", "TMPDIR": str(self.root / "work"), TOKEN_VAR: self.token,
+               # Keep freed buffers in the process: LeNet's layers reallocate the same large arrays
+               # every iteration, and glibc's default returns them to the kernel (page faults).
+               "MALLOC_MMAP_THRESHOLD_": "268435456", "MALLOC_TRIM_THRESHOLD_": "536870912"}
         for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS",
                     "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "CUDA_VISIBLE_DEVICES"):
             if key in os.environ:

@@ -14,7 +14,8 @@ def conv_layer_forward(input, layer, param):
     h, w, c, n = input['height'], input['width'], input['channel'], input['batch_size']
     k, stride, pad, num = layer['k'], layer['stride'], layer['pad'], layer['num']
     col, h_out, w_out = im2col_batch(input['data'], h, w, c, k, stride, pad)
-    out = param['w'].T @ col + xp.reshape(param['b'], (num, 1))  # (num, w_out*h_out*n)
+    out = param['w'].T @ col  # (num, w_out*h_out*n)
+    out += xp.reshape(param['b'], (num, 1))  # in place: no second array of this size
     # (num, w_out, h_out, n) in C order is exactly the Fortran (h_out, w_out, num) columns.
     return {'height': h_out, 'width': w_out, 'channel': num, 'batch_size': n,
             'data': out.reshape(num * w_out * h_out, n)}
@@ -29,5 +30,6 @@ def conv_layer_backward(output, input, layer, param):
     dy = xp.ascontiguousarray(output['diff']).reshape(num, -1)  # (num, w_out*h_out*n)
     param_grad = {'w': col @ dy.T,
                   'b': xp.reshape(dy.sum(axis=1), xp.shape(param['b']))}
+    del col  # free it before w @ dy, as large: the allocator reuses its memory (no page faults)
     input_od = col2im_batch(param['w'] @ dy, h, w, c, k, stride, pad, n)
     return param_grad, input_od

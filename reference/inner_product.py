@@ -10,7 +10,8 @@ def inner_product_forward(input, layer, param):
     """
     xp = get_array_module(input['data'])
     num = param['w'].shape[1]
-    data = param['w'].T @ input['data'] + xp.reshape(param['b'], (num, 1))
+    data = param['w'].T @ input['data']
+    data += xp.reshape(param['b'], (num, 1))
     return {'height': num, 'width': 1, 'channel': 1,
             'batch_size': input['batch_size'], 'data': data}
 

@@ -32,6 +32,49 @@ def pooling_layer_backward(output, input, layer):
     x = pad_cwhn(as_cwhn(input['data'], h, w, c), pad)
     xp = get_array_module(x)
     dy = xp.ascontiguousarray(output['diff']).reshape(c, w_out, h_out, n)
+    dx = _route_tiles(x, dy, k, h_out, w_out) if stride == k else None
+    if dx is None:
+        dx = _route_windows(x, dy, k, stride, h_out, w_out)
+    dx = dx[:, pad:pad + w, pad:pad + h, :]
+    return xp.ascontiguousarray(dx).reshape(h * w * c, n)
+
+
+def _route_tiles(x, dy, k, h_out, w_out):
+    """Non-overlapping windows (stride == k): every window's gradient in one masked product.
+
+    The windows tile the (padded) map, so a free reshape exposes them as axes
+    ``(c, w_out, k, h_out, k, n)``. A tie keeps only its first maximum (Fortran window
+    order). Returns None when a window holds NaN or dy is not finite (0 * inf): the
+    general loop handles those.
+    """
+    xp = get_array_module(x)
+    c, _, _, n = x.shape
+    tiles = x[:, :w_out * k, :h_out * k].reshape(c, w_out, k, h_out, k, n)
+    offsets = [(dw, dh) for dw in range(k) for dh in range(k)]  # Fortran order: dh fastest
+    best = tiles[:, :, 0, :, 0]
+    for dw, dh in offsets[1:]:
+        best = xp.maximum(best, tiles[:, :, dw, :, dh])
+    if bool(xp.isnan(best).any()) or not bool(xp.isfinite(dy).all()):
+        return None
+    hit = tiles == best[:, :, None, :, None]  # every window has at least one hit
+    if int(xp.count_nonzero(hit)) > dy.size:  # ties (after ReLU, windows of zeros): keep the first
+        seen = hit[:, :, 0, :, 0].copy()
+        for dw, dh in offsets[1:]:
+            later = hit[:, :, dw, :, dh]  # a view: the in-place operations below edit hit
+            later &= ~seen
+            seen |= later
+    routed = xp.multiply(hit, dy[:, :, None, :, None])
+    routed += 0.0  # 0 * (negative dy) is -0.0: make it +0.0, as the general loop gives
+    if k * w_out == x.shape[1] and k * h_out == x.shape[2]:
+        return routed.reshape(x.shape)
+    dx = xp.zeros(x.shape, dtype=routed.dtype)
+    dx[:, :w_out * k, :h_out * k] = routed.reshape(c, w_out * k, h_out * k, n)
+    return dx
+
+
+def _route_windows(x, dy, k, stride, h_out, w_out):
+    """Any windows: find each window's first maximum, then add its gradient there (overlaps add up)."""
+    xp = get_array_module(x)
     best, arg = None, None
     for i, s in enumerate(_window_slices(k, stride, h_out, w_out)):
         if best is None:
@@ -43,5 +86,4 @@ def pooling_layer_backward(output, input, layer):
     dx = xp.zeros(x.shape, dtype=dy.dtype)
     for i, s in enumerate(_window_slices(k, stride, h_out, w_out)):
         dx[s] += xp.where(arg == i, dy, 0)
-    dx = dx[:, pad:pad + w, pad:pad + h, :]
-    return xp.ascontiguousarray(dx).reshape(h * w * c, n)
+    return dx
