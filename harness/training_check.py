@@ -156,7 +156,12 @@ def run(sb, submission, options, rubric, data=None) -> CheckResult:
                                 names=dict(prof.FUNCTIONS))
     from harness import figures  # matplotlib: parent only
     shown = figures.training_figures(outcome, verdict, x_eval, y_eval)
+    from harness import metrics
     extra = {"figures": [f for f in shown if "png_base64" in f],
+             "metrics": (metrics.summary(y_eval, outcome.scores, max_mistakes=20)
+                         if outcome.scores is not None else {}),
+             "curves": {"loss": [float(v) for v in outcome.loss],
+                        "batch_accuracy": [float(v) for v in outcome.batch_accuracy]},
              "tables": [f for f in shown if "html" in f],
              "eval_curve": verdict.get("eval_curve", []),
              "provided": provided,

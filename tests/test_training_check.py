@@ -3,7 +3,8 @@ import pytest
 
 from harness import training_verdict
 from harness.grade import Options, grade
-from harness.model import Status
+from harness.model import GradeReport, Status
+from harness.report import gradescope
 
 pytestmark = pytest.mark.slow
 
@@ -25,6 +26,11 @@ def test_reference_learns_and_the_report_has_every_figure():
         assert word in titles
     assert check.extra["tables"] and "precision" in check.extra["tables"][0]["title"]
     assert "trained with your" in check.details
+    # The same numbers in results.json: confusion matrix, per-class scores, curves.
+    test = gradescope.render(GradeReport("reference", (check,), {}))["tests"][0]
+    metrics = test["extra_data"]["metrics"]
+    assert sum(map(sum, metrics["confusion"])) == 2000 and len(metrics["per_class"]["recall"]) == 10
+    assert len(test["extra_data"]["curves"]["loss"]) == check.numbers["iterations_done"]
 
 
 def test_conv_backward_returning_zeros_fails_with_the_layer_named(submission):

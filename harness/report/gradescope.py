@@ -36,9 +36,14 @@ def _test_output(check: CheckResult) -> str:
 
 def _test(check: CheckResult) -> dict:
     name = f"{check.id} ({check.function})" if check.function else check.id
-    return {"name": name, "score": check.score, "max_score": check.max_score, "status": _status(check),
+    test = {"name": name, "score": check.score, "max_score": check.max_score, "status": _status(check),
             "output": _test_output(check), "output_format": "text",
             "visibility": "after_due_date" if check.hidden else "visible"}
+    if not check.hidden:  # the numbers behind the text: the training check's metrics and curves
+        data = {k: check.extra[k] for k in ("metrics", "eval_curve", "curves") if check.extra.get(k)}
+        if check.numbers or data:
+            test["extra_data"] = {"numbers": check.numbers, **data}
+    return test
 
 
 def _summary(report: GradeReport) -> str:
