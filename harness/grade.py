@@ -75,7 +75,7 @@ class Grader:
         """Why a function cannot be called at all, or ''."""
         fn = self.profile.FUNCTIONS[op]
         if fn not in self.submission.functions:
-            return f"{fn} is not defined in the submission"
+            return f"not implemented: {fn} is not defined in the submission"
         file = self.submission.functions[fn]
         if file in self.submission.syntax_errors:
             return f"{file} does not compile: {self.submission.syntax_errors[file]}"
@@ -99,8 +99,7 @@ class Grader:
         op = OPS[op_name]
         why = self.missing(op_name)
         if why:
-            return [self.result(s, [CaseOutcome("-", False, checks.NOT_IMPLEMENTED, error=why)], 0.0)
-                    for s in specs]
+            return [self.result(s, [CaseOutcome("-", False, why, error=why)], 0.0) for s in specs]
         results = []
         fixture_replies: dict = {}
         for spec in specs:
@@ -162,10 +161,10 @@ class Grader:
                                duration=seconds, numbers=_worst_numbers(outcomes))
         first = failing[0]
         status = Status.ERROR if all(o.error for o in failing) else Status.FAIL
-        if first.error == checks.NOT_IMPLEMENTED or first.message == checks.NOT_IMPLEMENTED:
+        if first.case == "-":  # never called: not defined, or its file does not compile
+            message = first.error
+        elif first.error == checks.NOT_IMPLEMENTED:
             message = f"not implemented ({spec.function} raises NotImplementedError)"
-        elif first.error and first.case == "-":
-            message = f"not implemented: {first.error}"
         else:
             noun = "properties fail" if spec.kind == "properties" else "cases fail"
             where = "" if spec.kind == "properties" else f" (case {first.case})"

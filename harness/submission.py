@@ -72,8 +72,10 @@ def _defined_functions(path: Path) -> tuple[set[str], str]:
     for node in tree.body:
         if isinstance(node, ast.Assign):
             names.update(t.id for t in node.targets if isinstance(t, ast.Name))
-        elif isinstance(node, ast.ImportFrom):
-            names.update(a.asname or a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            # A re-export counts only when the module it comes from is in the same folder.
+            if (path.parent / f"{node.module.split('.')[0]}.py").is_file():
+                names.update(a.asname or a.name for a in node.names)
     return names, ""
 
 
@@ -109,10 +111,12 @@ def scan(folder: Path, wanted: dict[str, str]) -> Submission:
     for name, module in wanted.items():
         owners = [f for f, names in defs.items() if name in names]
         preferred = [f for f in owners if f.stem == module]
-        if preferred or owners:
-            found[name] = (preferred or owners)[0].name
+        if preferred:
+            found[name] = preferred[0].name
         elif f"{module}.py" in errors:
-            found[name] = f"{module}.py"  # it is there, but does not parse
+            found[name] = f"{module}.py"  # it is there, but does not parse (others only import it)
+        elif owners:
+            found[name] = owners[0].name
     return Submission(path=folder, folder=folder, functions=found, syntax_errors=errors)
 
 

@@ -1,0 +1,47 @@
+"""grade(): whole-submission behaviour, through the real sandbox."""
+import pytest
+
+from harness.grade import Options, grade
+from harness.model import Status
+
+RELU_ONLY = Options(only=("*.relu*",), train=False)
+
+
+def relu_checks(report):
+    return [c for c in report.checks if ".relu" in c.id]
+
+
+def test_a_module_that_does_not_compile_spoils_only_its_own_functions(submission):
+    path = submission({"relu": "def relu_forward(input) oops\n"})
+    report = grade(path, Options(only=("*.relu*", "forward.conv"), train=False))
+    relu = relu_checks(report)
+    assert relu and all(c.status is Status.ERROR for c in relu)
+    assert all("relu.py does not compile: line 1" in c.message for c in relu)
+    conv = [c for c in report.checks if c.id == "forward.conv"]
+    assert conv[0].status is Status.PASS  # conv_net.py imports relu, but conv_layer does not
+
+
+def test_a_missing_module_is_not_implemented_even_when_others_import_it(submission):
+    path = submission(drop=("relu",))
+    report = grade(path, RELU_ONLY)
+    relu = relu_checks(report)
+    assert relu and all(c.status is Status.ERROR for c in relu)
+    assert all(c.message.startswith("not implemented: relu_") for c in relu)
+    assert report.score == 0 and report.exit_code == 1
+
+
+def test_the_template_scores_zero_and_every_function_is_not_implemented():
+    report = grade("student_template", Options(train=False))
+    assert report.score == 0 and report.max_score == pytest.approx(70)
+    assert {c.status for c in report.checks} == {Status.ERROR}
+    assert all("not implemented" in c.message for c in report.checks)
+
+
+def test_one_file_submission_and_repository_layout(tmp_path):
+    import shutil
+    from harness import paths
+    repo = tmp_path / "repo"
+    shutil.copytree(paths.REFERENCE_DIR, repo / "python")
+    (repo / "README.md").write_text("my assignment\n")
+    report = grade(repo, Options(train=False, only=("forward.*",)))
+    assert report.checks and all(c.status is Status.PASS for c in report.checks)
