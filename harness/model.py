@@ -80,11 +80,11 @@ class GradeReport:
 
     @property
     def score(self) -> float:
-        return sum(c.score for c in self.checks)
+        return round(sum(c.score for c in self.checks), 6)  # 70.0, not 69.99999999999997
 
     @property
     def max_score(self) -> float:
-        return sum(c.max_score for c in self.checks)
+        return round(sum(c.max_score for c in self.checks), 6)
 
     @property
     def exit_code(self) -> int:
