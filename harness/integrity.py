@@ -40,7 +40,8 @@ from harness import cases as cases_mod
 from harness.gradcheck import STEP_REL
 from harness.model import CheckResult, Status
 from harness.ops import OPS
-from harness.sandbox import MAX_SUBMISSION_BYTES, Reply, Sandbox, read_bounded
+from harness.safefiles import read_bounded
+from harness.sandbox import MAX_SUBMISSION_BYTES, Reply, Sandbox
 
 REVIEW = "flagged for review"
 MAX_INNER_CALLS = 2

@@ -23,7 +23,6 @@ import secrets
 import select
 import shutil
 import signal
-import stat
 import subprocess
 import sys
 import tempfile
@@ -35,11 +34,12 @@ import numpy as np
 
 from harness import paths, proctree, profiles
 from harness.privileges import drop_privileges, fresh_uid, unprivileged_user
+from harness.safefiles import (OutputPipe, changed_files, grader_files, lock_answers, open_regular,
+                               read_bounded, tree_size, write_new)
 from harness.ops import OPS
 from harness.submission import Submission
 
 MAX_SUBMISSION_BYTES = 20 * 2**20
-MAX_OUTPUT_CHARS = 4000
 MAX_REPLY_BYTES = 2**20
 TOKEN_VAR = "HARNESS_SANDBOX"
 """Environment variable marking the sandbox's processes (one random token per sandbox)."""
@@ -140,139 +140,6 @@ def _signal_name(code: int) -> str:
         return f"signal {code}"
 
 
-# ---- files -------------------------------------------------------------------------------
-
-def _open_regular(path, limit: int, dir_fd: int | None = None) -> tuple[int, int] | None:
-    """``(fd, size)`` of a regular file opened without following a link or blocking, else None."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dir_fd)
-    except OSError:
-        return None
-    st = os.fstat(fd)
-    if not stat.S_ISREG(st.st_mode) or st.st_size > limit:
-        os.close(fd)
-        return None
-    return fd, st.st_size
-
-
-def read_bounded(path, limit: int, dir_fd: int | None = None) -> bytes | None:
-    """The bytes of a regular file no larger than ``limit``, else None (links, FIFOs, devices)."""
-    opened = _open_regular(path, limit, dir_fd)
-    if opened is None:
-        return None
-    fd, _ = opened
-    with os.fdopen(fd, "rb") as f:
-        data = f.read(limit + 1)
-    return data if len(data) <= limit else None
-
-
-def _write_new(dir_fd: int, name: str, data: bytes) -> None:
-    fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644,
-                 dir_fd=dir_fd)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-
-
-def grader_files() -> dict[str, tuple]:
-    """The state of the grader's own files (package, reference, fixtures), to detect changes."""
-    state = {}
-    for root in (paths.PACKAGE_DIR, paths.REFERENCE_DIR, paths.FIXTURES_DIR):
-        for dirpath, dirnames, filenames in os.walk(root):
-            for name in filenames:
-                p = os.path.join(dirpath, name)
-                try:
-                    st = os.lstat(p)
-                except OSError:
-                    continue
-                state[p] = (st.st_size, st.st_mtime_ns, st.st_ino, st.st_mode)
-    return state
-
-
-def changed_files(before: dict[str, tuple], after: dict[str, tuple]) -> list[str]:
-    """Files modified, removed or added between two ``grader_files`` states.
-
-    A new bytecode file in ``__pycache__`` is the grader compiling a module it imported
-    for the first time, not a change.
-    """
-    changed = [p for p, s in before.items() if after.get(p) != s]
-    changed += [p for p in after.keys() - before.keys()
-                if not (os.path.basename(os.path.dirname(p)) == "__pycache__" and p.endswith(".pyc"))]
-    return sorted(changed)
-
-
-def _lock_answers() -> str:
-    """Make the reference, the fixtures and the tests unreadable to other users (the child's).
-
-    Only the folders themselves lose their permissions for others: the grader (root) still
-    reads them, the child cannot even look inside. A note for the report, '' if nothing changed.
-    """
-    locked = []
-    for folder in (paths.REFERENCE_DIR, paths.FIXTURES_DIR, paths.ROOT / "tests"):
-        try:
-            mode = folder.stat().st_mode
-            if mode & 0o007:
-                folder.chmod(stat.S_IMODE(mode) & ~0o007)
-                locked.append(folder.name)
-        except OSError:
-            continue
-    return f"; made {', '.join(locked)}/ unreadable to it" if locked else ""
-
-
-def _tree_size(root: Path, limit_entries: int = 20000) -> tuple[int, int]:
-    """(bytes, entries) under ``root``, stopping after ``limit_entries`` entries."""
-    total, entries, todo = 0, 0, [str(root)]
-    while todo and entries < limit_entries:
-        try:
-            with os.scandir(todo.pop()) as it:
-                for e in it:
-                    entries += 1
-                    try:
-                        if e.is_dir(follow_symlinks=False):
-                            todo.append(e.path)
-                        else:
-                            total += e.stat(follow_symlinks=False).st_size
-                    except OSError:
-                        pass
-        except OSError:
-            pass
-    return total, entries
-
-
-class _Output:
-    """The child's stdout and stderr: the first characters kept, the rest counted and dropped."""
-
-    def __init__(self, fd: int):
-        self.fd = fd
-        self.head = bytearray()
-        self.total = 0
-        self.open = True
-
-    def drain(self) -> None:
-        while self.open:
-            try:
-                chunk = os.read(self.fd, 1 << 16)
-            except BlockingIOError:
-                return
-            except OSError:
-                chunk = b""
-            if not chunk:
-                self.open = False
-                return
-            self.total += len(chunk)
-            room = MAX_OUTPUT_CHARS + 1 - len(self.head)
-            if room > 0:
-                self.head += chunk[:room]
-
-    def take(self) -> str:
-        """The output since the last ``take``."""
-        self.drain()
-        text = self.head.decode(errors="replace")
-        if len(text) > MAX_OUTPUT_CHARS or self.total > len(self.head):
-            text = text[:MAX_OUTPUT_CHARS] + f"\n... (output truncated: {self.total} bytes in all)"
-        self.head, self.total = bytearray(), 0
-        return text
-
-
 # ---- the sandbox -------------------------------------------------------------------------
 
 class Sandbox:
@@ -294,13 +161,13 @@ class Sandbox:
         self.tracker = proctree.Tracker(self.token, self.user.uid if self.user and self.user.dedicated else None)
         self.grader_state = grader_files() if self.user is None else None
         if self.user and not self.user.keep_read:
-            self.user_note += _lock_answers()
+            self.user_note += lock_answers()
         self.root = Path(tempfile.mkdtemp(prefix="harness-"))
         self.proc: subprocess.Popen | None = None
         self.group: str | None = None
         self.count = 0
         self.observed = Observed()
-        self._out: _Output | None = None
+        self._out: OutputPipe | None = None
         self._prepare()
 
     # -- set-up -------------------------------------------------------------------------
@@ -418,7 +285,7 @@ class Sandbox:
         os.set_blocking(out_r, False)
         self._cmd = os.fdopen(cmd_w, "w")
         self._reply = rep_r
-        self._out = _Output(out_r)
+        self._out = OutputPipe(out_r)
         self.group = group
 
     def _kill(self) -> None:
@@ -570,7 +437,7 @@ class Sandbox:
         os.mkdir(name, 0o700, dir_fd=self._calls_fd)
         dfd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=self._calls_fd)
         try:
-            _write_new(dfd, "request.json", json.dumps({"task": task, **request}).encode())
+            write_new(dfd, "request.json", json.dumps({"task": task, **request}).encode())
             fd = os.open("inputs.npz", os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
                          0o644, dir_fd=dfd)
             with os.fdopen(fd, "wb") as f:
@@ -623,7 +490,7 @@ class Sandbox:
         n = self.tracker.count(self.proc.pid)
         if n > self.limits.processes:
             return Reply("crashed", f"started more than {self.limits.processes} processes (killed)")
-        size, entries = _tree_size(self.root)
+        size, entries = tree_size(self.root)
         if size > self.limits.disk_bytes or entries >= 20000:
             return Reply("crashed", f"wrote more than {self.limits.disk_bytes >> 20} MiB or 20000 files "
                                     f"(killed)")
@@ -708,7 +575,7 @@ class Sandbox:
             elif problem == "wrong dtype":
                 problem = f"returned an array of dtype {str(descr.get('dtype'))[:40]}, expected float64"
             return Returned(None, problem, dtype=str(descr.get("dtype", ""))[:40])
-        opened = _open_regular(path, self.limits.max_array_bytes + 4096)
+        opened = open_regular(path, self.limits.max_array_bytes + 4096)
         if opened is None:
             return Returned(None, "the grader could not read the returned value (missing, not a "
                                   f"regular file, or larger than {self.limits.max_array_bytes >> 20} MiB)")

@@ -16,7 +16,7 @@ import numpy as np
 
 from harness import profiles, reference, training, training_verdict
 from harness.model import CheckResult, Status
-from harness.sandbox import read_bounded
+from harness.safefiles import read_bounded
 
 CHECK_ID = "train.lenet"
 EVAL_MARGIN_S = 120.0   # the request's timeout beyond the training's own limit (final evaluation)

@@ -18,7 +18,8 @@ from harness import sandbox as sandbox_mod
 from harness.grade import Options, grade
 from harness.model import Status
 from harness.report import gradescope
-from harness.sandbox import Limits, changed_files, grader_files
+from harness.safefiles import changed_files, grader_files
+from harness.sandbox import Limits
 
 QUICK = dict(timeout=10.0, train=False, limits=Limits(timeout_s=10.0, memory_bytes=1 << 30))
 

@@ -6,8 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness import paths, proctree
-from harness import sandbox as sandbox_mod
+from harness import paths, proctree, safefiles
 from harness.profiles import dictapi
 from harness.sandbox import Limits, Sandbox, unprivileged_user
 from harness.submission import locate
@@ -64,7 +63,6 @@ def test_timeout_kills_and_a_fresh_child_serves_the_next_call(submission):
             return output['diff'] * (input['data'] > 0)
     """})
     with sandbox_for(path, timeout_s=1.0) as sb:
-        first_pid = None
         slow = sb.call("relu.forward", RELU, {"x": relu_x()})
         assert slow.status == "timeout" and "timed out after 1 s" in slow.error
         good = sb.call("relu.backward", RELU, {"x": relu_x(), "dy": relu_x(1), "y": relu_x()})
@@ -208,7 +206,7 @@ def test_a_100_megabyte_print_is_capped_and_never_touches_the_disk(submission):
     """})
     with sandbox_for(path) as sb:
         reply = sb.call("relu.forward", RELU, {"x": relu_x()})
-        size, _ = sandbox_mod._tree_size(sb.root)
+        size, _ = safefiles.tree_size(sb.root)
     assert reply.ok and size < 2**20
     assert len(reply.output) < 4200 and "output truncated: 100000000 bytes in all" in reply.output
 
