@@ -28,6 +28,7 @@ FULL = {
     "training_overhead-profile": ["training_overhead.py", "--iterations", "200", "--profile"],
     "throughput": ["throughput.py", "--jobs", "1", "2", "4"],
     "throughput-1blas": ["throughput.py", "--jobs", "2", "4", "--blas-threads", "1"],
+    "train_device": ["train_device.py"],
 }
 QUICK = {
     "layers": ["layers.py", "--repeat", "5", "--batch", "64"],
@@ -35,6 +36,7 @@ QUICK = {
     "grade": ["grade.py", "--no-train"],
     "training_overhead": ["training_overhead.py", "--iterations", "100"],
     "throughput": ["throughput.py", "--jobs", "2", "--no-train"],
+    "train_device": ["train_device.py", "--iterations", "30"],
 }
 
 

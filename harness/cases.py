@@ -312,7 +312,8 @@ def _with_backward(op: str, params: dict, arrays: dict, rng) -> dict:
     fwd = OPS[op].forward
     if not fwd:
         return arrays
-    y = reference.run(fwd, params, arrays)["y"]
+    with reference.on_device(np):  # an input of the case: the same on every device
+        y = reference.run(fwd, params, arrays)["y"]
     return {**arrays, "y": y, "dy": dyadic(rng.standard_normal(y.shape))}
 
 

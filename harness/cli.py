@@ -49,6 +49,23 @@ def add_grade_options(p: argparse.ArgumentParser) -> None:
                    help="wall-clock limit of the training check (default 300)")
     p.add_argument("--train-iterations", type=_positive(int), default=500, metavar="N",
                    help="SGD iterations of batch 64 in the training check (default 500)")
+    add_device_option(p, "train on the GPU with cupy (layers written for numpy only fall back "
+                         "to the CPU, with a notice; the unit checks run on the CPU either way)")
+
+
+def add_device_option(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help=f"cuda: {what} (default cpu)")
+
+
+def usable_device(name: str) -> str:
+    """``name``, once its array module works; else exit 2 with what to do."""
+    from harness import device
+    try:
+        device.array_module(name)
+    except device.DeviceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    return name
 
 
 def parser() -> argparse.ArgumentParser:
@@ -66,6 +83,8 @@ def parser() -> argparse.ArgumentParser:
     f = sub.add_parser("fixtures", help="generate or check the fixtures")
     f.add_argument("action", choices=("generate", "check"))
     f.add_argument("--dir", help="fixtures folder (default: the project's fixtures/)")
+    add_device_option(f, "compute the expected outputs with the reference on the GPU (check: "
+                         "compared with the shipped ones at rounding level)")
     add_deploy_commands(sub)
     return top
 
@@ -103,12 +122,13 @@ def options_from(args) -> "Options":
         try:
             hidden = int(env_seed)
         except ValueError:
-            raise SystemExit(f"error: ${HIDDEN_SEED_ENV} must be an integer, got {env_seed!r}")
+            print(f"error: ${HIDDEN_SEED_ENV} must be an integer, got {env_seed!r}", file=sys.stderr)
+            raise SystemExit(2) from None
     return Options(only=tuple(args.only or ()), case=args.case, rubric=args.rubric,
                    timeout=args.timeout, seed=args.seed, hidden_seed=hidden, train=not args.no_train,
                    limits=Limits(timeout_s=args.timeout, memory_bytes=int(args.memory * 2**30)),
                    extra={"data": args.data, "train_time_limit": args.train_time_limit,
-                          "train_iterations": args.train_iterations})
+                          "train_iterations": args.train_iterations, "device": usable_device(args.device)})
 
 
 def cmd_grade(args) -> int:
@@ -130,12 +150,14 @@ def cmd_grade(args) -> int:
 
 def cmd_fixtures(args) -> int:
     from harness import fixtures, paths
+    from harness import device
     folder = Path(args.dir) if args.dir else paths.FIXTURES_DIR
+    xp = device.array_module(usable_device(args.device))
     if args.action == "generate":
-        fixtures.generate(folder)
-        print(f"fixtures written to {folder}")
+        fixtures.generate(folder, xp=xp)
+        print(f"fixtures written to {folder}" + (f" (expected outputs computed on {args.device})" if args.device != "cpu" else ""))
         return 0
-    problems = fixtures.check(folder)
+    problems = fixtures.check(folder, xp=xp)
     for p in problems:
         print(f"fixtures: {p}", file=sys.stderr)
     if not problems:

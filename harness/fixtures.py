@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness import cases, paths
+from harness import cases, device, paths, reference
 from harness.cases import Case
 from harness.ops import OPS
 from harness.profiles.dictapi import FUNCTIONS
@@ -69,14 +69,20 @@ def manifest_sha256(dir: Path = FIXTURES_DIR) -> str:
 
 # ---- generation ------------------------------------------------------------------------
 
-def generate(out_dir: Path = FIXTURES_DIR, *, write_lock: bool | None = None) -> Path:
+def generate(out_dir: Path = FIXTURES_DIR, *, write_lock: bool | None = None, xp=np) -> Path:
     """Write every public case and the manifest into ``out_dir``; returns the manifest's path.
 
     Stale ``<function>/*.npz`` files are removed first. ``write_lock``: record the
     manifest's sha256 in ``harness/fixtures_lock.json``; by default only when ``out_dir``
     is the shipped fixtures directory (a scratch generation leaves the lock alone).
+    ``xp``: the array module the reference computes the expected outputs with (cupy: on the
+    GPU; the cases' inputs are drawn and computed on the CPU either way).
     """
-    out = Path(out_dir)
+    with reference.on_device(xp):
+        return _generate(Path(out_dir), write_lock, device.name_of(xp))
+
+
+def _generate(out: Path, write_lock: bool | None, where: str) -> Path:
     if write_lock is None:
         write_lock = out.resolve() == FIXTURES_DIR.resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -93,8 +99,9 @@ def generate(out_dir: Path = FIXTURES_DIR, *, write_lock: bool | None = None) ->
                       "checks": check_ids(case.op), "params": case.params, "tags": list(case.tags),
                       "sha256": _sha256(data), "bytes": len(data),
                       "arrays": {key: list(a.shape) for key, a in arrays.items()}})
+    made_with = {"numpy": np.__version__} if where == device.CPU else {"numpy": np.__version__, "device": where}
     manifest = {"schema": SCHEMA_VERSION, "fixtures_version": cases.FIXTURES_VERSION, "seed": cases.SEED,
-                "generated_with": {"numpy": np.__version__}, "format": FORMAT, "files": files}
+                "generated_with": made_with, "format": FORMAT, "files": files}
     text = (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode()
     (out / MANIFEST).write_bytes(text)
     if write_lock:
@@ -127,7 +134,7 @@ def _decode(data: bytes) -> dict[str, np.ndarray]:
 
 # ---- verification ----------------------------------------------------------------------
 
-def check(dir: Path = FIXTURES_DIR, *, regenerate: bool = True, exact: bool = True) -> list[str]:
+def check(dir: Path = FIXTURES_DIR, *, regenerate: bool = True, exact: bool = True, xp=np) -> list[str]:
     """Problems with a fixtures directory, one line each; empty when all is well.
 
     The manifest must match ``harness/fixtures_lock.json``, every listed file its sha256,
@@ -135,12 +142,13 @@ def check(dir: Path = FIXTURES_DIR, *, regenerate: bool = True, exact: bool = Tr
     temporary directory must reproduce every file byte for byte. ``exact=False`` lets
     expected outputs differ at rounding level (relative ``ROUNDING_RTOL``), as mlrloss
     outputs (exp, and products of inexact values) may on another CPU or BLAS; inputs
-    must still match bit for bit.
+    must still match bit for bit. ``xp``: regenerate on that array module's device (cupy:
+    the GPU's results are compared at rounding level, whatever ``exact`` says).
     """
     root = Path(dir)
     problems, manifest, bad = _static_problems(root)
     if manifest is not None and regenerate:
-        problems += _regeneration_problems(root, manifest, bad, exact)
+        problems += _regeneration_problems(root, manifest, bad, exact and xp is np, xp)
     return problems
 
 
@@ -183,11 +191,11 @@ def _static_problems(root: Path) -> tuple[list[str], dict | None, set[str]]:
     return problems, manifest, bad
 
 
-def _regeneration_problems(root: Path, manifest: dict, bad: set[str], exact: bool) -> list[str]:
+def _regeneration_problems(root: Path, manifest: dict, bad: set[str], exact: bool, xp) -> list[str]:
     with tempfile.TemporaryDirectory(prefix="harness-fixtures-") as tmp:
         fresh_root = Path(tmp)
         try:
-            generate(fresh_root, write_lock=False)
+            generate(fresh_root, write_lock=False, xp=xp)
         except Exception as exc:  # the reference or the case builders are broken
             return [f"regeneration failed: {type(exc).__name__}: {exc}"]
         fresh = json.loads((fresh_root / MANIFEST).read_bytes())
@@ -251,7 +259,9 @@ def _explain(old: bytes, new: bytes) -> tuple[str, str]:
 
 def _env_note(old: dict, new: dict) -> str:
     before, now = old.get("numpy", "?"), new.get("numpy", "?")
-    return f"numpy {before} at generation, {now} now" if before != now else f"same numpy {now}"
+    note = f"numpy {before} at generation, {now} now" if before != now else f"same numpy {now}"
+    where = old.get("device", device.CPU), new.get("device", device.CPU)
+    return note + (f"; generated on {where[0]}, regenerated on {where[1]}" if where[0] != where[1] else "")
 
 
 # ---- loading ---------------------------------------------------------------------------

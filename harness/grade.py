@@ -217,6 +217,7 @@ def provenance(options: Options, rubric: rubric_mod.Rubric, note: str = "") -> d
         "numpy": np.__version__,
         "blas": blas,
         "platform": platform.platform(),
+        "device": options.extra.get("device") or "cpu",
         "sandbox": note or "child runs as an unprivileged user",
         "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
@@ -242,7 +243,8 @@ def grade(path: str | Path, options: Options = Options()) -> GradeReport:
         specs = [s for s in specs if s.kind != "hidden"]
     kinds = {s.id: s.kind for s in specs}
     try:
-        with Sandbox(submission, options.limits, options.profile) as sb:
+        with Sandbox(submission, options.limits, options.profile,
+                     device=options.extra.get("device") or "cpu") as sb:
             note = sb.user_note
             grader = Grader(submission, options, rubric)
             for op_name in OPS:
@@ -277,6 +279,8 @@ def extra_checks(sb, submission, options, rubric, results, notices, kinds, data=
     if wants_training(options, rubric):
         results.append(training_check.run(sb, submission, options, rubric, data))
         kinds["train.lenet"] = "train"
+        if results[-1].extra.get("device_note"):
+            notices.append(f"train.lenet {results[-1].extra['device_note']}")
     from harness import integrity  # last: it judges what every check saw, and ends every process
     flags, flag_notices = integrity.run(sb, submission, options, rubric, results)
     results.extend(flags)

@@ -5,11 +5,14 @@ hypotheses of the diagnosis engine all come from here.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from functools import lru_cache
 
 import numpy as np
 
-from harness import paths, profiles
+from harness import device, paths, profiles
+
+_xp = np  # the array module reference.run computes with (on_device)
 
 
 @lru_cache(maxsize=None)
@@ -20,9 +23,20 @@ def functions(folder: str = str(paths.REFERENCE_DIR), profile: str = profiles.DE
     return load_isolated(folder, list(prof.FUNCTIONS.values()))
 
 
+@contextmanager
+def on_device(xp):
+    """Within the block, ``run`` computes on ``xp`` (cupy: the GPU); its results stay numpy."""
+    global _xp
+    old, _xp = _xp, xp
+    try:
+        yield
+    finally:
+        _xp = old
+
+
 def run(op_name: str, params: dict, arrays: dict, fns: dict | None = None) -> dict:
-    """Canonical outputs of one operation, as float64 arrays (scalars as 0-d arrays)."""
+    """Canonical outputs of one operation, as float64 numpy arrays (scalars as 0-d arrays)."""
     prof = profiles.get()
-    copies = {k: np.array(v, copy=True) for k, v in arrays.items()}
+    copies = device.on_device(_xp, {k: np.array(v, copy=True) for k, v in arrays.items()})
     outputs, _, _ = prof.call(fns or functions(), op_name, params, copies)
-    return {k: np.asarray(v, dtype=np.float64) for k, v in outputs.items()}
+    return {k: np.asarray(device.to_host(v), dtype=np.float64) for k, v in outputs.items()}

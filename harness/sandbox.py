@@ -146,9 +146,13 @@ class Sandbox:
     """Children serving one submission, one per layer; restarted after any crash or timeout."""
 
     def __init__(self, submission: Submission, limits: Limits = Limits(),
-                 profile: str = profiles.DEFAULT, env: dict | None = None):
+                 profile: str = profiles.DEFAULT, env: dict | None = None, device: str = "cpu"):
         self.submission = submission
         self.limits = limits
+        self.device = device
+        """``cuda``: the children of tasks (training, timing) may use the GPU: cupy is imported
+        before the audit hook, and RLIMIT_AS is not set (CUDA reserves far more address space
+        than it uses); the unit checks' children keep every limit."""
         self.profile = profiles.get(profile)
         self.profile_name = profile
         self.extra_env = env or {}
@@ -216,7 +220,7 @@ class Sandbox:
                 os.chown(path, 0, self.user.gid)
             path.chmod(0o640 if private else 0o644)
 
-    def _env(self) -> dict:
+    def _env(self, gpu: bool = False) -> dict:
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(self.root / "work"),
                "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
                "MPLBACKEND": "Agg", "TMPDIR": str(self.root / "work"), TOKEN_VAR: self.token,
@@ -227,6 +231,9 @@ class Sandbox:
                     "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "CUDA_VISIBLE_DEVICES"):
             if key in os.environ:
                 env[key] = os.environ[key]
+        if gpu:  # where cupy finds the CUDA libraries
+            env.update({k: v for k, v in os.environ.items()
+                        if k in ("CUDA_PATH", "CUDA_HOME", "LD_LIBRARY_PATH") or k.startswith("CUPY_")})
         env.update(self.extra_env)
         return env
 
@@ -237,7 +244,7 @@ class Sandbox:
                 "writable": [str(self.root / "work"), str(self.root / "calls"), os.devnull],
                 "report_names": list(REPORT_NAMES)}
 
-    def _preexec(self):
+    def _preexec(self, address_space: bool = True):
         limits, user = self.limits, self.user
         try:
             cpus = len(os.sched_getaffinity(0))
@@ -246,7 +253,8 @@ class Sandbox:
         cpu = limits.cpu_s * max(1, cpus)
 
         def setup():  # runs in the child between fork and exec
-            resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
+            if address_space:
+                resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
             resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
             resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes, limits.file_bytes))
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
@@ -264,6 +272,9 @@ class Sandbox:
                   "cmd_fd": cmd_r, "reply_fd": rep_w, "out_fd": out_w, "guard": self._guard(),
                   "max_array_bytes": self.limits.max_array_bytes, "group": group,
                   "refused_files": self.observed.refused_files}
+        gpu = self.device == "cuda" and group.startswith("task:")
+        if gpu:
+            config["device"] = self.device
         fd, config_path = tempfile.mkstemp(prefix="config-", suffix=".json", dir=self.root)
         with os.fdopen(fd, "w") as f:
             json.dump(config, f)
@@ -272,8 +283,8 @@ class Sandbox:
             self.proc = subprocess.Popen(
                 [sys.executable, "-I", "-m", "harness.child", config_path],
                 stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w,
-                cwd=self.root / "work", env=self._env(), pass_fds=(cmd_r, rep_w, out_w),
-                start_new_session=True, preexec_fn=self._preexec())
+                cwd=self.root / "work", env=self._env(gpu), pass_fds=(cmd_r, rep_w, out_w),
+                start_new_session=True, preexec_fn=self._preexec(address_space=not gpu))
         except BaseException:
             for fd in (cmd_w, rep_r, out_r):
                 os.close(fd)

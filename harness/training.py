@@ -26,6 +26,7 @@ from typing import Callable
 
 import numpy as np
 
+from harness import device
 from harness.ops import OPS
 
 Call = Callable[[str, dict, dict], dict]
@@ -100,6 +101,8 @@ class TrainConfig:
     """Held-out accuracy needed to pass (the reference reaches about 0.97)."""
     feature_index: int = 0
     """Held-out digit whose conv1 feature maps are returned."""
+    device: str = device.CPU
+    """Where to train: cpu (numpy) or cuda (cupy, for layers that work with any array module)."""
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -154,6 +157,10 @@ class TrainOutcome:
     """Things that went wrong without stopping the run (feature maps unavailable, ...)."""
     config: dict = field(default_factory=dict)
     """The TrainConfig, as a dict."""
+    device: str = device.CPU
+    """Where the run trained (cpu when cuda was asked for but the layers need numpy)."""
+    device_note: str = ""
+    """Why it trained on the CPU although cuda was asked for ('' otherwise)."""
 
     ARRAYS = ("loss", "batch_accuracy", "grad_norm", "eval_iterations", "eval_predictions",
               "scores", "conv1_w_initial", "conv1_w", "feature_maps")
@@ -204,8 +211,8 @@ def dataset(config: TrainConfig | None = None, path=None) -> tuple[np.ndarray, n
 class _Net:
     """Runs canonical ops through ``call``, validating outputs and keeping a trace of the batch."""
 
-    def __init__(self, call: Call, check_time: Callable[[], None] = lambda: None):
-        self.call, self.check_time = call, check_time
+    def __init__(self, call: Call, check_time: Callable[[], None] = lambda: None, xp=np):
+        self.call, self.check_time, self.xp = call, check_time, xp
         self.trace: list[tuple[str, str, dict, dict]] = []  # (layer, op, inputs, outputs)
         self.current = ("", "")
 
@@ -218,7 +225,7 @@ class _Net:
             raise OpError(f"returned {type(raw).__name__}, not a dict of outputs")
         out = {}
         for name, shape in shapes.items():
-            out[name] = _as_array(raw.get(name), name, shape)
+            out[name] = _as_array(raw.get(name), name, shape, self.xp)
         self.trace.append((layer, op_name, arrays, out))
         return out
 
@@ -236,7 +243,7 @@ class _Net:
 
     def loss(self, params: dict, features: np.ndarray, labels: np.ndarray) -> dict:
         w, b = params["loss"]["w"], params["loss"]["b"]
-        arrays = {"wb": np.concatenate([w.ravel(), b.ravel()]), "X": features,
+        arrays = {"wb": self.xp.concatenate([w.ravel(), b.ravel()]), "X": features,
                   "y": labels.astype(np.float64)[None, :]}
         return self.run("loss", "mlrloss", {"K": K, "prediction": 1}, arrays,
                         {"nll": (), "wb": (w.size + b.size,), "input": features.shape})
@@ -268,13 +275,14 @@ def _output_rows(kind: str, p: dict, arrays: dict) -> int:
     return h_out * w_out * (p["num"] if kind == "conv" else p["c"])
 
 
-def _as_array(value, name: str, shape: tuple) -> np.ndarray:
-    """A float64 array of ``shape``; biases, wb and nll may come in any shape of the right size."""
+def _as_array(value, name: str, shape: tuple, xp=np) -> np.ndarray:
+    """A float64 array of ``shape`` on ``xp``'s device; biases, wb and nll may come in any shape
+    of the right size."""
     reason = getattr(value, "what", None)  # dictapi's marker of a missing output
     if value is None or isinstance(reason, str):
         raise OpError(f"returned no {name!r}" + (f": {reason}" if reason else ""))
     try:
-        arr = np.asarray(value, dtype=np.float64)
+        arr = xp.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise OpError(f"returned {name!r} of type {type(value).__name__}, not a float array ({exc})") from None
     if arr.shape != shape:
@@ -287,13 +295,14 @@ def _as_array(value, name: str, shape: tuple) -> np.ndarray:
 
 # ---- Training -----------------------------------------------------------------------------
 
-def init_params(seed: int) -> dict:
-    """LeNet's parameters as init_convnet draws them: uniform +-sqrt(3/fan_in) weights, zero biases."""
+def init_params(seed: int, xp=np) -> dict:
+    """LeNet's parameters as init_convnet draws them: uniform +-sqrt(3/fan_in) weights, zero biases
+    (drawn by numpy, then on ``xp``'s device: the same numbers everywhere)."""
     rng = np.random.default_rng(seed)
     params = {}
     for layer, (w_shape, b_shape, fan_in) in PARAM_SHAPES.items():
         scale = np.sqrt(3 / fan_in)
-        params[layer] = {"w": rng.uniform(-scale, scale, w_shape), "b": np.zeros(b_shape)}
+        params[layer] = {"w": xp.asarray(rng.uniform(-scale, scale, w_shape)), "b": xp.zeros(b_shape)}
     return params
 
 
@@ -302,25 +311,27 @@ def learning_rate(config: TrainConfig, it: int) -> float:
     return config.base_lr * (1 + config.gamma * it) ** (-config.power)
 
 
-def class_scores(params: dict, features: np.ndarray) -> np.ndarray:
+def class_scores(params: dict, features: np.ndarray, xp=np) -> np.ndarray:
     """(10, m) scores of the loss layer: [theta @ X + bias; 0] (the last class scores zero)."""
     w, b = params["loss"]["w"], params["loss"]["b"]
-    return np.concatenate([w @ features + b, np.zeros((1, features.shape[1]))])
+    return xp.concatenate([w @ features + b, xp.zeros((1, features.shape[1]))])
 
 
 def train(call: Call, x_train: np.ndarray, y_train: np.ndarray, x_eval: np.ndarray,
           config: TrainConfig | None = None, progress: Callable[[dict], None] | None = None,
-          clock: Callable[[], float] = time.monotonic) -> TrainOutcome:
+          clock: Callable[[], float] = time.monotonic, xp=np) -> TrainOutcome:
     """Train LeNet through ``call``; never raises for what the functions do.
 
     x_train ``(784, n)``, y_train ``(n,)`` ints 0..9, x_eval ``(784, m)`` (no labels: the
     parent scores the returned predictions). ``progress`` gets a small dict per iteration.
     Stops at the time limit (checked after every op), at the first non-finite loss or
-    gradient, and at the first exception or unusable output of a function.
+    gradient, and at the first exception or unusable output of a function. ``xp``: the
+    array module the layers get their arrays from (cupy: the whole run on the GPU); the
+    outcome's arrays are numpy either way.
     """
-    run = _Run(call, x_eval, config or TrainConfig(), progress, clock)
+    run = _Run(call, xp.asarray(x_eval), config or TrainConfig(), progress, clock, xp)
     try:
-        run.loop(x_train, y_train)
+        run.loop(xp.asarray(x_train), np.asarray(y_train))
     except _Stop as stop:
         run.status = str(stop)
         if run.status == NON_FINITE:
@@ -338,13 +349,14 @@ def train(call: Call, x_train: np.ndarray, y_train: np.ndarray, x_eval: np.ndarr
 class _Run:
     """The state of one training run."""
 
-    def __init__(self, call: Call, x_eval: np.ndarray, cfg: TrainConfig, progress, clock):
-        self.cfg, self.x_eval, self.progress, self.clock = cfg, x_eval, progress, clock
+    def __init__(self, call: Call, x_eval: np.ndarray, cfg: TrainConfig, progress, clock, xp=np):
+        self.cfg, self.x_eval, self.progress, self.clock, self.xp = cfg, x_eval, progress, clock, xp
         self.start = clock()
-        self.net = _Net(call, self.check_time)
-        self.params = init_params(cfg.seed)
+        self.net = _Net(call, self.check_time, xp)
+        self.params = init_params(cfg.seed, xp)
         self.initial_w = {layer: self.params[layer]["w"].copy() for layer in LAYERS}
-        self.inc = {layer: {"w": np.zeros_like(p["w"]), "b": np.zeros_like(p["b"])} for layer, p in self.params.items()}
+        self.inc = {layer: {"w": xp.zeros_like(p["w"]), "b": xp.zeros_like(p["b"])} for layer, p in self.params.items()}
+        self.scratch = {layer: xp.empty_like(p["w"]) for layer, p in self.params.items()}  # SGD's temporary
         self.loss, self.batch_acc, self.grad_norms = [], [], []
         self.eval_its, self.eval_preds = [], []
         self.zero_grad = dict.fromkeys(LAYERS, 0)
@@ -369,7 +381,7 @@ class _Run:
                 order, pos = rng.permutation(len(y_train)), 0
             idx = order[pos:pos + bs]
             pos += bs
-            self.step(it, x_train[:, idx], y_train[idx])
+            self.step(it, x_train[:, self.xp.asarray(idx)], self.xp.asarray(y_train[idx]))
             if self.progress is not None:
                 elapsed = self.clock() - self.start
                 self.progress({"iteration": it + 1, "iterations": cfg.iterations, "loss": self.loss[-1],
@@ -377,7 +389,7 @@ class _Run:
                                "rate": (it + 1) / elapsed if elapsed > 0 else None})
             if (it + 1) % cfg.eval_every == 0 and it + 1 < cfg.iterations:
                 self.phase = "eval"
-                self.eval_preds.append(self.score_held_out(self.subset).argmax(axis=0))
+                self.eval_preds.append(device.to_host(self.score_held_out(self.subset).argmax(axis=0)))
                 self.eval_its.append(it + 1)
                 self.phase = "train"
             self.done_at = self.clock() - self.start
@@ -395,23 +407,31 @@ class _Run:
         grads["loss"] = {"w": out["wb"][:w_loss.size].reshape(w_loss.shape),
                          "b": out["wb"][w_loss.size:].reshape(params["loss"]["b"].shape)}
         nll = float(out["nll"])
-        norms = [float(np.linalg.norm(grads[layer]["w"])) for layer in LAYERS]
+        xp = self.xp
+        norms = [float(xp.linalg.norm(grads[layer]["w"])) for layer in LAYERS]
         if not (math.isfinite(nll) and all(map(math.isfinite, norms))
-                and all(np.isfinite(g["b"]).all() for g in grads.values())):
+                and all(bool(xp.isfinite(g["b"]).all()) for g in grads.values())):
             raise _Stop(NON_FINITE)
         _count_dead(self.net.trace, self.dead)
         for layer, norm in zip(LAYERS, norms):
             self.zero_grad[layer] += norm == 0
         self.loss.append(nll / bs)
-        self.batch_acc.append(float((class_scores(params, volumes[-1]).argmax(axis=0) == y).mean()))
+        self.batch_acc.append(float((class_scores(params, volumes[-1], xp).argmax(axis=0) == y).mean()))
         self.grad_norms.append([v / bs for v in norms])
         lr = learning_rate(cfg, it)
         for layer, p in params.items():
+            # v = mu*v + rate*(g/bs + decay*w); w -= v -- in place, in the order of
+            # reference/utils.sgd_momentum's expression, so the numbers are the same to the bit.
             g, v = grads[layer], self.inc[layer]
-            v["w"] = cfg.momentum * v["w"] + cfg.w_lr_mult * lr * (g["w"] / bs + cfg.weight_decay * p["w"])
-            v["b"] = cfg.momentum * v["b"] + cfg.b_lr_mult * lr * (g["b"] / bs)
-            p["w"] = p["w"] - v["w"]
-            p["b"] = p["b"] - v["b"]
+            step = xp.divide(g["w"], bs)
+            step += xp.multiply(p["w"], cfg.weight_decay, out=self.scratch[layer])
+            step *= cfg.w_lr_mult * lr
+            v["w"] *= cfg.momentum
+            v["w"] += step
+            p["w"] -= v["w"]
+            v["b"] *= cfg.momentum
+            v["b"] += cfg.b_lr_mult * lr * (g["b"] / bs)
+            p["b"] -= v["b"]
 
     def score_held_out(self, m: int) -> np.ndarray:
         """(10, m) class scores of the first m held-out digits, eval_batch digits per forward call."""
@@ -419,10 +439,10 @@ class _Run:
         for lo in range(0, m, self.cfg.eval_batch):
             self.net.trace = []
             features = self.net.forward(self.params, self.x_eval[:, lo:min(lo + self.cfg.eval_batch, m)])[-1]
-            chunks.append(class_scores(self.params, features))
-            if not np.isfinite(chunks[-1]).all():
+            chunks.append(class_scores(self.params, features, self.xp))
+            if not bool(self.xp.isfinite(chunks[-1]).all()):
                 raise _Stop(NON_FINITE)
-        return np.concatenate(chunks, axis=1) if chunks else np.zeros((K, 0))
+        return self.xp.concatenate(chunks, axis=1) if chunks else self.xp.zeros((K, 0))
 
     def feature_maps(self) -> tuple[np.ndarray | None, list]:
         """conv1's maps of one held-out digit, for the figures; a failure here is only noted."""
@@ -430,7 +450,7 @@ class _Run:
             self.net.trace = []
             self.net.check_time = lambda: None
             digit = self.x_eval[:, [self.cfg.feature_index]]
-            return self.net.forward(self.params, digit, upto=1)[1][:, 0], []
+            return device.to_host(self.net.forward(self.params, digit, upto=1)[1][:, 0]), []
         except Exception as exc:
             return None, [f"conv1's feature maps of one digit (a batch of 1) could not be computed: "
                           f"{type(exc).__name__}: {exc}"]
@@ -445,7 +465,9 @@ class _Run:
         elapsed = self.clock() - self.start
         done, completed = len(self.loss), self.status == COMPLETED
         maps, notes = self.feature_maps() if completed else (None, [])
-        conv1 = self.params["conv1"]["w"]
+        host = {layer: device.to_host(self.params[layer]["w"]) for layer in LAYERS}
+        initial = {layer: device.to_host(w) for layer, w in self.initial_w.items()}
+        conv1 = host["conv1"]
         return TrainOutcome(
             status=self.status, iterations=self.cfg.iterations, iterations_done=done, elapsed_s=elapsed,
             projected_s=elapsed if completed else self.projection(elapsed),
@@ -453,13 +475,13 @@ class _Run:
             grad_norm=np.array(self.grad_norms).reshape(done, len(LAYERS)),
             eval_iterations=np.array(self.eval_its, dtype=np.int64),
             eval_predictions=np.array(self.eval_preds, dtype=np.int64).reshape(len(self.eval_its), self.subset),
-            scores=self.scores if completed else None,
-            conv1_w_initial=self.initial_w["conv1"], conv1_w=conv1 if np.isfinite(conv1).all() else None,
+            scores=device.to_host(self.scores) if completed else None,
+            conv1_w_initial=initial["conv1"], conv1_w=conv1 if np.isfinite(conv1).all() else None,
             feature_maps=maps,
-            weight_change={layer: _finite_or_none(np.linalg.norm(self.params[layer]["w"] - self.initial_w[layer])
-                                                  / np.linalg.norm(self.initial_w[layer])) for layer in LAYERS},
+            weight_change={layer: _finite_or_none(np.linalg.norm(host[layer] - initial[layer])
+                                                  / np.linalg.norm(initial[layer])) for layer in LAYERS},
             zero_grad_iterations={k: int(v) for k, v in self.zero_grad.items()}, dead_backward=self.dead,
-            failure=self.failure, notes=notes, config=self.cfg.to_dict())
+            failure=self.failure, notes=notes, config=self.cfg.to_dict(), device=device.name_of(self.xp))
 
 
 def _finite_or_none(x) -> float | None:
@@ -470,12 +492,18 @@ def _finite_or_none(x) -> float | None:
 def _count_dead(trace: list, dead: dict) -> None:
     """Count backward outputs that are all zero although their upstream gradient is not."""
     for layer, op_name, arrays, out in trace:
-        if OPS[op_name].kind != "backward" or not arrays["dy"].any():
+        if OPS[op_name].kind != "backward" or _all_zero(arrays["dy"]):
             continue
         for name, arr in out.items():
-            if not arr.any():
+            if _all_zero(arr):
                 key = f"{layer}.{name}"
                 dead[key] = dead.get(key, 0) + 1
+
+
+def _all_zero(a) -> bool:
+    """``not a.any()``, answered from every 61st element when one of them is non-zero (the
+    common case: a full scan of every gradient costs about 5% of an iteration)."""
+    return not a.reshape(-1)[::61].any() and not a.any()
 
 
 def _max_abs(arrays) -> float:
@@ -485,6 +513,9 @@ def _max_abs(arrays) -> float:
 
 def _non_finite_report(trace: list, params: dict, phase: str, it: int) -> dict:
     """The first op of the batch whose output holds NaN or inf, and whether its inputs were finite."""
+    host = lambda arrays: {k: device.to_host(v) for k, v in arrays.items()}  # noqa: E731
+    trace = [(layer, op_name, host(arrays), host(out)) for layer, op_name, arrays, out in trace]
+    params = {layer: host(p) for layer, p in params.items()}
     report = {"phase": phase, "iteration": it, "op": "", "layer": "", "output": "",
               "inputs_finite": True, "max_abs_input": 0.0,
               "max_abs_param": _max_abs([p[k] for p in params.values() for k in ("w", "b")])}
@@ -525,13 +556,48 @@ def lenet_cases(batch_size: int = 64, seed: int = 0) -> list[tuple[str, str, dic
     return cases
 
 
+def with_forward_outputs(call: Call, cases: list, xp=np) -> list:
+    """``cases`` with each backward case's ``y`` computed by ``call``'s forward (zeros if it raises)."""
+    for layer, op_name, p, arrays in cases:
+        if OPS[op_name].kind == "backward" and "y" not in arrays:
+            try:
+                arrays["y"] = xp.asarray(call(op_name.replace("backward", "forward"), p,
+                                              {k: v.copy() for k, v in arrays.items() if k != "dy"})["y"],
+                                         dtype=np.float64)
+            except Exception:
+                arrays["y"] = xp.zeros_like(arrays["dy"])
+    return cases
+
+
+def device_problem(call: Call, xp) -> str:
+    """'' when every op runs on ``xp``'s arrays and returns arrays there, else what went wrong.
+
+    One small LeNet batch through every op, before training on a GPU: a submission written
+    for numpy only (``np.zeros`` filled from cupy arrays, say) is told so, and trains on the CPU.
+    """
+    if xp is np:
+        return ""
+    cases = [(layer, op, p, device.on_device(xp, arrays)) for layer, op, p, arrays in lenet_cases(2)]
+    for layer, op_name, p, arrays in with_forward_outputs(call, cases, xp):
+        try:
+            outputs = call(op_name, p, {k: v.copy() for k, v in arrays.items()})
+        except Exception as exc:
+            return f"{op_name} ({layer}) failed on cupy arrays: {type(exc).__name__}: {exc}"
+        left = device.stays_on(xp, {k: v for k, v in outputs.items() if getattr(v, "ndim", 0) > 0})
+        if left:
+            return f"{op_name} ({layer}) takes its arrays off the GPU: {left}"
+    return ""
+
+
 def time_ops(call: Call, batch_size: int = 64, repeats: int = 3, budget_s: float = 60.0,
-             clock: Callable[[], float] = time.perf_counter) -> dict:
+             clock: Callable[[], float] = time.perf_counter, xp=np) -> dict:
     """Seconds each op takes per LeNet iteration (all its instances, best of ``repeats``).
 
-    An op that raises gets None. Repeats stop early once ``budget_s`` is spent.
+    An op that raises gets None. Repeats stop early once ``budget_s`` is spent. ``xp``: the
+    array module the inputs are given in (cupy: timed up to the end of the GPU's work).
     """
-    cases = lenet_cases(batch_size)
+    cases = [(layer, op, p, device.on_device(xp, arrays)) for layer, op, p, arrays in lenet_cases(batch_size)]
+    cases = with_forward_outputs(call, cases, xp)
     best: dict[tuple[str, str], float] = {}
     failed: set[str] = set()
     start = clock()
@@ -539,17 +605,12 @@ def time_ops(call: Call, batch_size: int = 64, repeats: int = 3, budget_s: float
         for layer, op_name, p, arrays in cases:
             if op_name in failed:
                 continue
-            if OPS[op_name].kind == "backward" and "y" not in arrays:
-                try:
-                    arrays["y"] = np.asarray(call(op_name.replace("backward", "forward"), p,
-                                                  {k: v.copy() for k, v in arrays.items() if k != "dy"})["y"],
-                                             dtype=np.float64)
-                except Exception:
-                    arrays["y"] = np.zeros_like(arrays["dy"])
             copies = {k: v.copy() for k, v in arrays.items()}
+            device.synchronize(xp)
             t0 = clock()
             try:
                 call(op_name, p, copies)
+                device.synchronize(xp)
             except Exception:
                 failed.add(op_name)
                 continue

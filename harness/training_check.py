@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness import profiles, reference, training, training_verdict
+from harness import device, profiles, reference, training, training_verdict
 from harness.model import CheckResult, Status
 from harness.safefiles import read_bounded
 
@@ -25,6 +25,8 @@ EVAL_MARGIN_S = 120.0   # the request's timeout beyond the training's own limit 
 # ---- child side ----------------------------------------------------------------------
 
 def _readonly(a: np.ndarray) -> np.ndarray:
+    if not isinstance(a, np.ndarray):  # cupy has no read-only arrays: a copy (on the GPU, cheap)
+        return a.copy()
     view = a.view()
     view.flags.writeable = False
     return view
@@ -67,11 +69,17 @@ def child_tasks(functions, profile) -> dict:
         call = _caller(functions, profile, request.get("provided", []))
         config = training.TrainConfig.from_dict(request["config"])
         progress_file = folder / "progress.json"
+        written = [-1.0]
 
-        def progress(info: dict) -> None:
-            progress_file.write_text(json.dumps(info, default=float))
+        def progress(info: dict) -> None:  # a file for the parent's progress line, 5 times a second
+            now = time.monotonic()
+            if now - written[0] >= 0.2 or info["iteration"] == info["iterations"]:
+                written[0] = now
+                progress_file.write_text(json.dumps(info, default=float))
+        xp, note = _device(call, config.device)
         outcome = training.train(call, arrays["x_train"], arrays["y_train"], arrays["x_eval"], config,
-                                 progress=progress)
+                                 progress=progress, xp=xp)
+        outcome.device_note = note
         out_arrays, info = outcome.to_payload()
         for name, value in out_arrays.items():
             np.save(folder / f"out_{name}.npy", np.asarray(value, dtype=np.float64), allow_pickle=False)
@@ -80,10 +88,26 @@ def child_tasks(functions, profile) -> dict:
     def time_task(request, arrays, folder: Path) -> dict:
         call = _caller(functions, profile, request.get("provided", []))
         times = training.time_ops(call, batch_size=request.get("batch_size", 64),
-                                  budget_s=request.get("budget_s", 60.0))
+                                  budget_s=request.get("budget_s", 60.0),
+                                  xp=device.array_module(request.get("device", device.CPU)))
         return {"outputs": {}, "data": {"times": times}}
 
     return {"train": train_task, "time_ops": time_task}
+
+
+def _device(call, asked: str) -> tuple:
+    """``(array module, note)``: where to train; the note says why not on the GPU asked for."""
+    if asked == device.CPU:
+        return np, ""
+    try:
+        xp = device.array_module(asked)
+    except device.DeviceError as exc:
+        return np, f"trained on the CPU: {exc}"
+    problem = training.device_problem(call, xp)
+    if problem:
+        return np, (f"trained on the CPU, not the GPU asked for: {problem}. Layers that take their "
+                    f"array module from their inputs (xp = cupy.get_array_module(x)) run on either.")
+    return xp, ""
 
 
 # ---- parent side ---------------------------------------------------------------------
@@ -97,7 +121,8 @@ def load_data(options) -> tuple:
 def config_from(options) -> training.TrainConfig:
     return training.TrainConfig(seed=options.seed,
                                 iterations=int(options.extra.get("train_iterations", 500)),
-                                time_limit_s=float(options.extra.get("train_time_limit", 300.0)))
+                                time_limit_s=float(options.extra.get("train_time_limit", 300.0)),
+                                device=options.extra.get("device") or device.CPU)
 
 
 def _terminal_progress(info: dict) -> None:
@@ -149,9 +174,9 @@ def run(sb, submission, options, rubric, data=None) -> CheckResult:
                        provided=provided)
     student_times = reference_times = None
     if outcome.status == training.TIME_LIMIT:
-        timed = sb.run("time_ops", {"provided": provided}, {}, timeout=120)
+        timed = sb.run("time_ops", {"provided": provided, "device": outcome.device}, {}, timeout=120)
         student_times = timed.data.get("times") if timed.ok else None
-        reference_times = training.time_ops(_reference_call(prof))
+        reference_times = training.time_ops(_reference_call(prof), xp=device.array_module(outcome.device))
     verdict = training_verdict.evaluate(outcome, y_eval, reference_times, student_times, config,
                                 names=dict(prof.FUNCTIONS))
     from harness import figures  # matplotlib: parent only
@@ -165,7 +190,8 @@ def run(sb, submission, options, rubric, data=None) -> CheckResult:
              "tables": [f for f in shown if "html" in f],
              "eval_curve": verdict.get("eval_curve", []),
              "provided": provided,
-             "from_submission": [fn for fn in prof.FUNCTIONS.values() if fn not in provided]}
+             "from_submission": [fn for fn in prof.FUNCTIONS.values() if fn not in provided],
+             "device": outcome.device, "device_note": outcome.device_note}
     credit = band_credit(verdict.get("accuracy"), rubric.train.get("bands", []))
     if verdict.get("not_learning"):  # random conv features still classify: no credit for that
         credit = 0.0
@@ -175,6 +201,10 @@ def run(sb, submission, options, rubric, data=None) -> CheckResult:
     numbers = {**verdict.get("numbers", {}), "credit": credit}
     details = list(verdict.get("details", []))
     details.append(_sources_line(provided, prof))
+    if outcome.device_note:
+        details.append(outcome.device_note)
+    elif outcome.device != device.CPU:
+        details.append(f"trained on the GPU ({outcome.device}, cupy)")
     return _result(status, verdict["message"], start, details="\n".join("  " + d for d in details),
                    hint=verdict.get("hint", ""), numbers=numbers, extra=extra, output=reply.output,
                    provided=provided)

@@ -180,3 +180,46 @@ def test_the_reference_trains_on_gpu():
 
 
 # ---- the command line --------------------------------------------------------------------
+
+def test_fixtures_regenerated_on_the_gpu_match_the_shipped_ones():
+    from harness import fixtures
+    assert fixtures.check(paths.FIXTURES_DIR, xp=cp) == []
+
+
+def test_the_reference_passes_the_device_probe_and_a_numpy_only_loss_does_not():
+    from harness import profiles, training, training_check
+    prof = profiles.get()
+    assert training.device_problem(training_check._reference_call(prof), cp) == ""
+    numpy_only = load_isolated(paths.ROOT / "tests" / "corpus" / "correct" / "scipy_logsumexp",
+                               list(prof.FUNCTIONS.values()))
+
+    def call(op_name, params, arrays):
+        return prof.call(numpy_only, op_name, params, arrays)[0]
+    assert "mlrloss" in training.device_problem(call, cp)
+
+
+def test_reference_timings_on_the_gpu_cover_every_op():
+    from harness import profiles, training, training_check
+    times = training.time_ops(training_check._reference_call(profiles.get()), xp=cp)
+    assert all(t is not None and t > 0 for t in times.values()), times
+
+
+@pytest.mark.slow
+def test_grade_on_cuda_trains_the_reference_on_the_gpu(tmp_path):
+    from harness.grade import Options, grade
+    from harness.model import Status
+    report = grade("reference", Options(only=("train.lenet",), extra={"device": "cuda"}))
+    (check,) = report.checks
+    assert check.status is Status.PASS, check.message
+    assert check.extra["device"] == "cuda" and not check.extra["device_note"]
+    assert "trained on the GPU" in check.details and report.provenance["device"] == "cuda"
+
+
+@pytest.mark.slow
+def test_a_numpy_only_submission_trains_on_the_cpu_with_a_notice():
+    from harness.grade import Options, grade
+    path = paths.ROOT / "tests" / "corpus" / "correct" / "scipy_logsumexp"
+    report = grade(path, Options(only=("train.lenet",), extra={"device": "cuda", "train_iterations": 50}))
+    (check,) = report.checks
+    assert check.extra["device"] == "cpu" and "mlrloss" in check.extra["device_note"]
+    assert any("trained on the CPU, not the GPU" in n for n in report.notices)

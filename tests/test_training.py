@@ -88,10 +88,12 @@ def test_matches_the_reference_training_script(data):
     x_train, y_train, x_eval, _ = data
     script = load_isolated(paths.REFERENCE_DIR, ["train"])["train"]
     lines = []
-    script(x_train, y_train, iters=4, batch_size=32, seed=3, log_every=1, log=lines.append)
+    params, _ = script(x_train, y_train, iters=4, batch_size=32, seed=3, log_every=1, log=lines.append)
     expected = [float(line.split("loss")[1].split()[0]) for line in lines]
     outcome = training.train(ref_call, x_train, y_train, x_eval[:, :5], small(iterations=4, batch_size=32, seed=3))
     np.testing.assert_allclose(outcome.loss, expected, atol=5e-5)
+    # The in-place SGD of the check computes what utils.sgd_momentum's expression does, to the bit.
+    np.testing.assert_array_equal(outcome.conv1_w, params[0]["w"])
 
 
 def test_payload_crosses_as_npy_arrays_and_strict_json(data):

@@ -1,0 +1,84 @@
+"""``--device``: what a grader without a usable GPU does when asked for one.
+
+The GPU itself is exercised in ``tests/test_gpu.py`` (skipped without cupy and a CUDA
+device); these tests run where there is none, and are skipped where there is one.
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from harness import device, paths, profiles, training, training_check
+from harness.grade import Options, grade
+from harness.model import Status
+
+
+def _gpu_usable() -> bool:
+    try:
+        device.array_module(device.CUDA)
+        return True
+    except device.DeviceError:
+        return False
+
+
+no_gpu = pytest.mark.skipif(_gpu_usable(), reason="a GPU is usable here: tests/test_gpu.py covers it")
+
+
+def harness(*args):
+    return subprocess.run([sys.executable, "-m", "harness", *args], cwd=paths.ROOT,
+                          capture_output=True, text=True, timeout=120)
+
+
+@no_gpu
+@pytest.mark.parametrize("command", [["grade", "reference", "--no-train", "--device", "cuda"],
+                                     ["fixtures", "check", "--device", "cuda"]])
+def test_cuda_without_a_gpu_is_a_usage_error_that_says_what_to_do(command, tmp_path):
+    run = harness(*command, *(["--out", str(tmp_path)] if command[0] == "grade" else []))
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert "--device cuda" in run.stderr and "without --device" in run.stderr
+    assert "Traceback" not in run.stderr
+    assert not list(tmp_path.iterdir())  # nothing graded, nothing written
+
+
+def test_an_unknown_device_is_refused_by_the_command_line():
+    run = harness("grade", "reference", "--device", "tpu")
+    assert run.returncode == 2 and "invalid choice: 'tpu'" in run.stderr
+
+
+def test_numpy_is_the_cpu_device():
+    assert device.array_module(device.CPU) is np
+    with pytest.raises(device.DeviceError, match="unknown device"):
+        device.array_module("tpu")
+    a = np.arange(3.0)
+    assert device.to_host(a) is a
+    assert device.stays_on(np, {"y": a, "nll": 3.0}) == ""  # scalars are not judged
+    assert device.stays_on(np, {"y": a, "input": memoryview(b"ab")}) == \
+        "'input' came back as builtins.memoryview"
+
+
+def test_a_cpu_run_reports_the_cpu_and_no_device_note():
+    x, y, xe, _ = training.dataset(training.TrainConfig(n_train=640, n_test=100))
+    call = training_check._reference_call(profiles.get())
+    outcome = training.train(call, x, y, xe, training.TrainConfig(iterations=3, eval_every=2))
+    assert outcome.status == training.COMPLETED
+    assert outcome.device == device.CPU and outcome.device_note == ""
+
+
+@no_gpu
+@pytest.mark.slow
+def test_training_asked_for_cuda_without_a_gpu_falls_back_to_the_cpu_with_a_notice():
+    """The sandbox's GPU child (no address-space limit, cupy imported before the audit hook)
+    still trains, on the CPU, and the report says why."""
+    report = grade("reference", Options(only=("train.lenet",),
+                                        extra={"device": device.CUDA, "train_iterations": 30}))
+    assert not report.autograder_error, report.autograder_error
+    (check,) = report.checks
+    assert check.status in (Status.PASS, Status.FAIL) and check.numbers["iterations_done"] == 30
+    assert check.extra["device"] == device.CPU
+    assert check.extra["device_note"].startswith("trained on the CPU")
+    assert "trained on the CPU" in check.details
+    assert any(n.startswith("train.lenet trained on the CPU") for n in report.notices)
+    assert report.provenance["device"] == device.CUDA
