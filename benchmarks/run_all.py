@@ -24,7 +24,7 @@ FULL = {
     "iteration": ["iteration.py"],
     "iteration-1thread": ["iteration.py", "--threads", "1"],
     "grade": ["grade.py"],
-    "training_overhead": ["training_overhead.py", "--sandbox", "--no-copies"],
+    "training_overhead": ["training_overhead.py", "--sandbox"],
     "training_overhead-profile": ["training_overhead.py", "--iterations", "200", "--profile"],
     "throughput": ["throughput.py", "--jobs", "1", "2", "4"],
     "throughput-1blas": ["throughput.py", "--jobs", "2", "4", "--blas-threads", "1"],

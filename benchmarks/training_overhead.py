@@ -1,6 +1,6 @@
 """The training check's overhead over the submission's own compute.
 
-    python benchmarks/training_overhead.py [--iterations 500] [--threads N] [--sandbox] [--profile] [--no-copies]
+    python benchmarks/training_overhead.py [--iterations 500] [--threads N] [--sandbox] [--profile] [--copies]
 
 Runs the training loop of the ``train.lenet`` check (``harness.training.train`` through the
 same caller the sandboxed child uses, ``harness.training_check._caller``) in this process on
@@ -8,14 +8,13 @@ the reference, with a timer around each of the submission's functions. Prints:
 
 * the submission's own compute: seconds inside its 9 functions (training iterations and
   held-out evaluations);
-* the harness's share, split into: the dict-API adapter and the defensive copies of the
+* the harness's share, split into: the dict-API adapter and the read-only views of the
   inputs (``call`` minus the function), and the training loop itself (validation of the
   outputs, SGD update, gradient norms and dead-gradient counts, progress file, evaluation
   bookkeeping);
 * the overhead, harness / own compute (target <= 10%); with ``--profile``, a sampling
   profile of the harness's share by line (a separate run: the sampler slows the loop);
-* with ``--no-copies``, the same with read-only views of the inputs instead of copies (an
-  alternative the check could adopt);
+* with ``--copies``, the same with copies of every input instead (what the check did first);
 * for comparison, the wall time of the submission's own training script
   (reference/train_lenet.py's ``train``: its glue, its SGD) doing the same work.
 
@@ -35,6 +34,7 @@ import numpy as np
 from _common import ROOT, blas_limit, header
 
 from harness import paths, profiles, reference, training
+from harness.training_check import _caller, progress_writer
 from harness.loader import load_isolated
 
 
@@ -53,27 +53,16 @@ def timed_functions(counter: dict) -> dict:
     return {name: wrap(name, fn) for name, fn in fns.items()}
 
 
-def read_only(a: np.ndarray) -> np.ndarray:
-    view = a.view()
-    view.flags.writeable = False
-    return view
+def make_call(functions: dict, in_call: dict, copies: bool = False):
+    """The child's caller (training_check._caller: read-only views of the inputs), timed as a whole.
 
-
-def make_call(functions: dict, in_call: dict, copies: bool = True):
-    """The child's caller (training_check._caller when present), timed as a whole.
-
-    ``copies=False`` measures an alternative: read-only views of the inputs instead of copies.
+    ``copies=True`` measures what the check did before: copies of every input of every call.
     """
     prof = profiles.get()
-    try:
-        from harness.training_check import _caller
-        inner = _caller(functions, prof, [])
-    except ImportError:  # the training check is not there yet: the same adapter, by hand
+    inner = _caller(functions, prof, [])
+    if copies:
         def inner(op_name, params, arrays):
             return prof.call(functions, op_name, params, {k: v.copy() for k, v in arrays.items()})[0]
-    if not copies:
-        def inner(op_name, params, arrays):
-            return prof.call(functions, op_name, params, {k: read_only(v) for k, v in arrays.items()})[0]
 
     def call(op_name, params, arrays):
         t0 = time.perf_counter()
@@ -84,17 +73,14 @@ def make_call(functions: dict, in_call: dict, copies: bool = True):
     return call
 
 
-def in_process(iterations: int, profile: bool, copies: bool = True) -> float:
+def in_process(iterations: int, profile: bool, copies: bool = False) -> float:
     cfg = training.TrainConfig(iterations=iterations, time_limit_s=1e9)
     x_train, y_train, x_eval, y_eval = training.dataset(cfg)
     own: dict = defaultdict(float)
     in_call = {"seconds": 0.0}
     call = make_call(timed_functions(own), in_call, copies)
     progress_file = Path("/tmp") / f"bench-progress-{id(own)}.json"
-
-    def progress(info):  # what the child does each iteration: write a small JSON file
-        import json
-        progress_file.write_text(json.dumps(info, default=float))
+    progress = progress_writer(progress_file)  # what the child does
 
     sampler = _Sampler() if profile else None
     if sampler:
@@ -109,7 +95,7 @@ def in_process(iterations: int, profile: bool, copies: bool = True) -> float:
     adapter = in_call["seconds"] - compute
     loop = wall - in_call["seconds"]
     acc = float((outcome.scores.argmax(axis=0) == y_eval).mean()) if outcome.scores is not None else float("nan")
-    print(f"\ntraining loop of the check, in process{'' if copies else ', read-only views instead of copies'}: "
+    print(f"\ntraining loop of the check, in process{', copies of every input (the old way)' if copies else ''}: "
           f"{outcome.iterations_done} iterations of batch {cfg.batch_size}, {outcome.status}, "
           f"held-out accuracy {acc:.4f}")
     print(f"  wall                       {wall:8.2f} s  ({1e3 * wall / max(1, outcome.iterations_done):.1f} ms per iteration)")
@@ -206,15 +192,15 @@ def main() -> None:
     ap.add_argument("--threads", type=int, help="threads of numpy's BLAS (default: its own)")
     ap.add_argument("--profile", action="store_true",
                     help="add a sampling profile of where the harness's share goes (it slows the loop itself)")
-    ap.add_argument("--no-copies", action="store_true",
-                    help="also measure the loop with read-only views of the inputs instead of copies")
+    ap.add_argument("--copies", action="store_true",
+                    help="also measure the loop with copies of every input (what the check did before views)")
     ap.add_argument("--sandbox", action="store_true", help="also run the train.lenet check through the sandbox")
     args = ap.parse_args()
     with blas_limit(args.threads):
         header("the training check's overhead over the submission's own compute")
         wall = in_process(args.iterations, profile=args.profile)
-        if args.no_copies:
-            in_process(args.iterations, profile=False, copies=False)
+        if args.copies:
+            in_process(args.iterations, profile=False, copies=True)
         own = standalone(args.iterations)
         print(f"the check's loop vs the submission's own training script: {100 * (wall / own - 1):+.1f}%")
     if args.sandbox:

@@ -8,6 +8,7 @@ the held-out labels, and judges the returned class scores with ``training_verdic
 from __future__ import annotations
 
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -68,14 +69,7 @@ def child_tasks(functions, profile) -> dict:
     def train_task(request, arrays, folder: Path) -> dict:
         call = _caller(functions, profile, request.get("provided", []))
         config = training.TrainConfig.from_dict(request["config"])
-        progress_file = folder / "progress.json"
-        written = [-1.0]
-
-        def progress(info: dict) -> None:  # a file for the parent's progress line, 5 times a second
-            now = time.monotonic()
-            if now - written[0] >= 0.2 or info["iteration"] == info["iterations"]:
-                written[0] = now
-                progress_file.write_text(json.dumps(info, default=float))
+        progress = progress_writer(folder / "progress.json")
         xp, note = _device(call, config.device)
         outcome = training.train(call, arrays["x_train"], arrays["y_train"], arrays["x_eval"], config,
                                  progress=progress, xp=xp)
@@ -93,6 +87,18 @@ def child_tasks(functions, profile) -> dict:
         return {"outputs": {}, "data": {"times": times}}
 
     return {"train": train_task, "time_ops": time_task}
+
+
+def progress_writer(path: Path, every_s: float = 0.2):
+    """``progress(info)`` for ``training.train``: the parent's progress line reads this file."""
+    written = [-math.inf]
+
+    def progress(info: dict) -> None:
+        now = time.monotonic()
+        if now - written[0] >= every_s or info["iteration"] == info["iterations"]:
+            written[0] = now
+            path.write_text(json.dumps(info, default=float))
+    return progress
 
 
 def _device(call, asked: str) -> tuple:
