@@ -17,9 +17,10 @@ def pooling_layer_forward(input, layer):
     h_out, w_out = output_size(h, k, stride, pad), output_size(w, k, stride, pad)
     x = pad_cwhn(as_cwhn(input['data'], h, w, c), pad)
     xp = get_array_module(x)
-    best = None
-    for s in _window_slices(k, stride, h_out, w_out):  # k*k vectorised steps
-        best = x[s] if best is None else xp.maximum(best, x[s])
+    slices = list(_window_slices(k, stride, h_out, w_out))  # k*k vectorised steps
+    best = x[slices[0]] if k == 1 else xp.maximum(x[slices[0]], x[slices[1]])
+    for s in slices[2:]:
+        xp.maximum(best, x[s], out=best)  # in place: no new array per offset
     return {'height': h_out, 'width': w_out, 'channel': c, 'batch_size': n,
             'data': xp.ascontiguousarray(best).reshape(h_out * w_out * c, n)}
 
@@ -51,9 +52,9 @@ def _route_tiles(x, dy, k, h_out, w_out):
     c, _, _, n = x.shape
     tiles = x[:, :w_out * k, :h_out * k].reshape(c, w_out, k, h_out, k, n)
     offsets = [(dw, dh) for dw in range(k) for dh in range(k)]  # Fortran order: dh fastest
-    best = tiles[:, :, 0, :, 0]
-    for dw, dh in offsets[1:]:
-        best = xp.maximum(best, tiles[:, :, dw, :, dh])
+    best = tiles[:, :, 0, :, 0] if k == 1 else xp.maximum(tiles[:, :, 0, :, 0], tiles[:, :, 0, :, 1])
+    for dw, dh in offsets[2:]:
+        xp.maximum(best, tiles[:, :, dw, :, dh], out=best)
     if bool(xp.isnan(best).any()) or not bool(xp.isfinite(dy).all()):
         return None
     hit = tiles == best[:, :, None, :, None]  # every window has at least one hit
