@@ -176,6 +176,10 @@ def cmd_ci(args) -> int:
 def cmd_gradescope(args) -> int:
     from harness.deploy import gradescope_bundle, grade_argv
     from harness.rubric import RubricError
+    if args.device != "cpu":
+        print("error: Gradescope's autograder machines have no GPU: build the bundle without --device",
+              file=sys.stderr)
+        return 2
     hidden = options_from(args).hidden_seed  # --hidden-seed or $HARNESS_HIDDEN_SEED
     try:
         out = gradescope_bundle.build(args.out, grade_argv(args, skip=("hidden_seed", "rubric", "data")),

@@ -43,6 +43,12 @@ def test_cuda_without_a_gpu_is_a_usage_error_that_says_what_to_do(command, tmp_p
     assert not list(tmp_path.iterdir())  # nothing graded, nothing written
 
 
+def test_a_gradescope_bundle_for_the_gpu_is_refused(tmp_path):
+    run = harness("gradescope", "--device", "cuda", "--out", str(tmp_path / "autograder.zip"))
+    assert run.returncode == 2 and "no GPU" in run.stderr
+    assert not (tmp_path / "autograder.zip").exists()
+
+
 def test_an_unknown_device_is_refused_by_the_command_line():
     run = harness("grade", "reference", "--device", "tpu")
     assert run.returncode == 2 and "invalid choice: 'tpu'" in run.stderr

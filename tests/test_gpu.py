@@ -186,12 +186,20 @@ def test_fixtures_regenerated_on_the_gpu_match_the_shipped_ones():
     assert fixtures.check(paths.FIXTURES_DIR, xp=cp) == []
 
 
-def test_the_reference_passes_the_device_probe_and_a_numpy_only_loss_does_not():
+def numpy_only_submission(tmp_path):
+    """The reference with the corpus's mlrloss built on scipy.special.logsumexp (numpy only)."""
+    import shutil
+    folder = tmp_path / "numpy_only"
+    shutil.copytree(paths.REFERENCE_DIR, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(paths.ROOT / "tests" / "corpus" / "correct" / "scipy_logsumexp" / "mlrloss.py", folder)
+    return folder
+
+
+def test_the_reference_passes_the_device_probe_and_a_numpy_only_loss_does_not(tmp_path):
     from harness import profiles, training, training_check
     prof = profiles.get()
     assert training.device_problem(training_check._reference_call(prof), cp) == ""
-    numpy_only = load_isolated(paths.ROOT / "tests" / "corpus" / "correct" / "scipy_logsumexp",
-                               list(prof.FUNCTIONS.values()))
+    numpy_only = load_isolated(numpy_only_submission(tmp_path), list(prof.FUNCTIONS.values()))
 
     def call(op_name, params, arrays):
         return prof.call(numpy_only, op_name, params, arrays)[0]
@@ -216,9 +224,9 @@ def test_grade_on_cuda_trains_the_reference_on_the_gpu(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_numpy_only_submission_trains_on_the_cpu_with_a_notice():
+def test_a_numpy_only_submission_trains_on_the_cpu_with_a_notice(tmp_path):
     from harness.grade import Options, grade
-    path = paths.ROOT / "tests" / "corpus" / "correct" / "scipy_logsumexp"
+    path = numpy_only_submission(tmp_path)
     report = grade(path, Options(only=("train.lenet",), extra={"device": "cuda", "train_iterations": 50}))
     (check,) = report.checks
     assert check.extra["device"] == "cpu" and "mlrloss" in check.extra["device_note"]
