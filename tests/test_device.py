@@ -88,3 +88,29 @@ def test_training_asked_for_cuda_without_a_gpu_falls_back_to_the_cpu_with_a_noti
     assert "trained on the CPU" in check.details
     assert any(n.startswith("train.lenet trained on the CPU") for n in report.notices)
     assert report.provenance["device"] == device.CUDA
+
+
+def numpy_under_another_name():
+    """numpy as a module that is not ``numpy``: the code paths taken for cupy (``xp is not np``:
+    one SGD block, arrays moved with ``xp.asarray``, synchronisation) run on the CPU. It cannot
+    catch a numpy-only call on device arrays; tests/test_gpu.py does, on a GPU."""
+    import types
+    stand_in = types.ModuleType("numpy_elsewhere")
+    stand_in.__dict__.update({k: getattr(np, k) for k in dir(np) if not k.startswith("__")})
+    stand_in.cuda = types.SimpleNamespace(
+        get_current_stream=lambda: types.SimpleNamespace(synchronize=lambda: None))
+    return stand_in
+
+
+def test_the_training_loop_takes_the_device_paths_to_the_same_numbers():
+    xp = numpy_under_another_name()
+    call = training_check._reference_call(profiles.get())
+    x, y, xe, _ = training.dataset(training.TrainConfig(n_train=640, n_test=100))
+    config = training.TrainConfig(iterations=12, eval_every=5)
+    on_cpu = training.train(call, x, y, xe, config)
+    elsewhere = training.train(call, x, y, xe, config, xp=xp)
+    assert elsewhere.device == device.CUDA and on_cpu.device == device.CPU
+    for name in ("loss", "grad_norm", "eval_predictions", "scores", "conv1_w", "feature_maps"):
+        np.testing.assert_array_equal(getattr(elsewhere, name), getattr(on_cpu, name), err_msg=name)
+    assert training.device_problem(call, xp) == ""
+    assert all(t is not None for t in training.time_ops(call, repeats=1, xp=xp).values())
