@@ -2,7 +2,7 @@
 
 Two halves, one per process:
 
-* ``train`` and ``time_ops`` run where the functions live (the sandboxed child for a
+* ``train`` (and ``lenet_ops.time_ops``) run where the functions live (the sandboxed child for a
   submission, the grader itself for the reference). They call every layer through
   ``call(op_name, params, arrays) -> dict of canonical outputs`` (``harness.ops``), so the
   loop knows nothing of the calling convention. What they return crosses the process
@@ -237,7 +237,7 @@ class _Net:
             arrays = {"x": volumes[-1]}
             if kind in ("conv", "inner_product"):
                 arrays.update(w=params[layer]["w"], b=params[layer]["b"])
-            y_rows = _output_rows(kind, p, arrays)
+            y_rows = output_rows(kind, p, arrays)
             volumes.append(self.run(layer, f"{kind}.forward", p, arrays, {"y": (y_rows, n)})["y"])
         return volumes
 
@@ -265,7 +265,7 @@ class _Net:
         return grads
 
 
-def _output_rows(kind: str, p: dict, arrays: dict) -> int:
+def output_rows(kind: str, p: dict, arrays: dict) -> int:
     if kind == "inner_product":
         return arrays["w"].shape[1]
     if kind == "relu":
@@ -548,97 +548,3 @@ def _non_finite_report(trace: list, params: dict, phase: str, it: int) -> dict:
             return report
     report["message"] = "the class scores became non-finite"
     return report
-
-
-# ---- Timing --------------------------------------------------------------------------------
-
-def lenet_cases(batch_size: int = 64, seed: int = 0) -> list[tuple[str, str, dict, dict]]:
-    """Every op instance of one LeNet iteration, with random inputs: (layer, op, params, arrays)."""
-    rng = np.random.default_rng(seed)
-    params = init_params(seed)
-    cases = []
-    x = rng.uniform(0, 1, (784, batch_size))
-    for layer, kind, p in NETWORK:
-        arrays = {"x": x}
-        if kind in ("conv", "inner_product"):
-            arrays.update(w=params[layer]["w"], b=rng.normal(0, 0.1, params[layer]["b"].shape))
-        rows = _output_rows(kind, p, arrays)
-        cases.append((layer, f"{kind}.forward", p, arrays))
-        cases.append((layer, f"{kind}.backward", p, {**arrays, "dy": rng.normal(0, 1, (rows, batch_size))}))
-        x = rng.normal(0, 1, (rows, batch_size))
-        if kind != "relu":
-            x = np.abs(x)
-    w = params["loss"]["w"]
-    cases.append(("loss", "mlrloss", {"K": K, "prediction": 1},
-                  {"wb": np.concatenate([w.ravel(), np.zeros(K - 1)]), "X": x,
-                   "y": rng.integers(0, K, (1, batch_size)).astype(np.float64)}))
-    return cases
-
-
-def with_forward_outputs(call: Call, cases: list, xp=np) -> list:
-    """``cases`` with each backward case's ``y`` computed by ``call``'s forward (zeros if it raises)."""
-    for layer, op_name, p, arrays in cases:
-        if OPS[op_name].kind == "backward" and "y" not in arrays:
-            try:
-                arrays["y"] = xp.asarray(call(op_name.replace("backward", "forward"), p,
-                                              {k: v.copy() for k, v in arrays.items() if k != "dy"})["y"],
-                                         dtype=np.float64)
-            except (Exception, SystemExit):
-                arrays["y"] = xp.zeros_like(arrays["dy"])
-    return cases
-
-
-def device_problem(call: Call, xp) -> str:
-    """'' when every op runs on ``xp``'s arrays and returns arrays there, else what went wrong.
-
-    One small LeNet batch through every op, before training on a GPU: a submission written
-    for numpy only (``np.zeros`` filled from cupy arrays, say) is told so, and trains on the CPU.
-    """
-    if xp is np:
-        return ""
-    cases = [(layer, op, p, device.on_device(xp, arrays)) for layer, op, p, arrays in lenet_cases(2)]
-    for layer, op_name, p, arrays in with_forward_outputs(call, cases, xp):
-        try:
-            outputs = call(op_name, p, {k: v.copy() for k, v in arrays.items()})
-        except (Exception, SystemExit) as exc:  # whatever the submission does: the CPU then
-            return f"{op_name} ({layer}) failed on cupy arrays: {type(exc).__name__}: {exc}"
-        left = device.stays_on(xp, {k: v for k, v in outputs.items() if getattr(v, "ndim", 0) > 0})
-        if left:
-            return f"{op_name} ({layer}) takes its arrays off the GPU: {left}"
-    return ""
-
-
-def time_ops(call: Call, batch_size: int = 64, repeats: int = 3, budget_s: float = 60.0,
-             clock: Callable[[], float] = time.perf_counter, xp=np) -> dict:
-    """Seconds each op takes per LeNet iteration (all its instances, best of ``repeats``).
-
-    An op that raises gets None. Repeats stop early once ``budget_s`` is spent. ``xp``: the
-    array module the inputs are given in (cupy: timed up to the end of the GPU's work).
-    """
-    cases = [(layer, op, p, device.on_device(xp, arrays)) for layer, op, p, arrays in lenet_cases(batch_size)]
-    cases = with_forward_outputs(call, cases, xp)
-    best: dict[tuple[str, str], float] = {}
-    failed: set[str] = set()
-    start = clock()
-    for rep in range(repeats):
-        for layer, op_name, p, arrays in cases:
-            if op_name in failed:
-                continue
-            copies = {k: v.copy() for k, v in arrays.items()}
-            device.synchronize(xp)
-            t0 = clock()
-            try:
-                call(op_name, p, copies)
-                device.synchronize(xp)
-            except Exception:
-                failed.add(op_name)
-                continue
-            t = clock() - t0
-            best[(layer, op_name)] = min(t, best.get((layer, op_name), math.inf))
-        if clock() - start > budget_s:
-            break
-    times = {}
-    for op_name in OPS:
-        ts = [t for (_, name), t in best.items() if name == op_name]
-        times[op_name] = None if op_name in failed or not ts else float(sum(ts))
-    return times

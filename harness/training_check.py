@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness import device, profiles, reference, training, training_verdict
+from harness import device, lenet_ops, profiles, reference, training, training_verdict
 from harness.model import CheckResult, Status
 from harness.safefiles import read_bounded
 
@@ -81,7 +81,7 @@ def child_tasks(functions, profile) -> dict:
 
     def time_task(request, arrays, folder: Path) -> dict:
         call = _caller(functions, profile, request.get("provided", []))
-        times = training.time_ops(call, batch_size=request.get("batch_size", 64),
+        times = lenet_ops.time_ops(call, batch_size=request.get("batch_size", 64),
                                   budget_s=request.get("budget_s", 60.0),
                                   xp=device.array_module(request.get("device", device.CPU)))
         return {"outputs": {}, "data": {"times": times}}
@@ -109,7 +109,7 @@ def _device(call, asked: str) -> tuple:
         xp = device.array_module(asked)
     except device.DeviceError as exc:
         return np, f"trained on the CPU: {exc}"
-    problem = training.device_problem(call, xp)
+    problem = lenet_ops.device_problem(call, xp)
     if problem:
         return np, (f"trained on the CPU, not the GPU asked for: {problem}. Layers that take their "
                     f"array module from their inputs (xp = cupy.get_array_module(x)) run on either.")
@@ -182,7 +182,7 @@ def run(sb, submission, options, rubric, data=None) -> CheckResult:
     if outcome.status == training.TIME_LIMIT:
         timed = sb.run("time_ops", {"provided": provided, "device": outcome.device}, {}, timeout=120)
         student_times = timed.data.get("times") if timed.ok else None
-        reference_times = training.time_ops(_reference_call(prof), xp=device.array_module(outcome.device))
+        reference_times = lenet_ops.time_ops(_reference_call(prof), xp=device.array_module(outcome.device))
     verdict = training_verdict.evaluate(outcome, y_eval, reference_times, student_times, config,
                                 names=dict(prof.FUNCTIONS))
     from harness import figures  # matplotlib: parent only

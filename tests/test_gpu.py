@@ -196,19 +196,19 @@ def numpy_only_submission(tmp_path):
 
 
 def test_the_reference_passes_the_device_probe_and_a_numpy_only_loss_does_not(tmp_path):
-    from harness import profiles, training, training_check
+    from harness import lenet_ops, profiles, training_check
     prof = profiles.get()
-    assert training.device_problem(training_check._reference_call(prof), cp) == ""
+    assert lenet_ops.device_problem(training_check._reference_call(prof), cp) == ""
     numpy_only = load_isolated(numpy_only_submission(tmp_path), list(prof.FUNCTIONS.values()))
 
     def call(op_name, params, arrays):
         return prof.call(numpy_only, op_name, params, arrays)[0]
-    assert "mlrloss" in training.device_problem(call, cp)
+    assert "mlrloss" in lenet_ops.device_problem(call, cp)
 
 
 def test_reference_timings_on_the_gpu_cover_every_op():
-    from harness import profiles, training, training_check
-    times = training.time_ops(training_check._reference_call(profiles.get()), xp=cp)
+    from harness import lenet_ops, profiles, training_check
+    times = lenet_ops.time_ops(training_check._reference_call(profiles.get()), xp=cp)
     assert all(t is not None and t > 0 for t in times.values()), times
 
 

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from harness import paths, reference, training
+from harness import lenet_ops, paths, reference, training
 from harness import training_verdict
 from harness.loader import load_isolated
 from harness.ops import OPS
@@ -329,7 +329,7 @@ def test_time_ops_times_every_op_at_lenet_shapes():
             raise NotImplementedError
         return ref_call(op_name, params, arrays)
 
-    times = training.time_ops(recording, batch_size=8, repeats=2)
+    times = lenet_ops.time_ops(recording, batch_size=8, repeats=2)
     assert set(times) == set(OPS)
     assert times["pooling.backward"] is None
     assert all(t > 0 for op, t in times.items() if op != "pooling.backward")
