@@ -56,7 +56,7 @@ def synchronize(xp) -> None:
         xp.cuda.get_current_stream().synchronize()
 
 
-def on_device(xp, arrays: dict) -> dict:
+def to_device(xp, arrays: dict) -> dict:
     """The numpy arrays of ``arrays`` copied to ``xp``'s device (other values unchanged)."""
     if xp is np:
         return dict(arrays)

@@ -62,7 +62,7 @@ def device_problem(call: Call, xp) -> str:
     """
     if xp is np:
         return ""
-    cases = [(layer, op, p, device.on_device(xp, arrays)) for layer, op, p, arrays in lenet_cases(2)]
+    cases = [(layer, op, p, device.to_device(xp, arrays)) for layer, op, p, arrays in lenet_cases(2)]
     for layer, op_name, p, arrays in with_forward_outputs(call, cases, xp):
         try:
             outputs = call(op_name, p, {k: v.copy() for k, v in arrays.items()})
@@ -81,7 +81,7 @@ def time_ops(call: Call, batch_size: int = 64, repeats: int = 3, budget_s: float
     An op that raises gets None. Repeats stop early once ``budget_s`` is spent. ``xp``: the
     array module the inputs are given in (cupy: timed up to the end of the GPU's work).
     """
-    cases = [(layer, op, p, device.on_device(xp, arrays)) for layer, op, p, arrays in lenet_cases(batch_size)]
+    cases = [(layer, op, p, device.to_device(xp, arrays)) for layer, op, p, arrays in lenet_cases(batch_size)]
     cases = with_forward_outputs(call, cases, xp)
     best: dict[tuple[str, str], float] = {}
     failed: set[str] = set()

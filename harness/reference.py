@@ -37,6 +37,6 @@ def on_device(xp):
 def run(op_name: str, params: dict, arrays: dict, fns: dict | None = None) -> dict:
     """Canonical outputs of one operation, as float64 numpy arrays (scalars as 0-d arrays)."""
     prof = profiles.get()
-    copies = device.on_device(_xp, {k: np.array(v, copy=True) for k, v in arrays.items()})
+    copies = device.to_device(_xp, {k: np.array(v, copy=True) for k, v in arrays.items()})
     outputs, _, _ = prof.call(fns or functions(), op_name, params, copies)
     return {k: np.asarray(device.to_host(v), dtype=np.float64) for k, v in outputs.items()}
