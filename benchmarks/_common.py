@@ -19,8 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `python benchmarks/x.py` from anywhere imports the harness
     sys.path.insert(0, str(ROOT))
 
-from harness import paths  # noqa: E402
-from harness.loader import load_isolated  # noqa: E402
+from harness.core import paths  # noqa: E402
+from harness.core.loader import load_isolated  # noqa: E402
 
 REFERENCE_NAMES = ["inner_product_forward", "inner_product_backward", "relu_forward", "relu_backward",
                    "pooling_layer_forward", "pooling_layer_backward", "conv_layer_forward",

@@ -24,9 +24,10 @@ from pathlib import Path
 
 from _common import ROOT, header
 
-from harness import checks, grade as grade_mod, profiles
+from harness import grade as grade_mod, profiles
+from harness.checks import catalogue as checks
 from harness.grade import Options
-from harness.sandbox import Sandbox
+from harness.sandbox.process import Sandbox
 
 
 def cli_wall(submission: str, extra: list[str]) -> tuple[float, str]:

@@ -2,7 +2,7 @@
 
     python benchmarks/train_device.py [--iterations 500] [--batch 64]
 
-Runs ``harness.training.train`` (the loop of the ``train.lenet`` check, held-out evaluations
+Runs ``harness.child.training.train`` (the loop of the ``train.lenet`` check, held-out evaluations
 included) with the reference's layers, first on numpy, then on cupy, in this process, and
 prints both wall times, the ratio and the held-out predictions' agreement. Without cupy and
 a CUDA device it says so and prints the CPU row alone.
@@ -16,7 +16,10 @@ import numpy as np
 
 from _common import header
 
-from harness import device, profiles, training, training_check
+from harness import profiles
+from harness.core import device
+from harness.child import training
+from harness.training import check as training_check
 
 
 def run(xp, iterations: int, batch: int, data) -> tuple[float, np.ndarray, float]:

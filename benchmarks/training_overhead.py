@@ -2,8 +2,8 @@
 
     python benchmarks/training_overhead.py [--iterations 500] [--threads N] [--sandbox] [--profile] [--copies]
 
-Runs the training loop of the ``train.lenet`` check (``harness.training.train`` through the
-same caller the sandboxed child uses, ``harness.training_check._caller``) in this process on
+Runs the training loop of the ``train.lenet`` check (``harness.child.training.train`` through the
+same caller the sandboxed child uses, ``harness.training.check._caller``) in this process on
 the reference, with a timer around each of the submission's functions. Prints:
 
 * the submission's own compute: seconds inside its 9 functions (training iterations and
@@ -33,9 +33,12 @@ import numpy as np
 
 from _common import ROOT, blas_limit, header
 
-from harness import paths, profiles, reference, training
-from harness.training_check import _caller, progress_writer
-from harness.loader import load_isolated
+from harness import profiles
+from harness.core import paths
+from harness.cases import reference
+from harness.child import training
+from harness.training.check import _caller, progress_writer
+from harness.core.loader import load_isolated
 
 
 def timed_functions(counter: dict) -> dict:

@@ -59,7 +59,7 @@ def add_device_option(p: argparse.ArgumentParser, what: str) -> None:
 
 def usable_device(name: str) -> str:
     """``name``, once its array module works; else exit 2 with what to do."""
-    from harness import device
+    from harness.core import device
     try:
         device.array_module(name)
     except device.DeviceError as exc:
@@ -115,7 +115,7 @@ def add_deploy_commands(sub) -> None:
 
 def options_from(args) -> "Options":
     from harness.grade import Options
-    from harness.sandbox import Limits
+    from harness.sandbox.process import Limits
     hidden = args.hidden_seed
     env_seed = os.environ.pop(HIDDEN_SEED_ENV, None)  # never passed on to the child
     if hidden is None and env_seed:
@@ -149,8 +149,9 @@ def cmd_grade(args) -> int:
 
 
 def cmd_fixtures(args) -> int:
-    from harness import fixtures, paths
-    from harness import device
+    from harness.cases import fixtures
+    from harness.core import paths
+    from harness.core import device
     folder = Path(args.dir) if args.dir else paths.FIXTURES_DIR
     xp = device.array_module(usable_device(args.device))
     if args.action == "generate":
@@ -175,7 +176,7 @@ def cmd_ci(args) -> int:
 
 def cmd_gradescope(args) -> int:
     from harness.deploy import gradescope_bundle, grade_argv
-    from harness.rubric import RubricError
+    from harness.checks.rubric import RubricError
     if args.device != "cpu":
         print("error: Gradescope's autograder machines have no GPU: build the bundle without --device",
               file=sys.stderr)

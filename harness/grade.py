@@ -12,13 +12,20 @@ from pathlib import Path
 
 import numpy as np
 
-from harness import __version__, cases, checks, compare, fixtures, gradcheck, mnist, profiles, training_check
-from harness import rubric as rubric_mod
-from harness.checks import CaseOutcome, CheckSpec
-from harness.model import CheckResult, GradeReport, Status
-from harness.ops import OPS
-from harness.sandbox import Limits, Reply, Sandbox
-from harness.submission import Submission, SubmissionError, locate
+from harness import __version__, profiles
+from harness.cases import catalogue as cases
+from harness.checks import catalogue as checks
+from harness.core import compare
+from harness.cases import fixtures
+from harness.checks import gradcheck
+from harness.core import mnist
+from harness.training import check as training_check
+from harness.checks import rubric as rubric_mod
+from harness.checks.catalogue import CaseOutcome, CheckSpec
+from harness.core.model import CheckResult, GradeReport, Status
+from harness.core.ops import OPS
+from harness.sandbox.process import Limits, Reply, Sandbox
+from harness.sandbox.submission import Submission, SubmissionError, locate
 
 # A failure that spoils every later call of the same function: stop calling it.
 FATAL = ("timeout", "crashed", "memory")
@@ -281,7 +288,7 @@ def extra_checks(sb, submission, options, rubric, results, notices, kinds, data=
         kinds["train.lenet"] = "train"
         if results[-1].extra.get("device_note"):
             notices.append(f"train.lenet {results[-1].extra['device_note']}")
-    from harness import integrity  # last: it judges what every check saw, and ends every process
+    from harness.checks import integrity  # last: it judges what every check saw, and ends every process
     flags, flag_notices = integrity.run(sb, submission, options, rubric, results)
     results.extend(flags)
     notices.extend(flag_notices)

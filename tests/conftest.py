@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import paths
+from harness.core import paths
 
 STUDENT_MODULES = ("inner_product", "pooling_layer", "conv_layer", "relu", "mlrloss")
 

@@ -1,7 +1,7 @@
 """The cases: coverage of the required variety, kink margins, ties, hidden-case determinism.
 
 Margins and ties are re-derived here by brute force, independently of the vectorised
-helpers in harness.cases.
+helpers in harness.cases.catalogue.
 """
 import math
 import re
@@ -9,8 +9,9 @@ import re
 import numpy as np
 import pytest
 
-from harness import cases, reference
-from harness.ops import OPS, output_hw
+from harness.cases import catalogue as cases
+from harness.cases import reference
+from harness.core.ops import OPS, output_hw
 
 PUBLIC = cases.public_cases()
 HIDDEN = cases.random_cases(seed=123, per_op=8)

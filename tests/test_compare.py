@@ -8,9 +8,10 @@ import re
 import numpy as np
 import pytest
 
-from harness import paths, reference
-from harness.compare import (ATOL_SCALE, RTOL, compare, coordinates, fmt, sci)
-from harness.ops import output_hw
+from harness.core import paths
+from harness.cases import reference
+from harness.core.compare import (ATOL_SCALE, RTOL, compare, coordinates, fmt, sci)
+from harness.core.ops import output_hw
 
 # LeNet's conv2 (contract, section 5): 12x12x20 -> 8x8x50 with 5x5 kernels; batch 100.
 CONV2 = dict(h=12, w=12, c=20, k=5, stride=1, pad=0, num=50)
@@ -288,6 +289,6 @@ def test_empty_arrays():
 def test_tolerances_are_documented_with_their_values():
     doc = (paths.ROOT / "docs" / "tolerances.md").read_text()
     assert f"RTOL = {sci(RTOL)}" in doc and f"ATOL_SCALE = {sci(ATOL_SCALE)}" in doc
-    from harness import gradcheck
+    from harness.checks import gradcheck
     for name in ("GC_RTOL", "STEP_REL", "MAX_UNCERTAINTY", "KINK_SAFETY", "KINK_MIN_REL"):
         assert f"{name} = {sci(getattr(gradcheck, name))}" in doc, name

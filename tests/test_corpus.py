@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from harness import checks, mistakes as m
+from harness.checks import catalogue as checks
+from harness.diagnose import mistakes as m
 from harness.grade import Options, grade
-from harness.model import Status
+from harness.core.model import Status
 from harness.profiles import dictapi
 
 from conftest import make_submission

@@ -14,11 +14,12 @@ from pathlib import Path
 import pytest
 
 from conftest import RELU_BROKEN, make_submission
-from harness import cli, paths
+from harness import cli
+from harness.core import paths
 from harness import deploy
 from harness.deploy import archives, bulk, class_report, gradebook
 from harness.deploy.gradebook import Row
-from harness.model import CheckResult, GradeReport, Status
+from harness.core.model import CheckResult, GradeReport, Status
 
 
 # Tries to kill the grader, then never finishes importing: the sandbox must contain both.
@@ -125,7 +126,7 @@ def test_gradebook_columns_and_rows(rows):
 
 
 def test_flag_prefix_is_the_integrity_checks():
-    integrity = pytest.importorskip("harness.integrity")
+    integrity = pytest.importorskip("harness.checks.integrity")
     assert integrity.REVIEW == deploy.FLAG_PREFIX
 
 

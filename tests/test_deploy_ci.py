@@ -11,9 +11,9 @@ import sys
 import pytest
 import yaml
 
-from harness import paths
+from harness.core import paths
 from harness.deploy import annotate, classroom
-from harness.model import CheckResult, GradeReport, Status
+from harness.core.model import CheckResult, GradeReport, Status
 from harness.report.common import AUTOGRADER_ERROR
 
 WORKFLOW = paths.TEMPLATE_DIR / ".github" / "workflows" / "grade.yml"

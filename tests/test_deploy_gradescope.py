@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from conftest import RELU_BROKEN, make_submission
-from harness import cli, paths
+from harness import cli
+from harness.core import paths
 from harness.deploy import gradescope_bundle
 
 

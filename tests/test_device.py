@@ -11,9 +11,14 @@ import sys
 import numpy as np
 import pytest
 
-from harness import device, lenet_ops, paths, profiles, training, training_check
+from harness import profiles
+from harness.core import device
+from harness.training import lenet_ops
+from harness.core import paths
+from harness.child import training
+from harness.training import check as training_check
 from harness.grade import Options, grade
-from harness.model import Status
+from harness.core.model import Status
 
 
 def _gpu_usable() -> bool:

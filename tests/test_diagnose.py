@@ -5,10 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness import cases, diagnose, fixtures, mistakes, mutants
-from harness.mistakes import MISTAKES
-from harness.mutants import close
-from harness.ops import OPS, output_hw, output_meta
+from harness.cases import catalogue as cases
+from harness.diagnose import engine as diagnose
+from harness.cases import fixtures
+from harness.diagnose import mistakes
+from harness.diagnose import mutants
+from harness.diagnose.mistakes import MISTAKES
+from harness.diagnose.mutants import close
+from harness.core.ops import OPS, output_hw, output_meta
 
 
 def fixture_cases(op_name: str):

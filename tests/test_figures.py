@@ -1,4 +1,4 @@
-"""harness.figures: valid PNGs from the Agg canvas, digits and conv maps shown upright."""
+"""harness.training.figures: valid PNGs from the Agg canvas, digits and conv maps shown upright."""
 import base64
 import struct
 
@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-from harness import figures, metrics, reference
+from harness.training import figures
+from harness.training import metrics
+from harness.cases import reference
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -98,7 +100,8 @@ def test_per_class_table():
 
 
 def test_training_figures_of_a_short_run():
-    from harness import training, training_verdict
+    from harness.child import training
+    from harness.training import verdict as training_verdict
     x_train, y_train, x_eval, y_eval = training.dataset(training.TrainConfig(n_train=200, n_test=40))
     cfg = training.TrainConfig(iterations=2, batch_size=16, eval_every=1, eval_subset=20)
     outcome = training.train(lambda op, p, a: reference.run(op, p, a), x_train, y_train, x_eval, cfg)

@@ -5,9 +5,10 @@ import shutil
 import numpy as np
 import pytest
 
-from harness import cases, fixtures
-from harness.fixtures import FixtureError
-from harness.ops import OPS
+from harness.cases import catalogue as cases
+from harness.cases import fixtures
+from harness.cases.fixtures import FixtureError
+from harness.core.ops import OPS
 
 CONV2 = "conv_layer_backward/lenet_conv2_b2.npz"
 RELU = "relu_backward/h3w4_c2_b1.npz"

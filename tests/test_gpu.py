@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness import paths
-from harness.loader import load_isolated
+from harness.core import paths
+from harness.core.loader import load_isolated
 
 
 def _cupy_with_a_device():
@@ -171,7 +171,7 @@ def test_a_lenet_iteration_on_gpu_matches_numpy():
 
 @pytest.mark.slow
 def test_the_reference_trains_on_gpu():
-    from harness import training
+    from harness.child import training
     x_train, y_train, x_eval, y_eval = training.dataset()
     params, layers = REF["train"](x_train, y_train, iters=300, batch_size=64, seed=0, xp=cp, log=None)
     assert isinstance(params[0]["w"], cp.ndarray)
@@ -182,7 +182,7 @@ def test_the_reference_trains_on_gpu():
 # ---- the command line --------------------------------------------------------------------
 
 def test_fixtures_regenerated_on_the_gpu_match_the_shipped_ones():
-    from harness import fixtures
+    from harness.cases import fixtures
     assert fixtures.check(paths.FIXTURES_DIR, xp=cp) == []
 
 
@@ -196,7 +196,9 @@ def numpy_only_submission(tmp_path):
 
 
 def test_the_reference_passes_the_device_probe_and_a_numpy_only_loss_does_not(tmp_path):
-    from harness import lenet_ops, profiles, training_check
+    from harness import profiles
+    from harness.training import lenet_ops
+    from harness.training import check as training_check
     prof = profiles.get()
     assert lenet_ops.device_problem(training_check._reference_call(prof), cp) == ""
     numpy_only = load_isolated(numpy_only_submission(tmp_path), list(prof.FUNCTIONS.values()))
@@ -207,7 +209,9 @@ def test_the_reference_passes_the_device_probe_and_a_numpy_only_loss_does_not(tm
 
 
 def test_reference_timings_on_the_gpu_cover_every_op():
-    from harness import lenet_ops, profiles, training_check
+    from harness import profiles
+    from harness.training import lenet_ops
+    from harness.training import check as training_check
     times = lenet_ops.time_ops(training_check._reference_call(profiles.get()), xp=cp)
     assert all(t is not None and t > 0 for t in times.values()), times
 
@@ -215,7 +219,7 @@ def test_reference_timings_on_the_gpu_cover_every_op():
 @pytest.mark.slow
 def test_grade_on_cuda_trains_the_reference_on_the_gpu(tmp_path):
     from harness.grade import Options, grade
-    from harness.model import Status
+    from harness.core.model import Status
     report = grade("reference", Options(only=("train.lenet",), extra={"device": "cuda"}))
     (check,) = report.checks
     assert check.status is Status.PASS, check.message

@@ -1,6 +1,6 @@
 """Random-projection gradient checks: correct gradients pass, float32 forwards pass, mistakes fail.
 
-Forwards and gradients come from the trusted reference (``harness.reference.run``); a
+Forwards and gradients come from the trusted reference (``harness.cases.reference.run``); a
 "float32-internal" submission is the reference run on float32 copies of the inputs, which
 computes every product and sum in float32 and returns float64 -- correct code that the
 check must accept.
@@ -10,10 +10,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness import gradcheck as gc
-from harness import reference
-from harness.gradcheck import gradcheck, pooling_margin, relu_margin
-from harness.ops import output_hw
+from harness.checks import gradcheck as gc
+from harness.cases import reference
+from harness.checks.gradcheck import gradcheck, pooling_margin, relu_margin
+from harness.core.ops import output_hw
 
 MAX_PASS_CALLS = 1 + 8 * 3  # L(x), then per direction 4 calls, 4 more if the step adapts
 

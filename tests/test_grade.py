@@ -2,7 +2,7 @@
 import pytest
 
 from harness.grade import Options, grade
-from harness.model import Status
+from harness.core.model import Status
 
 RELU_ONLY = Options(only=("*.relu*",), train=False)
 
@@ -39,7 +39,7 @@ def test_the_template_scores_zero_and_every_function_is_not_implemented():
 
 def test_one_file_submission_and_repository_layout(tmp_path):
     import shutil
-    from harness import paths
+    from harness.core import paths
     repo = tmp_path / "repo"
     shutil.copytree(paths.REFERENCE_DIR, repo / "python")
     (repo / "README.md").write_text("my assignment\n")

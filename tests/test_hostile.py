@@ -21,12 +21,13 @@ from pathlib import Path
 import pytest
 
 from harness import grade as grade_mod
-from harness import paths, proctree
+from harness.core import paths
+from harness.sandbox import proctree
 from harness import report as report_mod
 from harness.grade import Options, grade
-from harness.model import Status
+from harness.core.model import Status
 from harness.report import gradescope
-from harness.sandbox import Limits, Sandbox, unprivileged_user
+from harness.sandbox.process import Limits, Sandbox, unprivileged_user
 
 pytestmark = pytest.mark.slow
 
@@ -179,7 +180,7 @@ CASES = [
     Hostile("monkeypatches_the_harness", relu(HONEST_RELU, header="""
         import os
         import sys
-        hc = sys.modules['__main__']         # the child runs as python -m harness.child
+        hc = sys.modules['harness.child.serve']   # the child's protocol loop
         def describe(obj, path, *a, **k):
             os.mkfifo(path)                  # the grader must not block on it
             return {"kind": "ndarray", "type": "numpy.ndarray", "dtype": "float64"}
@@ -187,14 +188,14 @@ CASES = [
     Hostile("forges_its_reply", relu(HONEST_RELU, header="""
         import os
         import sys
-        hc = sys.modules['__main__']
+        hc = sys.modules['harness.child.serve']
         def write_reply(folder, reply):
             os.symlink('/dev/zero', folder / 'reply.json')   # an endless 'reply'
         hc._write_reply = write_reply"""), status="ERROR", message="malformed"),
     Hostile("pickled_payload", relu(HONEST_RELU, header="""
         import os
         import sys
-        hc = sys.modules['__main__']
+        hc = sys.modules['harness.child.serve']
         class Payload:
             def __reduce__(self):
                 return (os.system, ('touch ' + OUT + '/PWNED',))

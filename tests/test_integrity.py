@@ -13,13 +13,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness import cases, fixtures, integrity, paths
-from harness import sandbox as sandbox_mod
+from harness.cases import catalogue as cases
+from harness.cases import fixtures
+from harness.checks import integrity
+from harness.core import paths
+from harness.sandbox import process as sandbox_mod
 from harness.grade import Options, grade
-from harness.model import Status
+from harness.core.model import Status
 from harness.report import gradescope
-from harness.safefiles import changed_files, grader_files
-from harness.sandbox import Limits
+from harness.sandbox.safefiles import changed_files, grader_files
+from harness.sandbox.process import Limits
 
 QUICK = dict(timeout=10.0, train=False, limits=Limits(timeout_s=10.0, memory_bytes=1 << 30))
 
@@ -137,7 +140,7 @@ def test_probe_flags_a_forward_that_remembers(submission):
     case = cases.random_cases(1, per_op=1)
     case = next(c for c in case if c.op == "relu.backward")
     from harness.profiles import dictapi
-    from harness.submission import locate
+    from harness.sandbox.submission import locate
     with sandbox_mod.Sandbox(locate(path, dictapi.MODULES), Limits(timeout_s=10)) as sb:
         found = integrity.probe_layer(sb, "relu.backward", case, 10.0)
     assert "fresh process" in found.state and not found.numerical
@@ -213,7 +216,7 @@ def test_a_modified_fixture_is_an_autograder_error(tmp_path, monkeypatch):
 
 def test_share_reference_gives_only_the_provided_functions(submission):
     from harness.profiles import dictapi
-    from harness.submission import locate
+    from harness.sandbox.submission import locate
     with sandbox_mod.Sandbox(locate(submission(), dictapi.MODULES), Limits()) as sb:
         folder = Path(sb.share_reference(["pooling_layer_backward", "conv_layer_backward"]))
         pooling = (folder / "pooling_layer.py").read_text()

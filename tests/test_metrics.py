@@ -1,10 +1,10 @@
-"""harness.metrics against small examples computed by hand."""
+"""harness.training.metrics against small examples computed by hand."""
 import json
 
 import numpy as np
 import pytest
 
-from harness import metrics
+from harness.training import metrics
 
 # 3 classes, 8 digits.  true:  0 0 0 1 1 2 2 2
 #                       pred:  0 0 1 1 1 2 0 1

@@ -1,4 +1,4 @@
-"""harness.mnist: every format round-trips exactly; bad files fail with a message naming them."""
+"""harness.core.mnist: every format round-trips exactly; bad files fail with a message naming them."""
 import gzip
 import struct
 
@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import scipy.io
 
-from harness import mnist, paths
+from harness.core import mnist
+from harness.core import paths
 
 T10K_CLASS_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]  # published counts
 

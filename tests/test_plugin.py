@@ -1,4 +1,4 @@
-"""harness.plugin driven by pytest's own pytester: one item per check, JUnit XML, pytest-html."""
+"""harness.report.plugin driven by pytest's own pytester: one item per check, JUnit XML, pytest-html."""
 from __future__ import annotations
 
 import base64
@@ -10,8 +10,8 @@ import zlib
 
 import pytest
 
-from harness.model import CheckResult, GradeReport, Status
-from harness.plugin import GradePlugin, pytest_args
+from harness.core.model import CheckResult, GradeReport, Status
+from harness.report.plugin import GradePlugin, pytest_args
 from harness.report.common import AUTOGRADER_ERROR
 
 pytest_plugins = ["pytester"]

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import scipy.signal
 
-from harness import paths
-from harness.loader import load_isolated
+from harness.core import paths
+from harness.core.loader import load_isolated
 
 NAMES = ["inner_product_forward", "inner_product_backward", "relu_forward", "relu_backward",
          "pooling_layer_forward", "pooling_layer_backward", "conv_layer_forward",

@@ -9,8 +9,8 @@ result is compared byte for byte (``-0.0`` included) with the general loop, whic
 import numpy as np
 import pytest
 
-from harness import paths
-from harness.loader import load_isolated
+from harness.core import paths
+from harness.core.loader import load_isolated
 
 REF = load_isolated(paths.REFERENCE_DIR, ["pooling_layer_backward", "pooling_layer_forward",
                                           "_route_tiles", "_route_windows", "as_cwhn", "pad_cwhn",

@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from harness import report as reports
-from harness.model import CheckResult, GradeReport, Status
+from harness.core.model import CheckResult, GradeReport, Status
 from harness.report import common, gradescope, markdown, terminal
 
 CONV_W_DETAILS = ("worst at kernel (dh=2, dw=0, c=1) -> filter 3: got 0.412, expected -0.412\n"
@@ -228,7 +228,7 @@ def test_write_all_survives_a_renderer_raising(report, tmp_path, monkeypatch):
 
 
 def test_write_all_reports_a_broken_pytest_session(report, tmp_path, monkeypatch):
-    from harness import plugin
+    from harness.report import plugin
     (tmp_path / "junit.xml").write_text("<stale/>")
     monkeypatch.setattr(plugin, "run_pytest", lambda *a, **k: 3)
     written = reports.write_all(report, tmp_path)

@@ -6,10 +6,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness import paths, proctree, safefiles
+from harness.core import paths
+from harness.sandbox import proctree
+from harness.sandbox import safefiles
 from harness.profiles import dictapi
-from harness.sandbox import Limits, Sandbox, unprivileged_user
-from harness.submission import locate
+from harness.sandbox.process import Limits, Sandbox, unprivileged_user
+from harness.sandbox.submission import locate
 
 RELU = dict(h=2, w=3, c=1)
 

@@ -5,8 +5,8 @@ import re
 import numpy  # noqa: F401  before load_isolated, which drops modules first imported during a load
 import pytest
 
-from harness import paths
-from harness.loader import load_isolated
+from harness.core import paths
+from harness.core.loader import load_isolated
 
 PROVIDED = ["utils", "conv_net", "init_convnet", "load_mnist", "train_lenet", "test_network"]
 STUBS = {  # function -> module, and what its docstring must state

@@ -1,15 +1,18 @@
-"""harness.training: the LeNet run through canonical ops, its stop conditions and the verdict."""
+"""harness.child.training: the LeNet run through canonical ops, its stop conditions and the verdict."""
 import json
 import math
 
 import numpy as np
 import pytest
 
-from harness import lenet_ops, paths, reference, training
-from harness import training_verdict
-from harness.loader import load_isolated
-from harness.ops import OPS
-from harness.training import TrainConfig, TrainOutcome
+from harness.training import lenet_ops
+from harness.core import paths
+from harness.cases import reference
+from harness.child import training
+from harness.training import verdict as training_verdict
+from harness.core.loader import load_isolated
+from harness.core.ops import OPS
+from harness.child.training import TrainConfig, TrainOutcome
 
 
 def ref_call(op_name, params, arrays):

@@ -1,9 +1,9 @@
 """train.lenet end to end: the submission's layers trained in the sandbox, judged in the parent."""
 import pytest
 
-from harness import training_verdict
+from harness.training import verdict as training_verdict
 from harness.grade import Options, grade
-from harness.model import GradeReport, Status
+from harness.core.model import GradeReport, Status
 from harness.report import gradescope
 
 pytestmark = pytest.mark.slow

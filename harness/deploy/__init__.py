@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 
 FLAG_PREFIX = "flagged for review"
-"""How a check that asks a person to look starts its message (``harness.integrity.REVIEW``)."""
+"""How a check that asks a person to look starts its message (``harness.checks.integrity.REVIEW``)."""
 
 
 def grade_argv(args: argparse.Namespace, *, skip: tuple[str, ...] = ("hidden_seed",)) -> list[str]:

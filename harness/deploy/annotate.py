@@ -16,9 +16,9 @@ from pathlib import Path
 
 from harness import profiles
 from harness.deploy import FLAG_PREFIX
-from harness.model import CheckResult, GradeReport
+from harness.core.model import CheckResult, GradeReport
 from harness.report.common import AUTOGRADER_ERROR, NOT_PASSED, first_line, points
-from harness.submission import SubmissionError, locate, read_source
+from harness.sandbox.submission import SubmissionError, locate, read_source
 
 MAX_MESSAGE = 1500
 """Characters of one annotation's text; GitHub truncates long ones anyway."""

@@ -35,7 +35,7 @@ from typing import Callable
 from harness import cli
 from harness.deploy import archives, class_report, gradebook
 from harness.deploy.gradebook import Row
-from harness.model import GradeReport
+from harness.core.model import GradeReport
 from harness.report.common import first_line, points
 
 STATE = "bulk.json"

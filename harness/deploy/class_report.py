@@ -23,7 +23,7 @@ from matplotlib.figure import Figure
 from harness import __version__, profiles
 from harness.deploy import FLAG_PREFIX
 from harness.deploy.gradebook import Row, groups
-from harness.model import CheckResult, Status
+from harness.core.model import CheckResult, Status
 from harness.report.common import NOT_PASSED, first_line, points
 
 TOP = 10

@@ -17,7 +17,7 @@ import json
 import os
 from pathlib import Path
 
-from harness.model import GradeReport, Status
+from harness.core.model import GradeReport, Status
 from harness.report.common import NOT_PASSED, first_line, points
 
 COMMAND = "python -m harness ci"

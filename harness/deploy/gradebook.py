@@ -14,7 +14,7 @@ from pathlib import Path
 
 from harness import profiles
 from harness.deploy import FLAG_PREFIX
-from harness.model import GradeReport
+from harness.core.model import GradeReport
 from harness.report.common import first_line, points
 
 FIXED = ("student", "status", "total", "max_total")

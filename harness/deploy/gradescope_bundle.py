@@ -20,7 +20,8 @@ import traceback
 import zipfile
 from pathlib import Path
 
-from harness import __version__, paths
+from harness import __version__
+from harness.core import paths
 
 PROJECT = "lenet-harness"
 """Folder of the harness project inside the bundle."""
@@ -102,7 +103,8 @@ def _tree(root: Path, top: str):
 def build(out: str | Path, grade_args: list[str], *, hidden_seed: int | None = None,
           rubric: str | Path | None = None, data: str | Path | None = None) -> Path:
     """Write the bundle to ``out``; ``grade_args`` are passed to every grade (e.g. ``--no-train``)."""
-    from harness import fixtures, rubric as rubric_mod
+    from harness.cases import fixtures
+    from harness.checks import rubric as rubric_mod
     out = Path(out)
     config = {"harness_version": __version__, "grade_args": list(grade_args), "rubric": None, "data": None}
     try:
@@ -170,7 +172,7 @@ def run(root: str | Path) -> int:
 
 
 def _write_error(results: Path, reason: str) -> None:
-    from harness.model import GradeReport
+    from harness.core.model import GradeReport
     from harness.report import gradescope
     report = GradeReport("/autograder/submission", (), {"harness_version": __version__},
                          autograder_error="the Gradescope runner failed:\n" + reason)

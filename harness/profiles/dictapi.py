@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.ops import OPS, output_hw
+from harness.core.ops import OPS, output_hw
 
 # Canonical op -> the submission's function name.
 FUNCTIONS = {

@@ -1,8 +1,8 @@
-"""Renderers of the one result model (``harness.model.GradeReport``).
+"""Renderers of the one result model (``harness.core.model.GradeReport``).
 
 ``terminal`` (text), ``gradescope`` (results.json), ``markdown`` (CI summary) and ``html`` (the
 parts pytest-html draws) each render the same report; JUnit XML and the HTML page come from a
-pytest session replaying it (``harness.plugin``). ``write_all`` writes every file at once.
+pytest session replaying it (``harness.report.plugin``). ``write_all`` writes every file at once.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import traceback
 from pathlib import Path
 from typing import Callable
 
-from harness.model import GradeReport
+from harness.core.model import GradeReport
 from harness.report import gradescope, markdown, terminal
 from harness.report.common import json_default
 
@@ -42,7 +42,7 @@ def _dump(data) -> str:
 
 def _pytest_session(report: GradeReport, out: Path, html: bool) -> dict[str, Path | str]:
     """junit.xml and report.html from one pytest session: each name -> its path, or why it is missing."""
-    from harness import plugin   # here: plugin imports this package
+    from harness.report import plugin  # here: plugin imports this package
 
     names = ["junit.xml", "report.html"] if html else ["junit.xml"]
     for name in names:

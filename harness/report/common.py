@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from harness.model import CheckResult, GradeReport, Status
+from harness.core.model import CheckResult, GradeReport, Status
 
 AUTOGRADER_ERROR = ("Autograder error: the grader itself failed, so this is not a grade of your work. "
                     "Please contact the course staff and include this report.")

@@ -4,7 +4,7 @@ https://gradescope-autograders.readthedocs.io/en/latest/specs/#output-format
 """
 from __future__ import annotations
 
-from harness.model import CheckResult, GradeReport, Status
+from harness.core.model import CheckResult, GradeReport, Status
 from harness.report.common import (AUTOGRADER_ERROR, autograder_error_check, counts_line, explanation,
                                    first_line, provenance_lines, score_line, truncate)
 

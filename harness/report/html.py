@@ -10,7 +10,7 @@ import base64
 import binascii
 from html import escape
 
-from harness.model import CheckResult, GradeReport
+from harness.core.model import CheckResult, GradeReport
 from harness.report.common import (AUTOGRADER_ERROR, NOT_PASSED, counts_line, explanation, points,
                                    provenance_items, score_line, truncate)
 

@@ -5,7 +5,7 @@ import html
 import os
 from pathlib import Path
 
-from harness.model import GradeReport, Status
+from harness.core.model import GradeReport, Status
 from harness.report.common import (AUTOGRADER_ERROR, NOT_PASSED, counts_line, explanation, first_line,
                                    points, provenance_lines, score_line, truncate)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import textwrap
 
-from harness.model import GradeReport, Status
+from harness.core.model import GradeReport, Status
 from harness.report.common import (AUTOGRADER_ERROR, NOT_PASSED, counts_line, explanation, first_line,
                                    grouped, points, score_line, truncate)
 

@@ -2,7 +2,7 @@
 
 A :class:`Mistake` names one way of getting a layer wrong and the graded outputs it
 affects (``"conv.forward:y"``, ``"*.backward:b"``, with ``fnmatch`` wildcards). It is tested
-in one of two ways (``harness.diagnose`` runs them):
+in one of two ways (``harness.diagnose.engine`` runs them):
 
 - ``predict(case, out, expected)``: a *mutant* of the reference -- the reference run on
   changed inputs or parameters (a flipped kernel, pad 0, one image of the batch), a
@@ -15,7 +15,7 @@ in one of two ways (``harness.diagnose`` runs them):
   returns a detail (possibly ``""``) when it holds, ``None`` when not.
 
 Hints are module constants (tests import them): what the result matches, then what to look
-at in the code. They are guesses; ``harness.diagnose`` words them as such.
+at in the code. They are guesses; ``harness.diagnose.engine`` words them as such.
 """
 from __future__ import annotations
 
@@ -26,12 +26,12 @@ from typing import Callable
 
 import numpy as np
 
-from harness.compare import fmt_shape
-from harness.mutants import (Candidates, batch_size, border_mask, close, close_mask, conv_backward,
+from harness.core.compare import fmt_shape
+from harness.diagnose.mutants import (Candidates, batch_size, border_mask, close, close_mask, conv_backward,
                              conv_forward, cwhn, flip_kernel, layouts, mlr_parts, out_channels, patches,
                              pool_backward, pool_backward_overwrite, pool_forward, read_rows,
                              reshaped_transpose, run, unpatch, volume_of)
-from harness.ops import output_hw
+from harness.core.ops import output_hw
 
 # ---- hints --------------------------------------------------------------------------------
 

@@ -36,12 +36,12 @@ from pathlib import Path
 
 import numpy as np
 
-from harness import cases as cases_mod
-from harness.gradcheck import STEP_REL
-from harness.model import CheckResult, Status
-from harness.ops import OPS
-from harness.safefiles import read_bounded
-from harness.sandbox import MAX_SUBMISSION_BYTES, Reply, Sandbox
+from harness.cases import catalogue as cases_mod
+from harness.checks.gradcheck import STEP_REL
+from harness.core.model import CheckResult, Status
+from harness.core.ops import OPS
+from harness.sandbox.safefiles import read_bounded
+from harness.sandbox.process import MAX_SUBMISSION_BYTES, Reply, Sandbox
 
 REVIEW = "flagged for review"
 MAX_INNER_CALLS = 2

@@ -12,8 +12,8 @@ import math
 
 import numpy as np
 
-from harness.ops import OPS
-from harness.training import (COMPLETED, ERROR, K, LAYERS, NETWORK, NON_FINITE, TIME_LIMIT,
+from harness.core.ops import OPS
+from harness.child.training import (COMPLETED, ERROR, K, LAYERS, NETWORK, NON_FINITE, TIME_LIMIT,
                               TrainConfig, TrainOutcome)
 
 # Likely causes, by operation, for the three ways training goes wrong.

@@ -6,7 +6,7 @@ Layout of ``fixtures/``::
     <function>/<case>.npz              e.g. conv_layer_backward/lenet_conv2_b2.npz
 
 Each ``.npz`` holds float64 arrays: ``in_<name>`` the canonical inputs of the case
-(``harness.ops``; backward cases include ``in_y``, the forward output) and
+(``harness.core.ops``; backward cases include ``in_y``, the forward output) and
 ``out_<name>`` the reference's expected outputs (``out_y``; ``out_input``, ``out_w``,
 ``out_b``; mlrloss ``out_nll``, ``out_wb``, ``out_input``, ``out_percent``, scalars 0-d).
 The zip is written by hand, uncompressed and with a fixed date, so that regeneration
@@ -28,9 +28,12 @@ from pathlib import Path
 
 import numpy as np
 
-from harness import cases, device, paths, reference
-from harness.cases import Case
-from harness.ops import OPS
+from harness.cases import catalogue as cases
+from harness.core import device
+from harness.core import paths
+from harness.cases import reference
+from harness.cases.catalogue import Case
+from harness.core.ops import OPS
 from harness.profiles.dictapi import FUNCTIONS
 
 FIXTURES_DIR = paths.FIXTURES_DIR
@@ -38,7 +41,7 @@ LOCK_FILE = paths.PACKAGE_DIR / "fixtures_lock.json"
 MANIFEST = "manifest.json"
 SCHEMA_VERSION = 1
 REGENERATE_HINT = "regenerate with `python -m harness fixtures generate` or reinstall the grader"
-FORMAT = ("<function>/<case>.npz: float64 arrays in_<name> (canonical inputs, harness.ops) and "
+FORMAT = ("<function>/<case>.npz: float64 arrays in_<name> (canonical inputs, harness.core.ops) and "
           "out_<name> (expected outputs of the reference); an uncompressed zip with fixed dates")
 ROUNDING_RTOL = 1e-12
 """check(exact=False): expected outputs may differ by this much, relative to the array's largest value."""

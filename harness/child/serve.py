@@ -1,6 +1,6 @@
 """The sandboxed child: imports the submission and serves the grader's requests.
 
-Started by ``harness.sandbox`` as ``python -I -m harness.child CONFIG`` inside resource
+Started by ``harness.sandbox.process`` as ``python -I -m harness.child CONFIG`` inside resource
 limits. It reads one request at a time (a line naming a folder that holds
 ``request.json`` and ``inputs.npz``), runs it, writes ``reply.json`` and one ``.npy``
 per returned array into that folder, and answers with a line. Nothing here decides a
@@ -13,7 +13,7 @@ starting processes, and records these and what else a layer function has no reas
 do (use ctypes, signal other processes, use the network). The submission's graded functions are
 wrapped where its own modules call them, counting calls: a backward that calls its
 forward many times is differentiating it numerically. Both go back with every reply
-(``integrity``) for ``harness.integrity`` to judge. They are a witness and a speed
+(``integrity``) for ``harness.checks.integrity`` to judge. They are a witness and a speed
 bump, not a wall: code aimed at this grader can get around them; the walls are the
 process boundary, the limits and the unprivileged user (``docs/threat-model.md``).
 """
@@ -46,7 +46,7 @@ class Functions(dict):
         self.refused = config.get("refused_files", {})
 
     def __missing__(self, name):
-        from harness.loader import import_module_file
+        from harness.core.loader import import_module_file
         if name not in self.files:
             raise NotImplementedError(f"{name} is not defined in the submission")
         file = self.files[name]
@@ -345,12 +345,12 @@ def serve(config: dict, cmd_in, reply_out) -> None:
                                                          max_bytes)}
 
     def more_tasks():
-        from harness import training_check  # the LeNet training runs here too
+        from harness.training import check as training_check  # the LeNet training runs here too
         tasks.update(training_check.child_tasks(functions, profile))
     if not str(config.get("group", "")).startswith("layer:"):
         more_tasks()  # before the guard: the grader's own imports are trusted
     if config.get("device"):  # cupy, the CUDA context and cuBLAS now: they load libraries with ctypes
-        from harness import device
+        from harness.core import device
         try:
             xp = device.array_module(config["device"])
             (xp.ones((2, 2)) @ xp.ones((2, 2))).sum().item()
@@ -392,9 +392,10 @@ def serve(config: dict, cmd_in, reply_out) -> None:
 
 
 def use_shared_reference(folder: str) -> None:
-    """Point ``harness.reference.functions`` at the folder of provided functions the parent
+    """Point ``harness.cases.reference.functions`` at the folder of provided functions the parent
     shared (``Sandbox.share_reference``): the guard refuses the reference folder itself."""
-    from harness import paths, reference
+    from harness.core import paths
+    from harness.cases import reference
     original = getattr(reference.functions, "original", reference.functions)
 
     def functions(path=None, profile=None):
@@ -431,7 +432,7 @@ def _handle(tasks, request: dict, inputs: dict, folder: Path, roots, out_fd: int
 
 def main(argv: list[str]) -> None:
     config = json.loads(Path(argv[1]).read_text())
-    sys.modules.setdefault("harness.child", sys.modules[__name__])  # one copy of this module, not two
+    sys.modules.setdefault("harness.child.serve", sys.modules[__name__])  # one copy of this module, not two
     sys.dont_write_bytecode = True  # python -I ignores $PYTHONDONTWRITEBYTECODE
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an oversized write fails instead of killing us
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # KeyboardInterrupt only when raised

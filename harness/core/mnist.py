@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness import paths
+from harness.core import paths
 
 PIXELS = 784
 IDX_UBYTE = 0x08  # the IDX type code of unsigned bytes

@@ -4,7 +4,7 @@ Two halves, one per process:
 
 * ``train`` (and ``lenet_ops.time_ops``) run where the functions live (the sandboxed child for a
   submission, the grader itself for the reference). They call every layer through
-  ``call(op_name, params, arrays) -> dict of canonical outputs`` (``harness.ops``), so the
+  ``call(op_name, params, arrays) -> dict of canonical outputs`` (``harness.core.ops``), so the
   loop knows nothing of the calling convention. What they return crosses the process
   boundary as ``.npy`` arrays plus one JSON-able dict (``TrainOutcome.to_payload``).
 * ``training_verdict.evaluate`` runs in the parent. It alone holds the held-out labels, turns the returned
@@ -26,8 +26,8 @@ from typing import Callable
 
 import numpy as np
 
-from harness import device
-from harness.ops import OPS
+from harness.core import device
+from harness.core.ops import OPS
 
 Call = Callable[[str, dict, dict], dict]
 
@@ -198,7 +198,7 @@ def dataset(config: TrainConfig | None = None, path=None) -> tuple[np.ndarray, n
 
     Parent side: ``x_train, y_train, x_eval`` go to ``train``; ``y_eval`` stays for ``evaluate``.
     """
-    from harness import mnist
+    from harness.core import mnist
     cfg = config or TrainConfig()
     data = mnist.load(path)
     tr, te = mnist.stratified_split(data.labels, cfg.n_train, cfg.n_test, cfg.split_seed)

@@ -1,6 +1,6 @@
 """Likely causes of a wrong answer: hypotheses tested against the submission's own result.
 
-When a case fails, each known mistake of ``harness.mistakes`` that could explain the
+When a case fails, each known mistake of ``harness.diagnose.mistakes`` that could explain the
 output is tested on *that case's inputs*:
 
 1. mutants -- what the reference computes when it makes the mistake (a flipped kernel,
@@ -11,7 +11,7 @@ output is tested on *that case's inputs*:
    near the border or at ties, off by a constant factor, the right values in other places),
    tried only when no mutant fits.
 
-The tolerance is the one that judges the answer (``harness.compare``, justified in
+The tolerance is the one that judges the answer (``harness.core.compare``, justified in
 docs/tolerances.md): a faithful implementation of a mistaken formula, in float32 at worst,
 lands that close to our float64 mutant, and a mutant closer than that to the expected
 answer is no evidence at all. Every mistake in the catalogue moves values by at least 1e-2
@@ -26,10 +26,10 @@ import re
 
 import numpy as np
 
-from harness import mistakes
-from harness.compare import bias_equivalent
-from harness.mistakes import MISTAKES, Mistake, close
-from harness.ops import OPS, output_hw
+from harness.diagnose import mistakes
+from harness.core.compare import bias_equivalent
+from harness.diagnose.mistakes import MISTAKES, Mistake, close
+from harness.core.ops import OPS, output_hw
 
 IN_PLACE = mistakes.IN_PLACE
 

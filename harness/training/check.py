@@ -1,6 +1,6 @@
 """The ``train.lenet`` check: LeNet trained with the submission's layers, inside the sandbox.
 
-``child_tasks`` runs in the child: the training loop of ``harness.training`` calls the
+``child_tasks`` runs in the child: the training loop of ``harness.child.training`` calls the
 submission's functions (the reference's for those the course provides). ``run`` runs in
 the parent: it sends the training digits and the *images* of the held-out digits, keeps
 the held-out labels, and judges the returned class scores with ``training_verdict.evaluate``.
@@ -15,9 +15,14 @@ from pathlib import Path
 
 import numpy as np
 
-from harness import device, lenet_ops, profiles, reference, training, training_verdict
-from harness.model import CheckResult, Status
-from harness.safefiles import read_bounded
+from harness import profiles
+from harness.core import device
+from harness.training import lenet_ops
+from harness.cases import reference
+from harness.child import training
+from harness.training import verdict as training_verdict
+from harness.core.model import CheckResult, Status
+from harness.sandbox.safefiles import read_bounded
 
 CHECK_ID = "train.lenet"
 EVAL_MARGIN_S = 120.0   # the request's timeout beyond the training's own limit (final evaluation)
@@ -185,9 +190,9 @@ def run(sb, submission, options, rubric, data=None) -> CheckResult:
         reference_times = lenet_ops.time_ops(_reference_call(prof), xp=device.array_module(outcome.device))
     verdict = training_verdict.evaluate(outcome, y_eval, reference_times, student_times, config,
                                 names=dict(prof.FUNCTIONS))
-    from harness import figures  # matplotlib: parent only
+    from harness.training import figures  # matplotlib: parent only
     shown = figures.training_figures(outcome, verdict, x_eval, y_eval)
-    from harness import metrics
+    from harness.training import metrics
     extra = {"figures": [f for f in shown if "png_base64" in f],
              "metrics": (metrics.summary(y_eval, outcome.scores, max_mistakes=20)
                          if outcome.scores is not None else {}),

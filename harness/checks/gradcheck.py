@@ -46,7 +46,7 @@ from typing import Callable
 
 import numpy as np
 
-from harness.compare import (bias_equivalent, coordinates, fmt, fmt_shape, nonfinite_facts, sci,
+from harness.core.compare import (bias_equivalent, coordinates, fmt, fmt_shape, nonfinite_facts, sci,
                              shape_facts)
 
 U32 = 2.0 ** -24

@@ -1,11 +1,11 @@
 """Building blocks of the hypotheses: what the reference computes when it makes a mistake.
 
-``harness.mistakes`` describes each known mistake; the arrays it predicts are made here:
+``harness.diagnose.mistakes`` describes each known mistake; the arrays it predicts are made here:
 the reference run on changed inputs (``run``), windows placed 1 apart, padded with -inf,
 routed to another maximum or cropped at the wrong place (``patches``/``unpatch``, the
 reference's im2col/col2im written with those knobs), other memory orders of a canonical
 array (``layouts``), and the tolerance within which a student's result *is* a prediction
-(``close``). Canonical layouts are those of ``harness.ops``: data ``(h*w*c, n)``, each column
+(``close``). Canonical layouts are those of ``harness.core.ops``: data ``(h*w*c, n)``, each column
 the Fortran flattening of ``(h, w, c)``, which is a C-ordered ``(c, w, h, n)`` array.
 """
 from __future__ import annotations
@@ -15,9 +15,9 @@ from typing import Iterable
 
 import numpy as np
 
-from harness import reference
-from harness.compare import ABS_FLOOR, ATOL_SCALE, RTOL
-from harness.ops import OPS, output_hw
+from harness.cases import reference
+from harness.core.compare import ABS_FLOOR, ATOL_SCALE, RTOL
+from harness.core.ops import OPS, output_hw
 
 Candidates = Iterable[tuple[np.ndarray, str]]
 """Predicted arrays, each with a detail for the hint."""
@@ -26,7 +26,7 @@ Candidates = Iterable[tuple[np.ndarray, str]]
 # ---- matching: the grader's own tolerance ----------------------------------------------------
 
 def close_mask(got: np.ndarray, predicted: np.ndarray, scale: float | None = None) -> np.ndarray:
-    """Elements of ``got`` within the grader's tolerance of ``predicted`` (``harness.compare``):
+    """Elements of ``got`` within the grader's tolerance of ``predicted`` (``harness.core.compare``):
     ``|got - predicted| <= ATOL_SCALE * scale + RTOL * |predicted|``, ``scale`` defaulting to
     ``max |predicted|``.
 
@@ -35,7 +35,7 @@ def close_mask(got: np.ndarray, predicted: np.ndarray, scale: float | None = Non
     correct one; the error analysis of ``compare`` (docs/tolerances.md) therefore bounds how
     far a faithful implementation of the mistake may land from our float64 mutant. A
     mutant that differs from the expected array by less than this cannot be told apart from
-    it on that case, and is not evidence of anything (``harness.diagnose``).
+    it on that case, and is not evidence of anything (``harness.diagnose.engine``).
     """
     got, predicted = np.asarray(got, dtype=np.float64), np.asarray(predicted, dtype=np.float64)
     if scale is None:

@@ -1,6 +1,6 @@
 """The graded cases: canonical inputs of every operation, public (fixtures) and hidden.
 
-A :class:`Case` holds canonical float64 inputs only (``harness.ops``); expected outputs
+A :class:`Case` holds canonical float64 inputs only (``harness.core.ops``); expected outputs
 come from the trusted reference (:func:`expected`). Backward cases also hold ``y``, the
 forward output computed by the reference, since the dict API hands the backward pass the
 output dict (``data`` and ``diff``), and ``dy``, the upstream gradient.
@@ -40,8 +40,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from harness import reference
-from harness.ops import OPS, output_hw
+from harness.cases import reference
+from harness.core.ops import OPS, output_hw
 
 SEED = 20240521
 """The seed every public case is drawn from."""
@@ -65,7 +65,7 @@ class Case:
     """One graded call in canonical form."""
 
     op: str
-    """A key of ``harness.ops.OPS``."""
+    """A key of ``harness.core.ops.OPS``."""
     name: str
     """Short readable name, unique within the op (``lenet_conv2_b2``, ``k3_s2_p1_h7w5_c3_b2_n3``)."""
     params: dict

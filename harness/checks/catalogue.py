@@ -1,7 +1,7 @@
 """The check catalogue: what is checked for each graded operation, and how one case is judged.
 
 Checks run the submission through a ``Sandbox`` and judge in the parent. They see only
-canonical arrays (``harness.ops``), never a calling convention. Per operation:
+canonical arrays (``harness.core.ops``), never a calling convention. Per operation:
 
 - ``forward.<layer>`` / ``backward.<layer>.<grad>``: each fixture case against the reference;
 - ``hidden.forward.<layer>`` ...: the same on cases generated at grade time (``--hidden-seed``);
@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from harness import cases as cases_mod
-from harness import diagnose
-from harness.compare import compare
-from harness.gradcheck import gradcheck
-from harness.ops import OPS, Op, output_meta, volume_shape
-from harness.sandbox import Reply, Sandbox
+from harness.cases import catalogue as cases_mod
+from harness.diagnose import engine as diagnose
+from harness.core.compare import compare
+from harness.checks.gradcheck import gradcheck
+from harness.core.ops import OPS, Op, output_meta, volume_shape
+from harness.sandbox.process import Reply, Sandbox
 
 # Canonical output name of a backward op -> the input it differentiates.
 WRT = {"input": "x", "w": "w", "b": "b", "wb": "wb"}

@@ -3,7 +3,7 @@
 A fresh uid of its own per sandbox (so RLIMIT_NPROC and a kill by uid touch nothing else),
 with ``no_new_privs``; where that user cannot read the Python installation (Python under a
 private /root), the child keeps only the capability to read files: it can read, but write,
-signal or trace nothing of the grader's. Used by ``harness.sandbox``.
+signal or trace nothing of the grader's. Used by ``harness.sandbox.process``.
 """
 from __future__ import annotations
 
@@ -122,7 +122,7 @@ def unprivileged_user() -> tuple[Drop | None, str]:
         for user, who in candidates:
             user = user._replace(keep_read=keep_read)
             try:
-                probe = subprocess.run([sys.executable, "-I", "-c", "import numpy, harness.child"],
+                probe = subprocess.run([sys.executable, "-I", "-c", "import numpy, harness.child.serve"],
                                        preexec_fn=lambda: drop_privileges(user), cwd="/",
                                        capture_output=True, timeout=60)
             except (OSError, subprocess.SubprocessError) as exc:

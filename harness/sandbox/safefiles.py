@@ -10,7 +10,7 @@ import os
 import stat
 from pathlib import Path
 
-from harness import paths
+from harness.core import paths
 
 MAX_OUTPUT_CHARS = 4000
 """Characters of a child's stdout/stderr kept per request."""

@@ -8,7 +8,7 @@ later rungs where they make sense. The result is a one-line ``message`` for the 
 Elements are named by their place in the assignment's volumes (``coordinates``): a
 feature-map row ``r`` of ``(h*w*c, n)`` data is ``(h=r % h, w=(r // h) % w, c=r // (h*w))``
 (Fortran flattening, height fastest); a conv-weight row is a kernel offset and input
-channel, its column a filter. ``harness.gradcheck`` names elements with the same helper.
+channel, its column a filter. ``harness.checks.gradcheck`` names elements with the same helper.
 
 Tolerance (the full analysis is in ``docs/tolerances.md``): an element passes when
 

@@ -10,7 +10,9 @@ from functools import lru_cache
 
 import numpy as np
 
-from harness import device, paths, profiles
+from harness import profiles
+from harness.core import device
+from harness.core import paths
 
 _xp = np  # the array module reference.run computes with (on_device)
 
@@ -18,7 +20,7 @@ _xp = np  # the array module reference.run computes with (on_device)
 @lru_cache(maxsize=None)
 def functions(folder: str = str(paths.REFERENCE_DIR), profile: str = profiles.DEFAULT) -> dict:
     """The reference's graded functions, by the profile's names."""
-    from harness.loader import load_isolated
+    from harness.core.loader import load_isolated
     prof = profiles.get(profile)
     return load_isolated(folder, list(prof.FUNCTIONS.values()))
 

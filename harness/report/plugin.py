@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.model import CheckResult, GradeReport, Status
+from harness.core.model import CheckResult, GradeReport, Status
 from harness.report import html as html_report
 from harness.report.common import (AUTOGRADER_ERROR, autograder_error_check, explanation, first_line,
                                    group_of, grouped, points, provenance_lines, score_line)

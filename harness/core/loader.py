@@ -1,7 +1,7 @@
 """Import functions from a folder of modules that import each other by plain name.
 
 Used by the sandboxed child for a submission, and in the grader's own process for
-the trusted reference (``harness.reference``).
+the trusted reference (``harness.cases.reference``).
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Run untrusted submission code in a child process, and read back only what can be checked.
 
-The child (``harness.child``) runs as ``python -I`` with a scrubbed environment, its
+The child (``harness.child.serve``) runs as ``python -I`` with a scrubbed environment, its
 own temporary working directory, stdin closed, stdout and stderr on a pipe the parent
 drains and caps, in its own session, under resource limits, and as an unprivileged
 user when the grader runs as root. Requests and replies cross as JSON plus ``.npy``
@@ -9,7 +9,7 @@ reading, and accepts only plain numeric arrays. Each layer is served by its own
 child, so what one module does at import (monkeypatching numpy, a background thread)
 cannot reach another's checks; a crash, a timeout or a kill ends that child, the next
 request gets a fresh one, and every process the child started -- daemons that left
-its session included (``harness.proctree``) -- is killed after each request.
+its session included (``harness.sandbox.proctree``) -- is killed after each request.
 
 The threat model, with what is and is not defended: ``docs/threat-model.md``.
 """
@@ -32,12 +32,14 @@ from pathlib import Path
 
 import numpy as np
 
-from harness import paths, proctree, profiles
-from harness.privileges import drop_privileges, fresh_uid, unprivileged_user
-from harness.safefiles import (OutputPipe, changed_files, grader_files, lock_answers, open_regular,
+from harness import profiles
+from harness.core import paths
+from harness.sandbox import proctree
+from harness.sandbox.privileges import drop_privileges, fresh_uid, unprivileged_user
+from harness.sandbox.safefiles import (OutputPipe, changed_files, grader_files, lock_answers, open_regular,
                                read_bounded, tree_size, write_new)
-from harness.ops import OPS
-from harness.submission import Submission
+from harness.core.ops import OPS
+from harness.sandbox.submission import Submission
 
 MAX_SUBMISSION_BYTES = 20 * 2**20
 MAX_REPLY_BYTES = 2**20
@@ -116,7 +118,7 @@ class Reply:
 
 @dataclass
 class Observed:
-    """What the children of one sandbox reported or were seen doing, for ``harness.integrity``."""
+    """What the children of one sandbox reported or were seen doing, for ``harness.checks.integrity``."""
 
     events: dict = field(default_factory=dict)
     """(what, detail) -> count: grader files or other processes' /proc refused, writes outside
@@ -238,7 +240,7 @@ class Sandbox:
         return env
 
     def _guard(self) -> dict:
-        """What the child's audit hook refuses (see ``harness.child.Guard``)."""
+        """What the child's audit hook refuses (see ``harness.child.serve.Guard``)."""
         return {"protected": [str(p) for p in (paths.REFERENCE_DIR, paths.FIXTURES_DIR,
                                                paths.ROOT / "tests", paths.ROOT / ".git")],
                 "writable": [str(self.root / "work"), str(self.root / "calls"), os.devnull],

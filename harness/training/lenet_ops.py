@@ -13,9 +13,9 @@ from typing import Callable
 
 import numpy as np
 
-from harness import device
-from harness.ops import OPS
-from harness.training import K, NETWORK, Call, init_params, output_rows
+from harness.core import device
+from harness.core.ops import OPS
+from harness.child.training import K, NETWORK, Call, init_params, output_rows
 
 
 def lenet_cases(batch_size: int = 64, seed: int = 0) -> list[tuple[str, str, dict, dict]]:

@@ -16,8 +16,8 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
-from harness import paths
-from harness.model import CheckResult, Status
+from harness.core import paths
+from harness.core.model import CheckResult, Status
 
 
 class RubricError(ValueError):

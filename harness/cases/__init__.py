@@ -1,0 +1,1 @@
+"""Cases and their expected values: case catalogue, fixtures, the trusted reference run."""

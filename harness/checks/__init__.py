@@ -1,0 +1,1 @@
+"""The check catalogue, gradient checks, integrity flags and the rubric's points."""

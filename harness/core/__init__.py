@@ -1,0 +1,1 @@
+"""Shared foundations: paths, the result model, canonical ops, tolerances, array modules, loading."""

@@ -1,0 +1,1 @@
+"""Likely causes: the mistake catalogue, the reference building blocks it mutates, the engine."""
