@@ -4,6 +4,7 @@ Benchmarks are scripts, not tests: each prints numbers measured in one run, with
 machine they were measured on. Run them from the project root, e.g.
 ``python benchmarks/layers.py``. See ``benchmarks/README.md``.
 """
+
 from __future__ import annotations
 
 import os
@@ -22,10 +23,22 @@ if str(ROOT) not in sys.path:  # `python benchmarks/x.py` from anywhere imports 
 from harness.core import paths  # noqa: E402
 from harness.core.loader import load_isolated  # noqa: E402
 
-REFERENCE_NAMES = ["inner_product_forward", "inner_product_backward", "relu_forward", "relu_backward",
-                   "pooling_layer_forward", "pooling_layer_backward", "conv_layer_forward",
-                   "conv_layer_backward", "mlrloss", "conv_net", "init_convnet", "get_lenet",
-                   "sgd_momentum", "get_lr"]
+REFERENCE_NAMES = [
+    "inner_product_forward",
+    "inner_product_backward",
+    "relu_forward",
+    "relu_backward",
+    "pooling_layer_forward",
+    "pooling_layer_backward",
+    "conv_layer_forward",
+    "conv_layer_backward",
+    "mlrloss",
+    "conv_net",
+    "init_convnet",
+    "get_lenet",
+    "sgd_momentum",
+    "get_lr",
+]
 
 
 def reference() -> dict:
@@ -37,6 +50,7 @@ def blas_threads() -> int:
     """Threads of numpy's BLAS (threadpoolctl), or the core count when unknown."""
     try:
         from threadpoolctl import threadpool_info
+
         return max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
     except Exception:
         return os.cpu_count() or 1
@@ -46,8 +60,13 @@ def blas_text() -> str:
     """Which BLAS numpy calls and which kernel it runs (threadpoolctl), e.g. ``openblas 0.3.31 SkylakeX``."""
     try:
         from threadpoolctl import threadpool_info
-        return "; ".join(f"{i.get('internal_api')} {i.get('version')} kernel {i.get('architecture', '?')} "
-                         f"({i.get('num_threads')} threads)" for i in threadpool_info() if i["user_api"] == "blas")
+
+        return "; ".join(
+            f"{i.get('internal_api')} {i.get('version')} kernel {i.get('architecture', '?')} "
+            f"({i.get('num_threads')} threads)"
+            for i in threadpool_info()
+            if i["user_api"] == "blas"
+        )
     except Exception:
         return "unknown (pip install threadpoolctl)"
 
@@ -67,8 +86,10 @@ def torch_or_none(threads: int | None = None):
     try:
         import torch
     except ImportError:
-        print("torch is not installed: the PyTorch columns are skipped "
-              "(optional benchmark dependency: pip install torch, a CPU build)")
+        print(
+            "torch is not installed: the PyTorch columns are skipped "
+            "(optional benchmark dependency: pip install torch, a CPU build)"
+        )
         return None
     torch.set_num_threads(threads or blas_threads())
     return torch
@@ -76,8 +97,11 @@ def torch_or_none(threads: int | None = None):
 
 def header(title: str, torch=None) -> None:
     """Print what the numbers below were measured on."""
-    env = {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS",
-                                      "OPENBLAS_NUM_THREADS") if k in os.environ}
+    env = {
+        k: os.environ[k]
+        for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+        if k in os.environ
+    }
     load = os.getloadavg() if hasattr(os, "getloadavg") else ("?",)
     print(f"# {title}")
     print(f"# machine: {cpu_model()}, {os.cpu_count()} cores, load average {load[0]:.2f} at start")
@@ -126,9 +150,11 @@ def ms(t: float | None) -> str:
 def blas_limit(threads: int | None):
     """Context: numpy's BLAS limited to ``threads`` (no-op for None); torch_or_none follows it."""
     import contextlib
+
     if not threads:
         return contextlib.nullcontext()
     from threadpoolctl import threadpool_limits
+
     return threadpool_limits(limits=threads, user_api="blas")
 
 
@@ -143,6 +169,7 @@ class Device:
         self.name, self._torch = name, torch
         if name == "cuda":
             import cupy  # a clear ImportError when cupy is absent
+
             self.xp = cupy
         else:
             self.xp = np
@@ -167,6 +194,7 @@ class Device:
         def run():
             fn()
             self.sync()
+
         return run
 
     def describe(self) -> str:
@@ -187,10 +215,13 @@ def worker_rounds(script: str, args: list[str], workers: list[str], rounds: int 
     """
     import json
     import subprocess
+
     merged: dict[str, dict] = {w: {} for w in workers}
     for _ in range(rounds):
         for w in workers:
-            proc = subprocess.run([sys.executable, script, "--worker", w, *args], capture_output=True, text=True)
+            proc = subprocess.run(
+                [sys.executable, script, "--worker", w, *args], capture_output=True, text=True
+            )
             if proc.returncode:
                 raise SystemExit(f"worker {w} failed:\n{proc.stderr[-2000:]}")
             for name, times in json.loads(proc.stdout.strip().splitlines()[-1]).items():

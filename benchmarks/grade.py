@@ -12,6 +12,7 @@ Prints, measured in this one run:
    training), how much of it the child spent running the submission's code, and how many
    calls each gradient check cost per case ("a handful of forward calls whatever the size").
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,16 +25,28 @@ from pathlib import Path
 
 from _common import ROOT, header
 
-from harness import grade as grade_mod, profiles
+from harness import grade as grade_mod
+from harness import profiles
 from harness.checks import catalogue as checks
-from harness.grade import Options
+from harness.options import Options, TrainOptions
 from harness.sandbox.process import Sandbox
 
 
 def cli_wall(submission: str, extra: list[str]) -> tuple[float, str]:
     """Seconds of ``python -m harness grade SUBMISSION --quiet --no-html EXTRA`` and its last line."""
     with tempfile.TemporaryDirectory() as out:
-        cmd = [sys.executable, "-m", "harness", "grade", submission, "--quiet", "--no-html", "--out", out, *extra]
+        cmd = [
+            sys.executable,
+            "-m",
+            "harness",
+            "grade",
+            submission,
+            "--quiet",
+            "--no-html",
+            "--out",
+            out,
+            *extra,
+        ]
         start = time.perf_counter()
         proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
         took = time.perf_counter() - start
@@ -55,8 +68,15 @@ class Recorder:
         def run(sb, task, request, arrays, **kw):
             t0 = time.perf_counter()
             reply = original_run(sb, task, request, arrays, **kw)
-            rec.calls.append({"task": task, "op": request.get("op", task), "wall": time.perf_counter() - t0,
-                              "child": reply.seconds, "status": reply.status})
+            rec.calls.append(
+                {
+                    "task": task,
+                    "op": request.get("op", task),
+                    "wall": time.perf_counter() - t0,
+                    "child": reply.seconds,
+                    "status": reply.status,
+                }
+            )
             return reply
 
         def result(grader, spec, outcomes, seconds):
@@ -64,7 +84,10 @@ class Recorder:
             return original_result(grader, spec, outcomes, seconds)
 
         Sandbox.run, grade_mod.Grader.result = run, result
-        return lambda: (setattr(Sandbox, "run", original_run), setattr(grade_mod.Grader, "result", original_result))
+        return lambda: (
+            setattr(Sandbox, "run", original_run),
+            setattr(grade_mod.Grader, "result", original_result),
+        )
 
     def calls_by_check(self) -> dict[str, list[dict]]:
         out, start = {}, 0
@@ -79,7 +102,7 @@ def in_process(submission: str, train: bool) -> None:
     restore = rec.install()
     try:
         start = time.perf_counter()
-        report = grade_mod.grade(submission, Options(train=train))
+        report = grade_mod.grade(submission, Options(training=TrainOptions(enabled=train)))
         wall = time.perf_counter() - start
     finally:
         restore()
@@ -103,22 +126,30 @@ def in_process(submission: str, train: bool) -> None:
     print(f"\nin-process grade of {submission}: {report.score:g}/{report.max_score:g} in {wall:.2f} s wall")
     print(f"{'kind':12s} {'checks':>6s} {'calls':>6s} {'seconds':>8s} {'in child':>9s}")
     for kind, row in sorted(rows.items()):
-        print(f"{kind:12s} {int(row['checks']):6d} {int(row['calls']):6d} {row['seconds']:8.2f} {row['child']:9.2f}")
-    print(f"unit checks {unit:.2f} s, training {training:.2f} s, "
-          f"the rest (sandbox start, fixtures verification, scoring) {wall - unit - training:.2f} s")
+        print(
+            f"{kind:12s} {int(row['checks']):6d} {int(row['calls']):6d} {row['seconds']:8.2f} {row['child']:9.2f}"
+        )
+    print(
+        f"unit checks {unit:.2f} s, training {training:.2f} s, "
+        f"the rest (sandbox start, fixtures verification, scoring) {wall - unit - training:.2f} s"
+    )
     child_total = sum(c["child"] for c in rec.calls)
     wall_total = sum(c["wall"] for c in rec.calls)
-    print(f"{len(rec.calls)} requests to the child: {wall_total:.2f} s wall in the parent, "
-          f"{child_total:.2f} s inside the child's task (protocol and process overhead "
-          f"{wall_total - child_total:.2f} s, {1e3 * (wall_total - child_total) / max(1, len(rec.calls)):.1f} ms per request)")
+    print(
+        f"{len(rec.calls)} requests to the child: {wall_total:.2f} s wall in the parent, "
+        f"{child_total:.2f} s inside the child's task (protocol and process overhead "
+        f"{wall_total - child_total:.2f} s, {1e3 * (wall_total - child_total) / max(1, len(rec.calls)):.1f} ms per request)"
+    )
     print("\ngradient checks: requests per case (1 backward + the forward calls of the finite differences)")
     for r in report.checks:
         if kinds.get(r.id) == "gradcheck":
             calls = per_check.get(r.id, [])
-            fwd = sum(1 for c in calls if not c["op"].endswith("backward") or c["op"] == "mlrloss")
+            sum(1 for c in calls if not c["op"].endswith("backward") or c["op"] == "mlrloss")
             cases = max(1, r.cases_total)
-            print(f"  {r.id:28s} {r.cases_total:2d} cases, {len(calls) / cases:5.1f} requests per case, "
-                  f"{r.duration:5.2f} s  ({r.status.value})")
+            print(
+                f"  {r.id:28s} {r.cases_total:2d} cases, {len(calls) / cases:5.1f} requests per case, "
+                f"{r.duration:5.2f} s  ({r.status.value})"
+            )
 
 
 def main() -> None:

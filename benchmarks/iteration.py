@@ -16,13 +16,13 @@ PyTorch's autograd skips it. Times: median (and best) of ``--rounds`` x ``--repe
 timed in alternating processes (one library per process: their thread pools would fight in one);
 the ratio is reference / PyTorch.
 """
+
 from __future__ import annotations
 
 import argparse
 import sys
 
 import numpy as np
-
 from _common import blas_limit, header, med, ms, reference, timeit, torch_or_none, worker_rounds
 
 MU, BASE_LR, GAMMA, POWER, DECAY = 0.9, 0.01, 1e-4, 0.75, 5e-4
@@ -40,9 +40,11 @@ def reference_step(ref: dict, batch: int, seed: int = 0):
     def step():
         _, grads = ref["conv_net"](state["params"], layers, x, y)
         lr = ref["get_lr"](state["it"], BASE_LR, GAMMA, POWER)
-        state["params"], state["winc"] = ref["sgd_momentum"](lr, 2 * lr, MU, DECAY, state["params"],
-                                                             state["winc"], grads)
+        state["params"], state["winc"] = ref["sgd_momentum"](
+            lr, 2 * lr, MU, DECAY, state["params"], state["winc"], grads
+        )
         state["it"] += 1
+
     return step
 
 
@@ -59,12 +61,25 @@ def torch_step(torch, batch: int, seed: int = 0):
         def forward(self, x):
             return nn.functional.pad(self.fc(x), (0, 1))
 
-    net = nn.Sequential(nn.Conv2d(1, 20, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(20, 50, 5), nn.ReLU(),
-                        nn.MaxPool2d(2), nn.Flatten(), nn.Linear(800, 500), nn.ReLU(), Loss9()).double()
+    net = nn.Sequential(
+        nn.Conv2d(1, 20, 5),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(20, 50, 5),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(800, 500),
+        nn.ReLU(),
+        Loss9(),
+    ).double()
     decay = [p for n, p in net.named_parameters() if n.endswith("weight")]
     no_decay = [p for n, p in net.named_parameters() if n.endswith("bias")]
-    opt = torch.optim.SGD([{"params": decay, "weight_decay": DECAY}, {"params": no_decay, "lr": 2 * BASE_LR}],
-                          lr=BASE_LR, momentum=MU)
+    opt = torch.optim.SGD(
+        [{"params": decay, "weight_decay": DECAY}, {"params": no_decay, "lr": 2 * BASE_LR}],
+        lr=BASE_LR,
+        momentum=MU,
+    )
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda it: (1 + GAMMA * it) ** (-POWER))
     x = torch.rand(batch, 1, 28, 28, dtype=torch.float64)
     y = torch.randint(0, 10, (batch,))
@@ -75,12 +90,14 @@ def torch_step(torch, batch: int, seed: int = 0):
         loss_fn(net(x), y).backward()
         opt.step()
         sched.step()
+
     return step
 
 
 def worker(name: str, args) -> None:
     """Time one library's iterations in this process; print ``{batch: [seconds...]}`` as JSON."""
     import json
+
     with blas_limit(args.threads):
         torch = torch_or_none(args.threads) if name == "torch" else None
         out = {}
@@ -105,16 +122,20 @@ def main() -> None:
         header("one LeNet training iteration (forward, backward, SGD), float64", torch)
     passed = [a for a in sys.argv[1:]]
     times = worker_rounds(__file__, passed, ["ref", "torch"] if torch is not None else ["ref"], args.rounds)
-    print(f"\n{'batch':>5s} {'reference ms':>13s} {'pytorch ms':>11s} {'ratio':>6s}   "
-          f"(medians of {args.rounds} x {args.repeat}; best in brackets)")
+    print(
+        f"\n{'batch':>5s} {'reference ms':>13s} {'pytorch ms':>11s} {'ratio':>6s}   "
+        f"(medians of {args.rounds} x {args.repeat}; best in brackets)"
+    )
     for batch in map(str, args.batch):
         r, rmin = med(times["ref"][batch]), min(times["ref"][batch])
         if torch is None:
             print(f"{batch:>5s} {ms(r):>13s} {'-':>11s} {'-':>6s}")
             continue
         t, tmin = med(times["torch"][batch]), min(times["torch"][batch])
-        print(f"{batch:>5s} {ms(r):>13s} {ms(t):>11s} {r / t:6.2f}   "
-              f"[{ms(rmin)} / {ms(tmin)} = {rmin / tmin:.2f}]")
+        print(
+            f"{batch:>5s} {ms(r):>13s} {ms(t):>11s} {r / t:6.2f}   "
+            f"[{ms(rmin)} / {ms(tmin)} = {rmin / tmin:.2f}]"
+        )
 
 
 if __name__ == "__main__":

@@ -10,13 +10,13 @@ each library in processes of its own, the two alternating (their thread pools wo
 in one process). torch is optional: without it only the reference column is printed.
 ``--device cuda`` runs the reference on cupy and PyTorch on CUDA.
 """
+
 from __future__ import annotations
 
 import argparse
 import sys
 
 import numpy as np
-
 from _common import Device, blas_limit, header, med, ms, reference, timeit, torch_or_none, worker_rounds
 
 # LeNet (assignment contract, section 5): instance, kind, h, w, c, k, stride, num
@@ -47,18 +47,26 @@ def reference_cases(ref: dict, dev: Device, batch: int, seed: int = 0) -> dict:
         inp = {"height": h, "width": w, "channel": c, "batch_size": batch, "data": dev.ref(x)}
         if kind == "conv":
             layer = {"type": "CONV", "k": k, "stride": stride, "pad": 0, "num": num, "group": 1}
-            param = {"w": dev.ref(rng.uniform(-0.1, 0.1, (k * k * c, num))),
-                     "b": dev.ref(rng.uniform(-0.1, 0.1, (1, num)))}
+            param = {
+                "w": dev.ref(rng.uniform(-0.1, 0.1, (k * k * c, num))),
+                "b": dev.ref(rng.uniform(-0.1, 0.1, (1, num))),
+            }
             out = ref["conv_layer_forward"](inp, layer, param)
             out["diff"] = dev.ref(rng.normal(size=out["data"].shape))
-            calls[f"{name} forward"] = lambda inp=inp, layer=layer, param=param: ref["conv_layer_forward"](inp, layer, param)
-            calls[f"{name} backward"] = lambda o=out, inp=inp, layer=layer, param=param: ref["conv_layer_backward"](o, inp, layer, param)
+            calls[f"{name} forward"] = lambda inp=inp, layer=layer, param=param: ref["conv_layer_forward"](
+                inp, layer, param
+            )
+            calls[f"{name} backward"] = lambda o=out, inp=inp, layer=layer, param=param: ref[
+                "conv_layer_backward"
+            ](o, inp, layer, param)
         elif kind == "pool":
             layer = {"type": "POOLING", "k": k, "stride": stride, "pad": 0}
             out = ref["pooling_layer_forward"](inp, layer)
             out["diff"] = dev.ref(rng.normal(size=out["data"].shape))
             calls[f"{name} forward"] = lambda inp=inp, layer=layer: ref["pooling_layer_forward"](inp, layer)
-            calls[f"{name} backward"] = lambda o=out, inp=inp, layer=layer: ref["pooling_layer_backward"](o, inp, layer)
+            calls[f"{name} backward"] = lambda o=out, inp=inp, layer=layer: ref["pooling_layer_backward"](
+                o, inp, layer
+            )
         elif kind == "relu":
             out = ref["relu_forward"](inp)
             out["diff"] = dev.ref(rng.normal(size=x.shape))
@@ -66,16 +74,25 @@ def reference_cases(ref: dict, dev: Device, batch: int, seed: int = 0) -> dict:
             calls[f"{name} backward"] = lambda o=out, inp=inp: ref["relu_backward"](o, inp, {"type": "RELU"})
         elif kind == "ip":
             layer = {"type": "IP", "num": num}
-            param = {"w": dev.ref(rng.uniform(-0.06, 0.06, (h, num))), "b": dev.ref(rng.uniform(-0.1, 0.1, (1, num)))}
+            param = {
+                "w": dev.ref(rng.uniform(-0.06, 0.06, (h, num))),
+                "b": dev.ref(rng.uniform(-0.1, 0.1, (1, num))),
+            }
             out = ref["inner_product_forward"](inp, layer, param)
             out["diff"] = dev.ref(rng.normal(size=out["data"].shape))
-            calls[f"{name} forward"] = lambda inp=inp, layer=layer, param=param: ref["inner_product_forward"](inp, layer, param)
-            calls[f"{name} backward"] = lambda o=out, inp=inp, layer=layer, param=param: ref["inner_product_backward"](o, inp, layer, param)
+            calls[f"{name} forward"] = lambda inp=inp, layer=layer, param=param: ref["inner_product_forward"](
+                inp, layer, param
+            )
+            calls[f"{name} backward"] = lambda o=out, inp=inp, layer=layer, param=param: ref[
+                "inner_product_backward"
+            ](o, inp, layer, param)
         else:  # the loss: value and both gradients in one call
             K = num
             wb = dev.ref(rng.uniform(-0.1, 0.1, (K - 1) * (h + 1)))
             y = dev.ref(rng.integers(0, K, (1, batch)).astype(np.float64))
-            calls[f"{name} (mlrloss, fwd+bwd)"] = lambda wb=wb, X=inp["data"], y=y, K=K: ref["mlrloss"](wb, X, y, K, 0, 1)
+            calls[f"{name} (mlrloss, fwd+bwd)"] = lambda wb=wb, X=inp["data"], y=y, K=K: ref["mlrloss"](
+                wb, X, y, K, 0, 1
+            )
     return calls
 
 
@@ -93,15 +110,23 @@ def torch_cases(torch, dev: Device, batch: int, seed: int = 0) -> dict:
             x, wt, bt = rand(batch, c, h, w), rand(num, c, k, k) - 0.5, rand(num) - 0.5
             dy = torch.randn_like(F.conv2d(x, wt, bt, stride))
             calls[f"{name} forward"] = lambda x=x, wt=wt, bt=bt, stride=stride: F.conv2d(x, wt, bt, stride)
-            calls[f"{name} backward"] = lambda dy=dy, x=x, wt=wt, num=num, stride=stride: aten.convolution_backward(
-                dy, x, wt, [num], [stride, stride], [0, 0], [1, 1], False, [0, 0], 1, [True, True, True])
+            calls[f"{name} backward"] = lambda dy=dy, x=x, wt=wt, num=num, stride=stride: (
+                aten.convolution_backward(
+                    dy, x, wt, [num], [stride, stride], [0, 0], [1, 1], False, [0, 0], 1, [True, True, True]
+                )
+            )
         elif kind == "pool":
             x = rand(batch, c, h, w)
             y, idx = aten.max_pool2d_with_indices(x, [k, k], [stride, stride])
             dy = torch.randn_like(y)
-            calls[f"{name} forward"] = lambda x=x, k=k, stride=stride: aten.max_pool2d_with_indices(x, [k, k], [stride, stride])
-            calls[f"{name} backward"] = lambda dy=dy, x=x, idx=idx, k=k, stride=stride: aten.max_pool2d_with_indices_backward(
-                dy, x, [k, k], [stride, stride], [0, 0], [1, 1], False, idx)
+            calls[f"{name} forward"] = lambda x=x, k=k, stride=stride: aten.max_pool2d_with_indices(
+                x, [k, k], [stride, stride]
+            )
+            calls[f"{name} backward"] = lambda dy=dy, x=x, idx=idx, k=k, stride=stride: (
+                aten.max_pool2d_with_indices_backward(
+                    dy, x, [k, k], [stride, stride], [0, 0], [1, 1], False, idx
+                )
+            )
         elif kind == "relu":
             x = rand(batch, h * w * c) - 0.5
             y, dy = torch.relu(x), torch.randn_like(x)
@@ -123,6 +148,7 @@ def torch_cases(torch, dev: Device, batch: int, seed: int = 0) -> dict:
                     logits = F.pad(torch.addmm(bias, X, theta.T), (0, 1))
                     nll = F.cross_entropy(logits, labels, reduction="sum")
                     return torch.autograd.grad(nll, (theta, bias, X))
+
             calls[f"{name} (mlrloss, fwd+bwd)"] = loss
     return calls
 
@@ -130,12 +156,17 @@ def torch_cases(torch, dev: Device, batch: int, seed: int = 0) -> dict:
 def worker(name: str, args) -> None:
     """Time one library's calls in this process; print ``{"batch name": [seconds...]}`` as JSON."""
     import json
+
     with blas_limit(args.threads):
         torch = torch_or_none(args.threads) if name == "torch" else None
         dev = Device(args.device, torch)
         out = {}
         for batch in args.batch:
-            calls = torch_cases(torch, dev, batch) if name == "torch" else reference_cases(reference(), dev, batch)
+            calls = (
+                torch_cases(torch, dev, batch)
+                if name == "torch"
+                else reference_cases(reference(), dev, batch)
+            )
             for case, fn in calls.items():
                 if torch is not None:
                     with torch.no_grad():
@@ -161,9 +192,14 @@ def main() -> None:
         if torch is not None and args.device == "cuda" and not torch.cuda.is_available():
             print("this torch has no CUDA: the PyTorch columns are skipped")
             torch = None
-        header(f"graded functions at LeNet shapes: reference vs PyTorch, float64, device "
-               f"{Device(args.device).describe()}", torch)
-    times = worker_rounds(__file__, sys.argv[1:], ["ref", "torch"] if torch is not None else ["ref"], args.rounds)
+        header(
+            f"graded functions at LeNet shapes: reference vs PyTorch, float64, device "
+            f"{Device(args.device).describe()}",
+            torch,
+        )
+    times = worker_rounds(
+        __file__, sys.argv[1:], ["ref", "torch"] if torch is not None else ["ref"], args.rounds
+    )
     ours, theirs = times["ref"], times.get("torch", {})
     for batch in args.batch:
         print(f"\nbatch {batch}: ms per call, median of {args.rounds} x {args.repeat} (best in brackets)")
@@ -178,8 +214,10 @@ def main() -> None:
             line = f"{name:30s} {ms(r):>10s} {ms(t):>10s} "
             line += f"{r / t:6.2f}   [{ms(rmin)} / {ms(tmin)} = {rmin / tmin:.2f}]" if t else "     -"
             print(line)
-        print(f"{'sum':30s} {ms(total_ref):>10s} {ms(total_torch or None):>10s} "
-              + (f"{total_ref / total_torch:6.2f}" if total_torch else "     -"))
+        print(
+            f"{'sum':30s} {ms(total_ref):>10s} {ms(total_torch or None):>10s} "
+            + (f"{total_ref / total_torch:6.2f}" if total_torch else "     -")
+        )
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ a smoke test of the scripts, not numbers to record. Each script's command line a
 load average before and after it are printed: numbers measured while the load average was
 above the core count were measured on a busy machine.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,12 +51,17 @@ def main() -> int:
         if name in args.skip:
             continue
         cmd = [sys.executable, str(HERE / argv[0]), *argv[1:]]
-        print(f"\n===== {name}: python benchmarks/{' '.join(argv)} (load average {os.getloadavg()[0]:.2f})",
-              flush=True)
+        print(
+            f"\n===== {name}: python benchmarks/{' '.join(argv)} (load average {os.getloadavg()[0]:.2f})",
+            flush=True,
+        )
         start = time.perf_counter()
         code = subprocess.call(cmd, cwd=HERE.parent)
-        print(f"===== {name}: {time.perf_counter() - start:.0f} s, exit {code}, "
-              f"load average after {os.getloadavg()[0]:.2f}", flush=True)
+        print(
+            f"===== {name}: {time.perf_counter() - start:.0f} s, exit {code}, "
+            f"load average after {os.getloadavg()[0]:.2f}",
+            flush=True,
+        )
         if code:
             failed.append(name)
     if failed:

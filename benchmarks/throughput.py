@@ -9,6 +9,7 @@ single grade. ``--blas-threads N`` sets OPENBLAS_NUM_THREADS (and OMP_NUM_THREAD
 graders and their children, which the sandbox passes on: with more graders than cores,
 1 avoids oversubscription.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,10 +28,26 @@ def grade_many(submission: str, n: int, extra: list[str], env: dict) -> tuple[fl
         start = time.perf_counter()
         procs = []
         for i in range(n):
-            cmd = [sys.executable, "-m", "harness", "grade", submission, "--quiet", "--no-html",
-                   "--out", os.path.join(tmp, str(i)), *extra]
-            procs.append((subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                                           stderr=subprocess.DEVNULL, text=True), time.perf_counter()))
+            cmd = [
+                sys.executable,
+                "-m",
+                "harness",
+                "grade",
+                submission,
+                "--quiet",
+                "--no-html",
+                "--out",
+                os.path.join(tmp, str(i)),
+                *extra,
+            ]
+            procs.append(
+                (
+                    subprocess.Popen(
+                        cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+                    ),
+                    time.perf_counter(),
+                )
+            )
         each, lines = [], []
         for proc, t0 in procs:
             out, _ = proc.communicate()
@@ -50,8 +67,10 @@ def main() -> None:
     if args.blas_threads:
         env.update(OPENBLAS_NUM_THREADS=str(args.blas_threads), OMP_NUM_THREADS=str(args.blas_threads))
     extra = ["--no-train"] if args.no_train else []
-    header(f"grading throughput: {args.submission} {' '.join(extra)}, "
-           f"BLAS threads per grader: {args.blas_threads or 'default'}")
+    header(
+        f"grading throughput: {args.submission} {' '.join(extra)}, "
+        f"BLAS threads per grader: {args.blas_threads or 'default'}"
+    )
     print(f"\n{'at once':>7s} {'wall s':>8s} {'per minute':>11s} {'slowest s':>10s}  scores")
     for n in args.jobs:
         wall, each, lines = grade_many(args.submission, n, extra, env)

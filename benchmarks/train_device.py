@@ -7,18 +7,18 @@ included) with the reference's layers, first on numpy, then on cupy, in this pro
 prints both wall times, the ratio and the held-out predictions' agreement. Without cupy and
 a CUDA device it says so and prints the CPU row alone.
 """
+
 from __future__ import annotations
 
 import argparse
 import time
 
 import numpy as np
-
 from _common import header
 
 from harness import profiles
-from harness.core import device
 from harness.child import training
+from harness.core import device
 from harness.training import check as training_check
 
 
@@ -45,8 +45,10 @@ def main() -> None:
     data = training.dataset()
     y_eval = data[3]
     cpu_s, cpu_pred, cpu_loss = run(np, args.iterations, args.batch, data)
-    print(f"cpu  (numpy): {cpu_s:7.2f} s  {cpu_s / args.iterations * 1e3:6.2f} ms/iteration  "
-          f"held-out {np.mean(cpu_pred == y_eval):.4f}  last loss {cpu_loss:.4f}")
+    print(
+        f"cpu  (numpy): {cpu_s:7.2f} s  {cpu_s / args.iterations * 1e3:6.2f} ms/iteration  "
+        f"held-out {np.mean(cpu_pred == y_eval):.4f}  last loss {cpu_loss:.4f}"
+    )
     try:
         cp = device.array_module(device.CUDA)
     except device.DeviceError as exc:
@@ -54,10 +56,14 @@ def main() -> None:
         return
     name = cp.cuda.runtime.getDeviceProperties(0)["name"].decode()
     gpu_s, gpu_pred, gpu_loss = run(cp, args.iterations, args.batch, data)
-    print(f"cuda (cupy, {name}): {gpu_s:7.2f} s  {gpu_s / args.iterations * 1e3:6.2f} ms/iteration  "
-          f"held-out {np.mean(gpu_pred == y_eval):.4f}  last loss {gpu_loss:.4f}")
-    print(f"speed-up cuda over cpu: {cpu_s / gpu_s:.2f}x; same held-out predictions for "
-          f"{np.mean(gpu_pred == cpu_pred):.4f} of the digits")
+    print(
+        f"cuda (cupy, {name}): {gpu_s:7.2f} s  {gpu_s / args.iterations * 1e3:6.2f} ms/iteration  "
+        f"held-out {np.mean(gpu_pred == y_eval):.4f}  last loss {gpu_loss:.4f}"
+    )
+    print(
+        f"speed-up cuda over cpu: {cpu_s / gpu_s:.2f}x; same held-out predictions for "
+        f"{np.mean(gpu_pred == cpu_pred):.4f} of the digits"
+    )
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
     python benchmarks/training_overhead.py [--iterations 500] [--threads N] [--sandbox] [--profile] [--copies]
 
 Runs the training loop of the ``train.lenet`` check (``harness.child.training.train`` through the
-same caller the sandboxed child uses, ``harness.training.check._caller``) in this process on
+same caller the sandboxed child uses, ``harness.child.tasks._caller``) in this process on
 the reference, with a timer around each of the submission's functions. Prints:
 
 * the submission's own compute: seconds inside its 9 functions (training iterations and
@@ -21,6 +21,7 @@ the reference, with a timer around each of the submission's functions. Prints:
 With ``--sandbox`` it also runs the whole ``train.lenet`` check through the sandbox and
 prints what the child process, the transfer and the verdict add on top.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,15 +30,13 @@ import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
-import numpy as np
-
 from _common import ROOT, blas_limit, header
 
 from harness import profiles
-from harness.core import paths
 from harness.cases import reference
 from harness.child import training
-from harness.training.check import _caller, progress_writer
+from harness.child.tasks import _caller, progress_writer
+from harness.core import paths
 from harness.core.loader import load_isolated
 
 
@@ -52,18 +51,21 @@ def timed_functions(counter: dict) -> dict:
                 return fn(*args, **kwargs)
             finally:
                 counter[name] += time.perf_counter() - t0
+
         return timed
+
     return {name: wrap(name, fn) for name, fn in fns.items()}
 
 
 def make_call(functions: dict, in_call: dict, copies: bool = False):
-    """The child's caller (training_check._caller: read-only views of the inputs), timed as a whole.
+    """The child's caller (tasks._caller: read-only views of the inputs), timed as a whole.
 
     ``copies=True`` measures what the check did before: copies of every input of every call.
     """
     prof = profiles.get()
-    inner = _caller(functions, prof, [])
+    inner = _caller(functions, prof, {})
     if copies:
+
         def inner(op_name, params, arrays):
             return prof.call(functions, op_name, params, {k: v.copy() for k, v in arrays.items()})[0]
 
@@ -73,6 +75,7 @@ def make_call(functions: dict, in_call: dict, copies: bool = False):
             return inner(op_name, params, arrays)
         finally:
             in_call["seconds"] += time.perf_counter() - t0
+
     return call
 
 
@@ -97,16 +100,29 @@ def in_process(iterations: int, profile: bool, copies: bool = False) -> float:
     compute = sum(own.values())
     adapter = in_call["seconds"] - compute
     loop = wall - in_call["seconds"]
-    acc = float((outcome.scores.argmax(axis=0) == y_eval).mean()) if outcome.scores is not None else float("nan")
-    print(f"\ntraining loop of the check, in process{', copies of every input (the old way)' if copies else ''}: "
-          f"{outcome.iterations_done} iterations of batch {cfg.batch_size}, {outcome.status}, "
-          f"held-out accuracy {acc:.4f}")
-    print(f"  wall                       {wall:8.2f} s  ({1e3 * wall / max(1, outcome.iterations_done):.1f} ms per iteration)")
+    acc = (
+        float((outcome.scores.argmax(axis=0) == y_eval).mean())
+        if outcome.scores is not None
+        else float("nan")
+    )
+    print(
+        f"\ntraining loop of the check, in process{', copies of every input (the old way)' if copies else ''}: "
+        f"{outcome.iterations_done} iterations of batch {cfg.batch_size}, {outcome.status}, "
+        f"held-out accuracy {acc:.4f}"
+    )
+    print(
+        f"  wall                       {wall:8.2f} s  ({1e3 * wall / max(1, outcome.iterations_done):.1f} ms per iteration)"
+    )
     print(f"  submission's own compute   {compute:8.2f} s")
     print(f"  harness: adapter + copies  {adapter:8.2f} s  ({100 * adapter / compute:5.1f}% of own compute)")
     print(f"  harness: training loop     {loop:8.2f} s  ({100 * loop / compute:5.1f}%)")
-    print(f"  harness overhead           {wall - compute:8.2f} s  ({100 * (wall - compute) / compute:5.1f}%, target <= 10%)")
-    print("  own compute by function: " + ", ".join(f"{k} {v:.2f}" for k, v in sorted(own.items(), key=lambda kv: -kv[1])))
+    print(
+        f"  harness overhead           {wall - compute:8.2f} s  ({100 * (wall - compute) / compute:5.1f}%, target <= 10%)"
+    )
+    print(
+        "  own compute by function: "
+        + ", ".join(f"{k} {v:.2f}" for k, v in sorted(own.items(), key=lambda kv: -kv[1]))
+    )
     if sampler:
         sampler.report()
     return wall
@@ -121,6 +137,7 @@ class _Sampler:
 
     def start(self):
         import threading
+
         self.main = threading.main_thread().ident
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
@@ -163,19 +180,30 @@ def standalone(iterations: int) -> float:
     cfg = training.TrainConfig(iterations=iterations)
     x_train, y_train, x_eval, y_eval = training.dataset(cfg)
     start = time.perf_counter()
-    params, layers = fns["train"](x_train, y_train, iters=iterations, batch_size=cfg.batch_size, seed=cfg.seed,
-                                  xval=x_eval[:, :cfg.eval_subset], yval=y_eval[:cfg.eval_subset],
-                                  log_every=cfg.eval_every, log=lambda line: None)
+    params, layers = fns["train"](
+        x_train,
+        y_train,
+        iters=iterations,
+        batch_size=cfg.batch_size,
+        seed=cfg.seed,
+        xval=x_eval[:, : cfg.eval_subset],
+        yval=y_eval[: cfg.eval_subset],
+        log_every=cfg.eval_every,
+        log=lambda line: None,
+    )
     acc = fns["evaluate"](params, layers, x_eval, y_eval)
     wall = time.perf_counter() - start
-    print(f"\nthe reference's own train_lenet.train for the same work: {wall:.2f} s "
-          f"({1e3 * wall / iterations:.1f} ms per iteration), held-out accuracy {acc:.4f}")
+    print(
+        f"\nthe reference's own train_lenet.train for the same work: {wall:.2f} s "
+        f"({1e3 * wall / iterations:.1f} ms per iteration), held-out accuracy {acc:.4f}"
+    )
     return wall
 
 
 def through_sandbox(inprocess_wall: float) -> None:
     from harness import grade as grade_mod
-    from harness.grade import Options
+    from harness.options import Options
+
     start = time.perf_counter()
     report = grade_mod.grade(str(ROOT / "reference"), Options(only=("train.lenet",)))
     wall = time.perf_counter() - start
@@ -184,20 +212,30 @@ def through_sandbox(inprocess_wall: float) -> None:
         print("\nthe grade has no train.lenet check yet:", report.autograder_error.splitlines()[:1])
         return
     print(f"\ntrain.lenet through the sandbox: {check.status.value} '{check.message}'")
-    print(f"  check {check.duration:.2f} s, whole grade --only train.lenet {wall:.2f} s; "
-          f"the in-process loop took {inprocess_wall:.2f} s: sandbox, transfer, verdict and figures add "
-          f"{check.duration - inprocess_wall:.2f} s")
+    print(
+        f"  check {check.duration:.2f} s, whole grade --only train.lenet {wall:.2f} s; "
+        f"the in-process loop took {inprocess_wall:.2f} s: sandbox, transfer, verdict and figures add "
+        f"{check.duration - inprocess_wall:.2f} s"
+    )
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--iterations", type=int, default=training.TrainConfig().iterations)
     ap.add_argument("--threads", type=int, help="threads of numpy's BLAS (default: its own)")
-    ap.add_argument("--profile", action="store_true",
-                    help="add a sampling profile of where the harness's share goes (it slows the loop itself)")
-    ap.add_argument("--copies", action="store_true",
-                    help="also measure the loop with copies of every input (what the check did before views)")
-    ap.add_argument("--sandbox", action="store_true", help="also run the train.lenet check through the sandbox")
+    ap.add_argument(
+        "--profile",
+        action="store_true",
+        help="add a sampling profile of where the harness's share goes (it slows the loop itself)",
+    )
+    ap.add_argument(
+        "--copies",
+        action="store_true",
+        help="also measure the loop with copies of every input (what the check did before views)",
+    )
+    ap.add_argument(
+        "--sandbox", action="store_true", help="also run the train.lenet check through the sandbox"
+    )
     args = ap.parse_args()
     with blas_limit(args.threads):
         header("the training check's overhead over the submission's own compute")

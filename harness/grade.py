@@ -1,12 +1,13 @@
 """Grade one submission: run the check catalogue in a sandbox and score it with the rubric."""
+
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import platform
 import sys
 import time
 import traceback
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -14,47 +15,21 @@ import numpy as np
 
 from harness import __version__, profiles
 from harness.cases import catalogue as cases
-from harness.checks import catalogue as checks
-from harness.core import compare
 from harness.cases import fixtures
+from harness.checks import catalogue as checks
 from harness.checks import gradcheck
-from harness.core import mnist
-from harness.training import check as training_check
 from harness.checks import rubric as rubric_mod
 from harness.checks.catalogue import CaseOutcome, CheckSpec
+from harness.core import compare, mnist
 from harness.core.model import CheckResult, GradeReport, Status
 from harness.core.ops import OPS
-from harness.sandbox.process import Limits, Reply, Sandbox
+from harness.options import Options
+from harness.sandbox.process import Reply, Sandbox
 from harness.sandbox.submission import Submission, SubmissionError, locate
+from harness.training import check as training_check
 
 # A failure that spoils every later call of the same function: stop calling it.
 FATAL = ("timeout", "crashed", "memory")
-
-
-@dataclass(frozen=True)
-class Options:
-    """What the command line asked for."""
-
-    only: tuple = ()
-    """Glob patterns of check ids to run (``--only``)."""
-    case: str | None = None
-    """Run only the case of this name (``--case``)."""
-    rubric: str | None = None
-    """Rubric file (``--rubric``); the default ships with the harness."""
-    timeout: float = 30.0
-    """Seconds per call of a submission function (``--timeout``)."""
-    seed: int = 0
-    """Seed of the gradient checks' random cases and directions (``--seed``)."""
-    hidden_seed: int | None = None
-    """Seed of the hidden cases (``--hidden-seed`` or $HARNESS_HIDDEN_SEED); None: no hidden cases."""
-    train: bool = True
-    """Run the training check (``--no-train`` turns it off)."""
-    profile: str = profiles.DEFAULT
-    """Calling convention of the submission."""
-    limits: Limits = field(default_factory=Limits)
-    """Resource limits of the child."""
-    extra: dict = field(default_factory=dict)
-    """Options of later checks (training data, time limit, device)."""
 
 
 class Grader:
@@ -65,7 +40,7 @@ class Grader:
         self.options = options
         self.rubric = rubric
         self.profile = profiles.get(options.profile)
-        self.broken: dict[str, Reply] = {}   # op -> the fatal reply that ended its calls
+        self.broken: dict[str, Reply] = {}  # op -> the fatal reply that ended its calls
         self.reproduce_path = str(submission.path)
 
     # -- calls ------------------------------------------------------------------------
@@ -74,7 +49,9 @@ class Grader:
             return self.broken[op]
         reply = sb.call(op, case.params, case.arrays, after=after, timeout=self.options.timeout)
         if reply.status in FATAL:
-            earlier = dataclasses.replace(reply, error=f"{reply.error} (in an earlier case; not called again)")
+            earlier = dataclasses.replace(
+                reply, error=f"{reply.error} (in an earlier case; not called again)"
+            )
             self.broken[op] = earlier
         return reply
 
@@ -113,18 +90,25 @@ class Grader:
             start = time.perf_counter()
             if spec.kind in ("fixture", "hidden"):
                 hidden = spec.kind == "hidden"
-                pool = (self.random_cases(op_name, self.options.hidden_seed) if hidden
-                        else self.fixture_cases(op_name))
+                pool = (
+                    self.random_cases(op_name, self.options.hidden_seed)
+                    if hidden
+                    else self.fixture_cases(op_name)
+                )
                 outcomes = []
                 for case, expected in pool:
                     key = (spec.kind, case.name)
                     if key not in fixture_replies:
                         fixture_replies[key] = self.call(sb, op_name, case)
-                    outcomes.append(checks.judge_value(op, case, spec.output, fixture_replies[key],
-                                                       expected[spec.output], hidden=hidden))
+                    outcomes.append(
+                        checks.judge_value(
+                            op, case, spec.output, fixture_replies[key], expected[spec.output], hidden=hidden
+                        )
+                    )
                     if spec.output == "nll":  # forward.mlrloss also judges the accuracy it reports
-                        outcomes[-1] = self.with_percent(op, case, fixture_replies[key], expected,
-                                                         outcomes[-1])
+                        outcomes[-1] = self.with_percent(
+                            op, case, fixture_replies[key], expected, outcomes[-1]
+                        )
             elif spec.kind == "gradcheck":
                 outcomes = []
                 rng = np.random.default_rng([self.options.seed, hash(spec.id) % 2**32])
@@ -134,9 +118,13 @@ class Grader:
             else:
                 # One plain case (no padding), non-square where there is one: a swapped
                 # height and width shows, and padding is left to the value checks.
-                pool = sorted(self.fixture_cases(op_name),
-                              key=lambda ce: (ce[0].params.get("pad", 0) > 0,
-                                              ce[0].params.get("h") == ce[0].params.get("w")))[:1]
+                pool = sorted(
+                    self.fixture_cases(op_name),
+                    key=lambda ce: (
+                        ce[0].params.get("pad", 0) > 0,
+                        ce[0].params.get("h") == ce[0].params.get("w"),
+                    ),
+                )[:1]
                 outcomes = []
                 for case, _ in pool:
                     first = self.call(sb, op_name, case, after=True)
@@ -159,13 +147,28 @@ class Grader:
         failing = [o for o in outcomes if not o.ok]
         output = "\n".join(dict.fromkeys(o.output for o in outcomes if o.output))[-4000:]
         if not total:
-            return CheckResult(spec.id, Status.SKIP, message="no cases selected", function=spec.function,
-                               hidden=hidden, duration=seconds)
+            return CheckResult(
+                spec.id,
+                Status.SKIP,
+                message="no cases selected",
+                function=spec.function,
+                hidden=hidden,
+                duration=seconds,
+            )
         if not failing:
             what = "properties hold" if spec.kind == "properties" else "cases pass"
-            return CheckResult(spec.id, Status.PASS, message=f"all {total} {what}", function=spec.function,
-                               cases_passed=passed, cases_total=total, output=output, hidden=hidden,
-                               duration=seconds, numbers=_worst_numbers(outcomes))
+            return CheckResult(
+                spec.id,
+                Status.PASS,
+                message=f"all {total} {what}",
+                function=spec.function,
+                cases_passed=passed,
+                cases_total=total,
+                output=output,
+                hidden=hidden,
+                duration=seconds,
+                numbers=_worst_numbers(outcomes),
+            )
         first = failing[0]
         status = Status.ERROR if all(o.error for o in failing) else Status.FAIL
         if first.case == "-":  # never called: not defined, or its file does not compile
@@ -180,17 +183,31 @@ class Grader:
         if first.hint:
             lines.append(f"  hint (likely cause): {first.hint}")
         if first.traceback:
-            lines.append("  your traceback:\n" + "\n".join("    " + l for l in first.traceback.splitlines()))
+            lines.append(
+                "  your traceback:\n" + "\n".join("    " + line for line in first.traceback.splitlines())
+            )
         others = [f"  case {o.case}: {o.message}" for o in failing[1:6]]
         if others and status is Status.FAIL:
             lines += ["  other failing cases:", *others]
         case_opt = f" --case {first.case}" if spec.kind in ("fixture", "hidden") and first.case != "-" else ""
-        lines.append(f"  reproduce: python -m harness grade {self.reproduce_path} --only {spec.id}{case_opt}"
-                     + (f" --hidden-seed {self.options.hidden_seed}" if hidden else ""))
-        return CheckResult(spec.id, status, message=message.splitlines()[0][:300], details="\n".join(lines),
-                           hint=first.hint, function=spec.function, cases_passed=passed,
-                           cases_total=total, numbers={**first.numbers, "case": first.case},
-                           output=output, hidden=hidden, duration=seconds)
+        lines.append(
+            f"  reproduce: python -m harness grade {self.reproduce_path} --only {spec.id}{case_opt}"
+            + (f" --hidden-seed {self.options.hidden_seed}" if hidden else "")
+        )
+        return CheckResult(
+            spec.id,
+            status,
+            message=message.splitlines()[0][:300],
+            details="\n".join(lines),
+            hint=first.hint,
+            function=spec.function,
+            cases_passed=passed,
+            cases_total=total,
+            numbers={**first.numbers, "case": first.case},
+            output=output,
+            hidden=hidden,
+            duration=seconds,
+        )
 
 
 def _worst_numbers(outcomes: list[CaseOutcome]) -> dict:
@@ -202,8 +219,11 @@ def provenance(options: Options, rubric: rubric_mod.Rubric, note: str = "") -> d
     """What is needed to reproduce a report."""
     try:
         from threadpoolctl import threadpool_info
-        blas = ", ".join(f"{i.get('internal_api')} {i.get('version')} ({i.get('num_threads')} threads)"
-                         for i in threadpool_info())
+
+        blas = ", ".join(
+            f"{i.get('internal_api')} {i.get('version')} ({i.get('num_threads')} threads)"
+            for i in threadpool_info()
+        )
     except Exception:  # threadpoolctl is optional
         blas = "unknown (install threadpoolctl)"
     try:
@@ -218,20 +238,23 @@ def provenance(options: Options, rubric: rubric_mod.Rubric, note: str = "") -> d
         "rubric": rubric.name,
         "seed": options.seed,
         "hidden_cases": options.hidden_seed is not None,
-        "tolerances": (f"values: {compare.tolerance_text(compare.RTOL, compare.ATOL_SCALE)}; "
-                       f"gradient checks: rtol {gradcheck.GC_RTOL:g}"),
+        "tolerances": (
+            f"values: {compare.tolerance_text(compare.RTOL, compare.ATOL_SCALE)}; "
+            f"gradient checks: rtol {gradcheck.GC_RTOL:g}"
+        ),
         "python": platform.python_version(),
         "numpy": np.__version__,
         "blas": blas,
         "platform": platform.platform(),
-        "device": options.extra.get("device") or "cpu",
+        "device": options.device,
         "sandbox": note or "child runs as an unprivileged user",
         "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
 
 
-def grade(path: str | Path, options: Options = Options()) -> GradeReport:
+def grade(path: str | Path, options: Options | None = None) -> GradeReport:
     """Grade the submission at ``path``. Never raises: a harness failure is an autograder error."""
+    options = options or Options()
     started = time.perf_counter()
     try:
         rubric = rubric_mod.load(options.rubric)
@@ -250,17 +273,22 @@ def grade(path: str | Path, options: Options = Options()) -> GradeReport:
         specs = [s for s in specs if s.kind != "hidden"]
     kinds = {s.id: s.kind for s in specs}
     try:
-        with Sandbox(submission, options.limits, options.profile,
-                     device=options.extra.get("device") or "cpu") as sb:
+        with Sandbox(submission, options.limits, options.profile, device=options.device) as sb:
             note = sb.user_note
             grader = Grader(submission, options, rubric)
             for op_name in OPS:
                 op_specs = [s for s in specs if s.op == op_name and rubric_mod.selected(s.id, options.only)]
                 provided = [s for s in op_specs if s.function in rubric.provided]
                 for s in provided:
-                    results.append(CheckResult(s.id, Status.SKIP, message=f"{s.function} is provided by "
-                                               f"the course ({rubric.name} profile): not graded",
-                                               function=s.function))
+                    results.append(
+                        CheckResult(
+                            s.id,
+                            Status.SKIP,
+                            message=f"{s.function} is provided by "
+                            f"the course ({rubric.name} profile): not graded",
+                            function=s.function,
+                        )
+                    )
                 todo = [s for s in op_specs if s.function not in rubric.provided]
                 if todo:
                     results.extend(grader.run_op(sb, op_name, todo))
@@ -268,8 +296,12 @@ def grade(path: str | Path, options: Options = Options()) -> GradeReport:
                 notices.append(f"provided by the course, not graded: {', '.join(rubric.provided)}")
             extra_checks(sb, submission, options, rubric, results, notices, kinds, data)
     except Exception:  # a bug of ours: never a silent zero for the student
-        return GradeReport(str(path), tuple(results), provenance(options, rubric),
-                           autograder_error="the grader failed:\n" + traceback.format_exc())
+        return GradeReport(
+            str(path),
+            tuple(results),
+            provenance(options, rubric),
+            autograder_error="the grader failed:\n" + traceback.format_exc(),
+        )
     scored = rubric_mod.score(rubric, results, kinds)
     prov = provenance(options, rubric, note)
     prov["seconds"] = round(time.perf_counter() - started, 2)
@@ -277,8 +309,9 @@ def grade(path: str | Path, options: Options = Options()) -> GradeReport:
 
 
 def wants_training(options: Options, rubric: rubric_mod.Rubric) -> bool:
-    return (options.train and "train.lenet" in rubric.points
-            and rubric_mod.selected("train.lenet", options.only))
+    return (
+        options.train and "train.lenet" in rubric.points and rubric_mod.selected("train.lenet", options.only)
+    )
 
 
 def extra_checks(sb, submission, options, rubric, results, notices, kinds, data=None) -> None:
@@ -289,7 +322,36 @@ def extra_checks(sb, submission, options, rubric, results, notices, kinds, data=
         if results[-1].extra.get("device_note"):
             notices.append(f"train.lenet {results[-1].extra['device_note']}")
     from harness.checks import integrity  # last: it judges what every check saw, and ends every process
+
     flags, flag_notices = integrity.run(sb, submission, options, rubric, results)
     results.extend(flags)
     notices.extend(flag_notices)
     kinds.update({f.id: "integrity" for f in flags})
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """``python -m harness grade``: grade, write every report, print the summary; the exit status."""
+    from harness import report as report_mod
+    from harness.options import options_from
+    from harness.report import terminal
+
+    options = options_from(args)
+    name = Path(args.path).resolve().name or "submission"
+    out = Path(args.out) if args.out else Path("reports") / Path(name).stem
+    result = grade(args.path, options)
+    written = report_mod.write_all(result, out, html=not args.no_html)
+    if args.quiet:
+        print(f"{result.score:g} / {result.max_score:g}")
+    else:
+        print(terminal.render(result, color=sys.stdout.isatty()))
+        print(f"reports: {out}/ ({', '.join(sorted(p.name for p in written.values()))})")
+    return result.exit_code
+
+
+def main(argv: list[str]) -> int:
+    """The ``grade`` command alone (``argv`` without the word ``grade``): for grading subprocesses."""
+    from harness.options import add_grade_command
+
+    p = argparse.ArgumentParser(prog="python -m harness grade")
+    add_grade_command(p)
+    return run_command(p.parse_args(argv))

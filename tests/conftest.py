@@ -1,4 +1,5 @@
 """Shared test helpers: write small submissions to temporary folders."""
+
 from __future__ import annotations
 
 import shutil
@@ -27,8 +28,12 @@ RELU_BROKEN = """\
 """
 
 
-def make_submission(folder: Path, overrides: dict[str, str] | None = None, base: Path = paths.REFERENCE_DIR,
-                    drop: tuple[str, ...] = ()) -> Path:
+def make_submission(
+    folder: Path,
+    overrides: dict[str, str] | None = None,
+    base: Path = paths.REFERENCE_DIR,
+    drop: tuple[str, ...] = (),
+) -> Path:
     """Copy ``base`` (the reference by default) into ``folder``, then overwrite modules.
 
     ``overrides`` maps a module name (``relu``) to its new source; code is dedented.
@@ -49,4 +54,5 @@ def submission(tmp_path):
 
     def build(overrides=None, **kw):
         return make_submission(tmp_path / f"sub{next(counter)}", overrides, **kw)
+
     return build

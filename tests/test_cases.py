@@ -3,6 +3,7 @@
 Margins and ties are re-derived here by brute force, independently of the vectorised
 helpers in harness.cases.catalogue.
 """
+
 import math
 import re
 
@@ -53,6 +54,7 @@ def brute_gap(case):
 
 # ---- coverage --------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("op", OPS)
 def test_every_op_has_at_least_six_cases_with_unique_readable_names(op):
     names = [c.name for c in of(op)]
@@ -102,6 +104,7 @@ def test_historical_profile_keeps_enough_cases(op):
 def test_lenet_shapes_are_present():
     def shape(c):
         return tuple(c.params[k] for k in ("h", "w", "c", "k", "stride", "pad")) + (c.params.get("num"),)
+
     for op in ("conv.forward", "conv.backward"):
         assert {(28, 28, 1, 5, 1, 0, 20), (12, 12, 20, 5, 1, 0, 50)} <= {shape(c) for c in of(op)}
     for op in ("pooling.forward", "pooling.backward"):
@@ -126,12 +129,21 @@ def test_shape_tags_follow_the_params(case):
 
 # ---- exactness -------------------------------------------------------------------------
 
-@pytest.mark.parametrize("case", [c for c in PUBLIC + HIDDEN if OPS[c.op].layer in ("conv", "inner_product", "mlrloss")
-                                  or OPS[c.op].kind == "backward"], ids=lambda c: f"{c.op}:{c.name}")
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        c
+        for c in PUBLIC + HIDDEN
+        if OPS[c.op].layer in ("conv", "inner_product", "mlrloss") or OPS[c.op].kind == "backward"
+    ],
+    ids=lambda c: f"{c.op}:{c.name}",
+)
 def test_arithmetic_inputs_are_short_dyadic_numbers(case):
     for name, a in case.arrays.items():
-        if name in ("dy", "w", "b", "X", "wb") or (name == "x" and OPS[case.op].layer != "relu"
-                                                   and OPS[case.op].layer != "pooling"):
+        if name in ("dy", "w", "b", "X", "wb") or (
+            name == "x" and OPS[case.op].layer != "relu" and OPS[case.op].layer != "pooling"
+        ):
             mantissa, _ = np.frexp(a)  # at most DYADIC_BITS + 1 significant bits each ...
             assert (np.mod(mantissa * 2.0 ** (cases.DYADIC_BITS + 1), 1) == 0).all(), name
             quantum = 2.0 ** (int(np.frexp(np.abs(a).max())[1]) - cases.DYADIC_BITS - 3)
@@ -153,8 +165,10 @@ def test_inner_product_results_are_exact(case):
 
 # ---- kinks -----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("case", [c for c in PUBLIC + HIDDEN if OPS[c.op].layer == "relu"],
-                         ids=lambda c: f"{c.op}:{c.name}")
+
+@pytest.mark.parametrize(
+    "case", [c for c in PUBLIC + HIDDEN if OPS[c.op].layer == "relu"], ids=lambda c: f"{c.op}:{c.name}"
+)
 def test_relu_inputs_stay_away_from_zero_unless_tagged(case):
     x = case.arrays["x"]
     if "relu_zero" in case.tags:
@@ -170,8 +184,9 @@ def test_relu_zero_case_exists_and_backward_has_no_zeros():
     assert not any((c.arrays["x"] == 0).any() for c in of("relu.backward"))
 
 
-@pytest.mark.parametrize("case", [c for c in PUBLIC + HIDDEN if OPS[c.op].layer == "pooling"],
-                         ids=lambda c: f"{c.op}:{c.name}")
+@pytest.mark.parametrize(
+    "case", [c for c in PUBLIC + HIDDEN if OPS[c.op].layer == "pooling"], ids=lambda c: f"{c.op}:{c.name}"
+)
 def test_pooling_margin_and_padding_guarantees(case):
     gap = brute_gap(case)
     assert cases.kink_margin(case) == pytest.approx(gap)
@@ -198,19 +213,21 @@ def test_both_pooling_ops_have_ties_and_pad_convention_cases():
         assert any("ties" in t for t in tags if "padded" not in t)
 
 
-@pytest.mark.parametrize("op", ["inner_product.forward", "inner_product.backward",
-                                "conv.forward", "conv.backward", "mlrloss"])
+@pytest.mark.parametrize(
+    "op", ["inner_product.forward", "inner_product.backward", "conv.forward", "conv.backward", "mlrloss"]
+)
 def test_smooth_ops_have_no_kink_margin(op):
     assert all(cases.kink_margin(c) is None for c in of(op, PUBLIC + HIDDEN))
 
 
 # ---- mlrloss ---------------------------------------------------------------------------
 
+
 def logits(case):
     X, K = case.arrays["X"], case.params["K"]
     N, M = X.shape
     wb = case.arrays["wb"]
-    theta, bias = wb[:N * (K - 1)].reshape(K - 1, N), wb[N * (K - 1):].reshape(K - 1, 1)
+    theta, bias = wb[: N * (K - 1)].reshape(K - 1, N), wb[N * (K - 1) :].reshape(K - 1, 1)
     return np.vstack([theta @ X + bias, np.zeros((1, M))])
 
 
@@ -229,7 +246,7 @@ def test_mlrloss_inputs_are_consistent(case):
     K, (N, M) = case.params["K"], case.arrays["X"].shape
     assert case.arrays["wb"].shape == ((K - 1) * (N + 1),)
     y = case.arrays["y"]
-    assert y.shape == (1, M) and np.array_equal(y, np.round(y)) and 0 <= y.min() and y.max() < K
+    assert y.shape == (1, M) and np.array_equal(y, np.round(y)) and y.min() >= 0 and y.max() < K
     top2 = -np.sort(-logits(case), axis=0)[:2]
     assert (top2[0] - top2[1]).min() > 0  # the argmax (percent) is unambiguous
     out = cases.expected(case)
@@ -240,6 +257,7 @@ def test_mlrloss_inputs_are_consistent(case):
 
 # ---- hidden cases ----------------------------------------------------------------------
 
+
 def test_random_cases_are_deterministic_per_seed_and_differ_across_seeds():
     a, b, c = cases.random_cases(5), cases.random_cases(5), cases.random_cases(6)
     assert len(a) == 2 * len(OPS) and [x.op for x in a].count("conv.backward") == 2
@@ -247,8 +265,10 @@ def test_random_cases_are_deterministic_per_seed_and_differ_across_seeds():
     for x, y in zip(a, b):
         assert (x.op, x.name, x.params, x.tags) == (y.op, y.name, y.params, y.tags)
         assert all(np.array_equal(x.arrays[k], y.arrays[k]) for k in x.arrays)
-    differ = [x.name != y.name or any(not np.array_equal(x.arrays[k], y.arrays[k]) for k in x.arrays)
-              for x, y in zip(a, c)]
+    differ = [
+        x.name != y.name or any(not np.array_equal(x.arrays[k], y.arrays[k]) for k in x.arrays)
+        for x, y in zip(a, c)
+    ]
     assert all(differ)
 
 

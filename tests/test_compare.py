@@ -1,6 +1,7 @@
 """Tolerant comparison: float32-internal correct code passes, every plausible mistake fails,
 and messages name elements by the assignment's coordinates without leaking hidden values.
 """
+
 from __future__ import annotations
 
 import re
@@ -8,9 +9,9 @@ import re
 import numpy as np
 import pytest
 
-from harness.core import paths
 from harness.cases import reference
-from harness.core.compare import (ATOL_SCALE, RTOL, compare, coordinates, fmt, sci)
+from harness.core import paths
+from harness.core.compare import ATOL_SCALE, RTOL, compare, coordinates, fmt, sci
 from harness.core.ops import output_hw
 
 # LeNet's conv2 (contract, section 5): 12x12x20 -> 8x8x50 with 5x5 kernels; batch 100.
@@ -24,10 +25,12 @@ def conv_arrays(params, n=BATCH, seed=0):
     h, w, c, k, num = (params[key] for key in ("h", "w", "c", "k", "num"))
     fan_in = h * w * c
     h_out, w_out = output_hw(params)
-    return dict(x=np.maximum(rng.standard_normal((h * w * c, n)), 0),
-                w=rng.uniform(-1, 1, (k * k * c, num)) * np.sqrt(3 / fan_in),
-                b=0.1 * rng.standard_normal((1, num)),
-                dy=rng.standard_normal((h_out * w_out * num, n)))
+    return dict(
+        x=np.maximum(rng.standard_normal((h * w * c, n)), 0),
+        w=rng.uniform(-1, 1, (k * k * c, num)) * np.sqrt(3 / fan_in),
+        b=0.1 * rng.standard_normal((1, num)),
+        dy=rng.standard_normal((h_out * w_out * num, n)),
+    )
 
 
 def run(op, params, arrays, dtype=np.float64):
@@ -54,6 +57,7 @@ def conv2():
 
 # ---- correct code computing in float32 passes ------------------------------------------
 
+
 @pytest.mark.parametrize("params", [CONV2, CONV1], ids=["conv2", "conv1"])
 def test_float32_internal_conv_passes_at_lenet_shapes(params):
     arrays = conv_arrays(params)
@@ -70,14 +74,20 @@ def test_float32_internal_conv_passes_at_lenet_shapes(params):
 def test_float32_internal_inner_product_relu_pooling_and_loss_pass():
     rng = np.random.default_rng(1)
     x, dy = np.maximum(rng.standard_normal((800, BATCH)), 0), rng.standard_normal((500, BATCH))
-    ip = dict(x=x, w=rng.uniform(-1, 1, (800, 500)) * np.sqrt(3 / 800), b=0.1 * rng.standard_normal((1, 500)), dy=dy)
+    ip = dict(
+        x=x, w=rng.uniform(-1, 1, (800, 500)) * np.sqrt(3 / 800), b=0.1 * rng.standard_normal((1, 500)), dy=dy
+    )
     pool = dict(h=8, w=8, c=50, k=2, stride=2, pad=0)
     pool_arrays = dict(x=rng.standard_normal((3200, BATCH)), dy=rng.standard_normal((800, BATCH)))
     X = np.maximum(rng.standard_normal((500, BATCH)), 0)
     mlr = dict(wb=rng.standard_normal(9 * 501) * 0.2, X=X, y=rng.integers(0, 10, (1, BATCH)).astype(float))
-    cases = [("inner_product.backward", {}, ip), ("relu.backward", dict(h=500, w=1, c=1), dict(x=dy, dy=x[:500])),
-             ("pooling.forward", pool, pool_arrays), ("pooling.backward", pool, pool_arrays),
-             ("mlrloss", dict(K=10, prediction=1), mlr)]
+    cases = [
+        ("inner_product.backward", {}, ip),
+        ("relu.backward", dict(h=500, w=1, c=1), dict(x=dy, dy=x[:500])),
+        ("pooling.forward", pool, pool_arrays),
+        ("pooling.backward", pool, pool_arrays),
+        ("mlrloss", dict(K=10, prediction=1), mlr),
+    ]
     for op, params, arrays in cases:
         exact, single = run(op, params, arrays), run(op, params, arrays, np.float32)
         for name in exact:
@@ -86,6 +96,7 @@ def test_float32_internal_inner_product_relu_pooling_and_loss_pass():
 
 
 # ---- every plausible mistake fails ---------------------------------------------------------
+
 
 @pytest.mark.parametrize("batch_size", [2, 10, 100])
 @pytest.mark.parametrize("grad", ["w", "b", "input"])
@@ -101,8 +112,9 @@ def test_factor_two_and_sign_flip_fail(conv2, factor):
     expected = conv2[2]["w"]
     result = compare(factor * expected, expected, what="dL/dw", volume=(5, 5, 20), volume_kind="kernel")
     assert not result.ok
-    assert re.match(r"dL/dw: \d+ of 25000 elements differ \(rtol 1e-4, atol 1e-5 x max\|expected\|\)$",
-                    result.message)
+    assert re.match(
+        r"dL/dw: \d+ of 25000 elements differ \(rtol 1e-4, atol 1e-5 x max\|expected\|\)$", result.message
+    )
     assert result.facts[0].startswith("worst at kernel (dh=")
 
 
@@ -125,7 +137,9 @@ def test_spatially_transposed_map_fails_on_values(conv2):
 def test_flipped_kernel_fails(conv2):
     arrays, y, _ = conv2
     k, c = 5, 20
-    rows = [(k - 1 - dh) + k * (k - 1 - dw) + k * k * ic for ic in range(c) for dw in range(k) for dh in range(k)]
+    rows = [
+        (k - 1 - dh) + k * (k - 1 - dw) + k * k * ic for ic in range(c) for dw in range(k) for dh in range(k)
+    ]
     flipped = run("conv.forward", CONV2, {**fwd(arrays), "w": arrays["w"][rows]})["y"]
     result = compare(flipped, y, volume=out_volume(CONV2))
     assert not result.ok and result.numbers["mismatched"] > 0.8 * y.size
@@ -150,7 +164,7 @@ def test_off_by_one_window_fails(conv2):
 def test_a_single_wrong_element_fails_and_is_located(conv2):
     _, y, _ = conv2
     got = y.copy()
-    row, col = 3 + 8 * 5 + 64 * 7, 42                       # (h=3, w=5, c=7, n=42)
+    row, col = 3 + 8 * 5 + 64 * 7, 42  # (h=3, w=5, c=7, n=42)
     got[row, col] += 0.01 * np.abs(y).max()
     result = compare(got, y, what="y", volume=out_volume(CONV2))
     assert not result.ok
@@ -166,7 +180,7 @@ def test_one_tie_routed_to_the_other_maximum_fails():
     rng = np.random.default_rng(3)
     x = rng.standard_normal((32, 3))
     first, second = 1 + 4 * 2 + 16 * 1, 1 + 4 * 3 + 16 * 1  # (h=1, w=2, c=1) and (h=1, w=3, c=1)
-    x[[first, second], 2] = 5.0                               # a tie in one window of image 2
+    x[[first, second], 2] = 5.0  # a tie in one window of image 2
     dy = rng.standard_normal((8, 3)) + 3.0
     expected = run("pooling.backward", params, dict(x=x, dy=dy))["input"]
     assert expected[first, 2] != 0 and expected[second, 2] == 0
@@ -179,6 +193,7 @@ def test_one_tie_routed_to_the_other_maximum_fails():
 
 # ---- the ladder and its messages ---------------------------------------------------------
 
+
 @pytest.mark.parametrize("row", [0, 1, 11, 12, 143, 144, 2879])
 def test_map_coordinates_follow_the_contract(row):
     h, w, c = 12, 12, 20
@@ -189,10 +204,15 @@ def test_map_coordinates_follow_the_contract(row):
 
 
 def test_kernel_wb_and_plain_coordinates():
-    assert coordinates((2 + 5 * 0 + 25 * 1, 3), (500, 50), (5, 5, 20), "kernel")[0] == \
-        "kernel (dh=2, dw=0, c=1) -> filter 3"
+    assert (
+        coordinates((2 + 5 * 0 + 25 * 1, 3), (500, 50), (5, 5, 20), "kernel")[0]
+        == "kernel (dh=2, dw=0, c=1) -> filter 3"
+    )
     assert coordinates((2 * 15 + 4,), (3 * 16,), (3, 15), "wb")[0] == "theta[2, 4] (class 2, feature 4)"
-    assert coordinates((3 * 15 + 1,), (3 * 16,), (3, 15), "wb") == ("bias[1] (class 1)", {"part": "bias", "class": 1})
+    assert coordinates((3 * 15 + 1,), (3 * 16,), (3, 15), "wb") == (
+        "bias[1] (class 1)",
+        {"part": "bias", "class": 1},
+    )
     assert coordinates((4, 1), (10, 2)) == ("[4, 1]", None)
     assert coordinates((4, 1), (10, 2), (3, 3, 1))[0] == "[4, 1]"  # volume does not fit: plain
 
@@ -233,8 +253,10 @@ def test_passing_message_and_numbers():
 def test_same_size_wrong_shape():
     e = np.zeros((12, 2))
     result = compare(np.zeros((6, 4)), e, volume=(3, 2, 2))
-    assert result.facts[:2] == ("shape (6, 4), expected (12, 2)",
-                                "same number of elements (24): check the order in which you reshape or flatten")
+    assert result.facts[:2] == (
+        "shape (6, 4), expected (12, 2)",
+        "same number of elements (24): check the order in which you reshape or flatten",
+    )
     assert "h*w*c = 3*2*2 = 12" in result.facts[2]
 
 
@@ -253,8 +275,9 @@ def test_nan_and_inf_are_located_in_memory_order():
     got[2, 1] = np.inf
     result = compare(got, e, what="y", volume=(3, 2, 1))
     assert not result.ok and result.message == "y has 4 NaN and 1 inf among 12 elements"
-    assert result.facts[0] == ("NaN at 4 elements (first 3): (h=1, w=1, c=0, n=0); (h=0, w=0, c=0, n=1); "
-                               "(h=1, w=0, c=0, n=1)")
+    assert result.facts[0] == (
+        "NaN at 4 elements (first 3): (h=1, w=1, c=0, n=0); (h=0, w=0, c=0, n=1); (h=1, w=0, c=0, n=1)"
+    )
     assert result.facts[1] == "inf at 1 element: (h=2, w=0, c=0, n=1)"
     assert result.numbers["nan"] == 4 and result.numbers["inf"] == 1
 
@@ -290,5 +313,6 @@ def test_tolerances_are_documented_with_their_values():
     doc = (paths.ROOT / "docs" / "tolerances.md").read_text()
     assert f"RTOL = {sci(RTOL)}" in doc and f"ATOL_SCALE = {sci(ATOL_SCALE)}" in doc
     from harness.checks import gradcheck
+
     for name in ("GC_RTOL", "STEP_REL", "MAX_UNCERTAINTY", "KINK_SAFETY", "KINK_MIN_REL"):
         assert f"{name} = {sci(getattr(gradcheck, name))}" in doc, name

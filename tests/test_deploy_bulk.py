@@ -1,4 +1,5 @@
 """Bulk grading: safe unpacking, the gradebook, the class report, and a run over a mixed class."""
+
 from __future__ import annotations
 
 import csv
@@ -12,15 +13,13 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from conftest import RELU_BROKEN, make_submission
-from harness import cli
+
+from harness import cli, deploy, options
 from harness.core import paths
-from harness import deploy
+from harness.core.model import CheckResult, GradeReport, Status
 from harness.deploy import archives, bulk, class_report, gradebook
 from harness.deploy.gradebook import Row
-from harness.core.model import CheckResult, GradeReport, Status
-
 
 # Tries to kill the grader, then never finishes importing: the sandbox must contain both.
 HOSTILE_CONV = """\
@@ -46,6 +45,7 @@ def zip_folder(folder: Path, archive: Path, top: str | None = None) -> Path:
 
 # -- archives -----------------------------------------------------------------------------------
 
+
 def test_zip_with_one_top_folder_unpacks_to_it(tmp_path):
     archive = zip_folder(paths.REFERENCE_DIR, tmp_path / "a.zip", top="carol_hw3")
     folder = archives.extract(archive, tmp_path / "x")
@@ -58,7 +58,9 @@ def test_zip_with_files_at_the_root(tmp_path):
     assert folder == tmp_path / "x" and (folder / "relu.py").is_file()
 
 
-@pytest.mark.parametrize("name", ["../evil.py", "/etc/evil.py", "a/../../evil.py", "C:\\evil.py", "..\\evil.py"])
+@pytest.mark.parametrize(
+    "name", ["../evil.py", "/etc/evil.py", "a/../../evil.py", "C:\\evil.py", "..\\evil.py"]
+)
 def test_zip_entries_outside_the_folder_are_refused(tmp_path, name):
     with zipfile.ZipFile(tmp_path / "a.zip", "w") as zf:
         zf.writestr("ok.py", "x = 1")
@@ -95,33 +97,57 @@ def test_not_a_zip(tmp_path):
 
 # -- gradebook and class report on hand-made rows ---------------------------------------------------
 
+
 def report(score_relu: float, hint: str = "") -> GradeReport:
-    checks = (CheckResult("forward.relu", Status.PASS if score_relu == 4 else Status.FAIL, score_relu, 4, "m",
-                          function="relu_forward", hint=hint),
-              CheckResult("forward.conv", Status.PASS, 12, 12, "ok", function="conv_layer_forward"),
-              CheckResult("train.lenet", Status.ERROR, 0, 30, "raised ValueError: x", function="train.lenet"))
+    checks = (
+        CheckResult(
+            "forward.relu",
+            Status.PASS if score_relu == 4 else Status.FAIL,
+            score_relu,
+            4,
+            "m",
+            function="relu_forward",
+            hint=hint,
+        ),
+        CheckResult("forward.conv", Status.PASS, 12, 12, "ok", function="conv_layer_forward"),
+        CheckResult("train.lenet", Status.ERROR, 0, 30, "raised ValueError: x", function="train.lenet"),
+    )
     if hint:
-        checks += (CheckResult("integrity.sandbox", Status.FAIL, 0, 0, "flagged for review: started a process"),)
+        checks += (
+            CheckResult("integrity.sandbox", Status.FAIL, 0, 0, "flagged for review: started a process"),
+        )
     return GradeReport("s", checks, {"rubric": "default"})
 
 
 @pytest.fixture
 def rows() -> list[Row]:
-    return [Row("=HYPERLINK(\"http://x\")", "a", report(4), seconds=3.0, report_dir="students/a"),
-            Row("<b>bob</b>", "b", report(0, hint="ReLU keeps the positive part"), seconds=9.5),
-            Row("carol", "carol.zip", None, "carol.zip: unsafe entry '../x'"),
-            Row("dave", "d", GradeReport("d", (), {}, autograder_error="none of the functions\nmore"))]
+    return [
+        Row('=HYPERLINK("http://x")', "a", report(4), seconds=3.0, report_dir="students/a"),
+        Row("<b>bob</b>", "b", report(0, hint="ReLU keeps the positive part"), seconds=9.5),
+        Row("carol", "carol.zip", None, "carol.zip: unsafe entry '../x'"),
+        Row("dave", "d", GradeReport("d", (), {}, autograder_error="none of the functions\nmore")),
+    ]
 
 
 def test_gradebook_columns_and_rows(rows):
     table = list(csv.reader(io.StringIO(gradebook.render(rows))))
-    assert table[0] == ["student", "status", "total", "max_total", "relu_forward", "conv_layer_forward",
-                        "train.lenet", "flags", "seconds", "report"]
+    assert table[0] == [
+        "student",
+        "status",
+        "total",
+        "max_total",
+        "relu_forward",
+        "conv_layer_forward",
+        "train.lenet",
+        "flags",
+        "seconds",
+        "report",
+    ]
     by_name = {r[0]: r for r in table[1:]}
     assert by_name["<b>bob</b>"][1:7] == ["graded", "12", "46", "0", "12", "0"]
     assert by_name["carol"][1:4] == ["not graded: carol.zip: unsafe entry '../x'", "", ""]
     assert by_name["dave"][1] == "not graded: none of the functions"
-    assert "'=HYPERLINK(\"http://x\")" in by_name   # a spreadsheet shows it, never runs it
+    assert '\'=HYPERLINK("http://x")' in by_name  # a spreadsheet shows it, never runs it
     assert by_name["<b>bob</b>"][7] == "integrity.sandbox"
 
 
@@ -134,8 +160,15 @@ def test_class_report_sections_and_escaping(rows, tmp_path):
     (tmp_path / "students" / "a").mkdir(parents=True)
     (tmp_path / "students" / "a" / "report.html").write_text("x")
     page = class_report.write(rows, tmp_path / "class.html", {"folder": "hw3"}).read_text()
-    for heading in ("Scores", "Pass rate per check", "Most common likely causes", "Flagged for review",
-                    "Slowest submissions", "Failures to grade", "Students"):
+    for heading in (
+        "Scores",
+        "Pass rate per check",
+        "Most common likely causes",
+        "Flagged for review",
+        "Slowest submissions",
+        "Failures to grade",
+        "Students",
+    ):
         assert f"<h2>{heading}</h2>" in page
     assert page.count("data:image/png;base64,") == 2
     assert "<b>bob</b>" not in page and "&lt;b&gt;bob&lt;/b&gt;" in page
@@ -145,14 +178,19 @@ def test_class_report_sections_and_escaping(rows, tmp_path):
 
 
 def test_pass_rates_and_causes(rows):
-    assert class_report.pass_rates(rows) == [("forward.relu", 1, 2), ("forward.conv", 2, 2), ("train.lenet", 0, 2),
-                                             ("integrity.sandbox", 0, 1)]
+    assert class_report.pass_rates(rows) == [
+        ("forward.relu", 1, 2),
+        ("forward.conv", 2, 2),
+        ("train.lenet", 0, 2),
+        ("integrity.sandbox", 0, 1),
+    ]
     assert [(name, c.id) for name, c in class_report.flags(rows)] == [("<b>bob</b>", "integrity.sandbox")]
     top = class_report.causes(rows)[0]
     assert top[0] == "error: raises ValueError" and len(top[1]) == 2
 
 
 # -- the runner -----------------------------------------------------------------------------
+
 
 def test_a_grading_process_over_its_time_limit_is_stopped(tmp_path):
     batch = bulk.Batch(tmp_path, bulk.Settings(timeout_s=1.0))
@@ -162,10 +200,32 @@ def test_a_grading_process_over_its_time_limit_is_stopped(tmp_path):
 
 
 def test_grade_options_are_passed_on_except_the_hidden_seed():
-    args = cli.parser().parse_args(["bulk", "d", "--no-train", "--only", "forward.*", "--only", "backward.*",
-                                    "--timeout", "2", "--hidden-seed", "7", "--jobs", "3"])
-    assert deploy.grade_argv(args) == ["--only", "forward.*", "--only", "backward.*", "--no-train",
-                                       "--timeout", "2.0"]
+    args = cli.parser().parse_args(
+        [
+            "bulk",
+            "d",
+            "--no-train",
+            "--only",
+            "forward.*",
+            "--only",
+            "backward.*",
+            "--timeout",
+            "2",
+            "--hidden-seed",
+            "7",
+            "--jobs",
+            "3",
+        ]
+    )
+    assert options.grade_argv(args) == [
+        "--only",
+        "forward.*",
+        "--only",
+        "backward.*",
+        "--no-train",
+        "--timeout",
+        "2.0",
+    ]
 
 
 def test_discover_names_and_ignores(tmp_path):
@@ -175,7 +235,11 @@ def test_discover_names_and_ignores(tmp_path):
         (tmp_path / f).write_bytes(b"")
     entries, ignored = bulk.discover(tmp_path, exclude=tmp_path / "out")
     assert [(e.name, e.source.name) for e in entries] == [
-        ("alice", "alice"), ("bob", "bob"), ("bob.zip", "bob.zip"), ("carol", "carol.ZIP")]
+        ("alice", "alice"),
+        ("bob", "bob"),
+        ("bob.zip", "bob.zip"),
+        ("carol", "carol.ZIP"),
+    ]
     assert ignored == ["notes.txt"]
 
 
@@ -200,12 +264,24 @@ def mixed_class(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def bulk_run(mixed_class, tmp_path_factory):
     out = tmp_path_factory.mktemp("grades")
-    args = ["bulk", str(mixed_class), "--out", str(out), "--jobs", "2", "--no-train", "--no-html", "--timeout", "2"]
+    args = [
+        "bulk",
+        str(mixed_class),
+        "--out",
+        str(out),
+        "--jobs",
+        "2",
+        "--no-train",
+        "--no-html",
+        "--timeout",
+        "2",
+    ]
     return out, args, _run_cli(args)
 
 
 def _run_cli(args: list[str]) -> tuple[int, str]:
     import contextlib
+
     err = io.StringIO()
     with contextlib.redirect_stderr(err):
         rc = cli.main(args)
@@ -220,7 +296,7 @@ def gradebook_rows(out: Path) -> dict[str, dict]:
 @pytest.mark.slow
 def test_bulk_grades_a_mixed_class(bulk_run, mixed_class):
     out, _, (rc, progress) = bulk_run
-    assert rc == 2   # eve's zip could not be graded
+    assert rc == 2  # eve's zip could not be graded
     assert "ignored README.txt" in progress and "[5/5]" in progress
     book = gradebook_rows(out)
     assert sorted(book) == ["alice", "bob", "carol", "dave", "eve"]
@@ -228,9 +304,9 @@ def test_bulk_grades_a_mixed_class(bulk_run, mixed_class):
     assert float(book["bob"]["total"]) < 70 and float(book["bob"]["relu_forward"]) < 4
     assert book["eve"]["status"].startswith("not graded: eve.zip: unsafe entry")
     dave = book["dave"]
-    if dave["status"] == "graded":   # the sandbox held: conv timed out, everything else graded
+    if dave["status"] == "graded":  # the sandbox held: conv timed out, everything else graded
         assert dave["conv_layer_forward"] == "0" and dave["mlrloss"] == "8"
-    else:                            # the grader was killed: recorded, the batch went on
+    else:  # the grader was killed: recorded, the batch went on
         assert "killed" in dave["status"]
     for name in ("alice", "bob", "carol"):
         assert (out / "students" / name / "report.json").is_file()
@@ -259,9 +335,12 @@ def test_force_regrades_what_was_graded(tmp_path, monkeypatch):
         calls.append(argv)
         (Path(argv[argv.index("--out") + 1]) / "report.json").write_text(json.dumps(report(4).to_dict()))
         return 0, False
+
     monkeypatch.setattr(bulk.Batch, "_run", fake_run)
-    first, again, forced = (bulk.Batch(tmp_path / "out", bulk.Settings(force=force)).grade(entry)
-                            for force in (False, False, True))
+    first, again, forced = (
+        bulk.Batch(tmp_path / "out", bulk.Settings(force=force)).grade(entry)
+        for force in (False, False, True)
+    )
     assert len(calls) == 2
     assert first.graded and not first.reused
     assert again.graded and again.reused

@@ -1,4 +1,5 @@
 """The student repository's workflow, and ``python -m harness ci``: annotations, summary, points."""
+
 from __future__ import annotations
 
 import base64
@@ -12,8 +13,8 @@ import pytest
 import yaml
 
 from harness.core import paths
-from harness.deploy import annotate, classroom
 from harness.core.model import CheckResult, GradeReport, Status
+from harness.deploy import annotate, classroom
 from harness.report.common import AUTOGRADER_ERROR
 
 WORKFLOW = paths.TEMPLATE_DIR / ".github" / "workflows" / "grade.yml"
@@ -49,6 +50,7 @@ def step(workflow, name_part: str) -> dict:
 
 # -- the workflow file ------------------------------------------------------------------------
 
+
 def test_workflow_runs_on_every_push(workflow):
     triggers = workflow.get("on", workflow.get(True))  # YAML 1.1 reads a bare `on` as true
     assert "push" in triggers and "workflow_dispatch" in triggers
@@ -77,28 +79,38 @@ def test_workflow_uploads_the_report_and_reports_points(workflow):
     reporter = step(workflow, "Classroom")
     assert reporter["uses"].startswith("classroom-resources/autograding-grading-reporter@")
     assert reporter["with"]["runners"] == grade["id"]
-    assert reporter["env"] == {f"{grade['id'].upper()}_RESULTS": f"${{{{ steps.{grade['id']}.outputs.result }}}}"}
+    assert reporter["env"] == {
+        f"{grade['id'].upper()}_RESULTS": f"${{{{ steps.{grade['id']}.outputs.result }}}}"
+    }
 
 
 # -- the command it runs ------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def ci_run(tmp_path_factory, workflow):
     """The workflow's Grade step, run by bash in a fake runner on a student repository."""
     from conftest import make_submission
+
     root = tmp_path_factory.mktemp("runner")
     repo = make_submission(root / "workspace", {"relu": RELU_BROKEN})
-    (repo / "harness").mkdir()   # a student's own `harness` must not be what runs
+    (repo / "harness").mkdir()  # a student's own `harness` must not be what runs
     (repo / "harness" / "__init__.py").write_text("raise SystemExit('the student harness ran')\n")
     summary, outputs = root / "summary.md", root / "outputs.txt"
     summary.touch()
     outputs.touch()
-    env = {**os.environ, "GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary),
-           "GITHUB_OUTPUT": str(outputs), "RUNNER_TEMP": str(root / "temp"),
-           "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]}
-    command = step(workflow, "Grade")["run"] + " --no-train"   # training is tested elsewhere
-    proc = subprocess.run(["bash", "-c", command], cwd=repo, env=env, capture_output=True, text=True,
-                          timeout=120)
+    env = {
+        **os.environ,
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_STEP_SUMMARY": str(summary),
+        "GITHUB_OUTPUT": str(outputs),
+        "RUNNER_TEMP": str(root / "temp"),
+        "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"],
+    }
+    command = step(workflow, "Grade")["run"] + " --no-train"  # training is tested elsewhere
+    proc = subprocess.run(
+        ["bash", "-c", command], cwd=repo, env=env, capture_output=True, text=True, timeout=120
+    )
     return proc, summary.read_text(), outputs.read_text(), root
 
 
@@ -143,6 +155,7 @@ def test_the_command_writes_summary_points_and_report(ci_run):
 
 # -- annotations and points, on hand-made reports ---------------------------------------------
 
+
 def test_workflow_command_escaping():
     assert annotate.escape_data("50% done\r\nnext") == "50%25 done%0D%0Anext"
     assert annotate.escape_property("a:b,c") == "a%3Ab%2Cc"
@@ -151,28 +164,37 @@ def test_workflow_command_escaping():
 
 def test_annotations_skip_hidden_checks_and_unknown_places(tmp_path):
     (tmp_path / "relu.py").write_text("def relu_forward(input):\n    return input\n")
-    checks = (CheckResult("forward.relu", Status.FAIL, 0, 4, "wrong", function="relu_forward"),
-              CheckResult("hidden.forward.relu", Status.FAIL, 0, 1, "secret", function="relu_forward",
-                          hidden=True),
-              CheckResult("train.lenet", Status.FAIL, 0, 30, "accuracy 0.1", function="train.lenet"))
+    checks = (
+        CheckResult("forward.relu", Status.FAIL, 0, 4, "wrong", function="relu_forward"),
+        CheckResult("hidden.forward.relu", Status.FAIL, 0, 1, "secret", function="relu_forward", hidden=True),
+        CheckResult("train.lenet", Status.FAIL, 0, 30, "accuracy 0.1", function="train.lenet"),
+    )
     checks += (CheckResult("integrity.imports", Status.FAIL, 0, 0, "flagged for review: imports torch"),)
     lines = annotate.annotations(GradeReport(str(tmp_path), checks, {}), tmp_path)
     assert lines[0] == "::warning title=integrity.imports::flagged for review: imports torch"
-    assert lines[1].startswith("::error file=relu.py,line=1,title=relu_forward%3A 1 check not passed (4 points")
+    assert lines[1].startswith(
+        "::error file=relu.py,line=1,title=relu_forward%3A 1 check not passed (4 points"
+    )
     assert "secret" not in "".join(lines)
     assert lines[2].startswith("::error title=train.lenet%3A 1 check not passed")
 
 
 def test_annotation_paths_are_relative_to_the_repository(tmp_path):
     (tmp_path / "src").mkdir()
-    (tmp_path / "src" / "relu.py").write_text("import numpy\n\n@staticmethod\ndef relu_forward(x):\n    pass\n")
+    (tmp_path / "src" / "relu.py").write_text(
+        "import numpy\n\n@staticmethod\ndef relu_forward(x):\n    pass\n"
+    )
     where = annotate.locations(tmp_path)
     assert where["relu_forward"] == annotate.Where("src/relu.py", 3, 5)
 
 
 def test_autograder_error_is_one_annotation_and_zero_points():
-    report = GradeReport("s", (CheckResult("forward.relu", Status.PASS, 4, 4, "ok", function="relu_forward"),),
-                         {}, autograder_error="KeyError: 'conv'\ntraceback")
+    report = GradeReport(
+        "s",
+        (CheckResult("forward.relu", Status.PASS, 4, 4, "ok", function="relu_forward"),),
+        {},
+        autograder_error="KeyError: 'conv'\ntraceback",
+    )
     (line,) = annotate.annotations(report)
     assert line.startswith("::error title=Autograder error::") and AUTOGRADER_ERROR[:40] in line
     assert classroom.points_line(report) == "Points 0/4"

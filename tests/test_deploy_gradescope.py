@@ -1,4 +1,5 @@
 """The Gradescope bundle, built by the CLI and run end to end in a fake /autograder."""
+
 from __future__ import annotations
 
 import json
@@ -10,19 +11,31 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from conftest import RELU_BROKEN, make_submission
-from harness import cli
+
+from harness import cli, options
 from harness.core import paths
 from harness.deploy import gradescope_bundle
-
 
 
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("bundle") / "autograder.zip"
-    assert cli.main(["gradescope", "--out", str(out), "--no-train", "--hidden-seed", "5",
-                     "--rubric", str(paths.DEFAULT_RUBRIC)]) == 0
+    assert (
+        cli.main(
+            [
+                "gradescope",
+                "--out",
+                str(out),
+                "--no-train",
+                "--hidden-seed",
+                "5",
+                "--rubric",
+                str(paths.DEFAULT_RUBRIC),
+            ]
+        )
+        == 0
+    )
     return out
 
 
@@ -39,14 +52,20 @@ def autograder(tmp_path: Path, bundle: Path, submission: Path | None) -> Path:
 
 def run_autograder(root: Path, python: str = sys.executable) -> dict:
     env = {**os.environ, "AUTOGRADER_ROOT": str(root), "HARNESS_PYTHON": python}
-    env.pop(cli.HIDDEN_SEED_ENV, None)
-    proc = subprocess.run(["bash", str(root / "source" / "run_autograder")], env=env, capture_output=True,
-                          text=True, timeout=180)
-    assert proc.returncode == 0, proc.stderr   # Gradescope reads results.json whatever happened
+    env.pop(options.HIDDEN_SEED_ENV, None)
+    proc = subprocess.run(
+        ["bash", str(root / "source" / "run_autograder")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert proc.returncode == 0, proc.stderr  # Gradescope reads results.json whatever happened
     return json.loads((root / "results" / "results.json").read_text())
 
 
 # -- the zip ----------------------------------------------------------------------------------
+
 
 def test_bundle_layout(bundle):
     with zipfile.ZipFile(bundle) as zf:
@@ -58,8 +77,14 @@ def test_bundle_layout(bundle):
     for script in ("setup.sh", "run_autograder"):
         assert infos[script].external_attr >> 16 & 0o777 == 0o755
     project = gradescope_bundle.PROJECT
-    for needed in ("harness/__init__.py", "harness/fixtures_lock.json", "fixtures/manifest.json",
-                   "reference/conv_layer.py", "pyproject.toml", "README.md"):
+    for needed in (
+        "harness/__init__.py",
+        "harness/fixtures_lock.json",
+        "fixtures/manifest.json",
+        "reference/conv_layer.py",
+        "pyproject.toml",
+        "README.md",
+    ):
         assert f"{project}/{needed}" in names
     assert not [n for n in names if "__pycache__" in n or n.startswith(f"{project}/tests/")]
     assert config["grade_args"] == ["--no-train"] and config["rubric"] == "rubric.toml"
@@ -68,8 +93,21 @@ def test_bundle_layout(bundle):
 
 def test_bundle_is_reproducible(bundle, tmp_path):
     again = tmp_path / "again.zip"
-    assert cli.main(["gradescope", "--out", str(again), "--no-train", "--hidden-seed", "5",
-                     "--rubric", str(paths.DEFAULT_RUBRIC)]) == 0
+    assert (
+        cli.main(
+            [
+                "gradescope",
+                "--out",
+                str(again),
+                "--no-train",
+                "--hidden-seed",
+                "5",
+                "--rubric",
+                str(paths.DEFAULT_RUBRIC),
+            ]
+        )
+        == 0
+    )
     assert again.read_bytes() == bundle.read_bytes()
 
 
@@ -82,13 +120,14 @@ def test_scripts_are_valid_bash(bundle, tmp_path):
 
 def test_bad_rubric_is_refused(tmp_path, capsys):
     bad = tmp_path / "rubric.toml"
-    bad.write_text("name = \"no points\"\n")
+    bad.write_text('name = "no points"\n')
     assert cli.main(["gradescope", "--out", str(tmp_path / "a.zip"), "--rubric", str(bad)]) == 2
     assert "malformed rubric" in capsys.readouterr().err
     assert not (tmp_path / "a.zip").exists()
 
 
 # -- end to end -------------------------------------------------------------------------------
+
 
 @pytest.mark.slow
 def test_reference_scores_full_marks(bundle, tmp_path):

@@ -3,6 +3,7 @@
 The GPU itself is exercised in ``tests/test_gpu.py`` (skipped without cupy and a CUDA
 device); these tests run where there is none, and are skipped where there is one.
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -12,13 +13,12 @@ import numpy as np
 import pytest
 
 from harness import profiles
-from harness.core import device
-from harness.training import lenet_ops
-from harness.core import paths
-from harness.child import training
-from harness.training import check as training_check
-from harness.grade import Options, grade
+from harness.child import lenet_ops, training
+from harness.core import device, paths
 from harness.core.model import Status
+from harness.grade import grade
+from harness.options import Options, TrainOptions
+from harness.training import check as training_check
 
 
 def _gpu_usable() -> bool:
@@ -33,13 +33,16 @@ no_gpu = pytest.mark.skipif(_gpu_usable(), reason="a GPU is usable here: tests/t
 
 
 def harness(*args):
-    return subprocess.run([sys.executable, "-m", "harness", *args], cwd=paths.ROOT,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "harness", *args], cwd=paths.ROOT, capture_output=True, text=True, timeout=120
+    )
 
 
 @no_gpu
-@pytest.mark.parametrize("command", [["grade", "reference", "--no-train", "--device", "cuda"],
-                                     ["fixtures", "check", "--device", "cuda"]])
+@pytest.mark.parametrize(
+    "command",
+    [["grade", "reference", "--no-train", "--device", "cuda"], ["fixtures", "check", "--device", "cuda"]],
+)
 def test_cuda_without_a_gpu_is_a_usage_error_that_says_what_to_do(command, tmp_path):
     run = harness(*command, *(["--out", str(tmp_path)] if command[0] == "grade" else []))
     assert run.returncode == 2, run.stdout + run.stderr
@@ -66,8 +69,10 @@ def test_numpy_is_the_cpu_device():
     a = np.arange(3.0)
     assert device.to_host(a) is a
     assert device.stays_on(np, {"y": a, "nll": 3.0}) == ""  # scalars are not judged
-    assert device.stays_on(np, {"y": a, "input": memoryview(b"ab")}) == \
-        "'input' came back as builtins.memoryview"
+    assert (
+        device.stays_on(np, {"y": a, "input": memoryview(b"ab")})
+        == "'input' came back as builtins.memoryview"
+    )
 
 
 def test_a_cpu_run_reports_the_cpu_and_no_device_note():
@@ -83,8 +88,9 @@ def test_a_cpu_run_reports_the_cpu_and_no_device_note():
 def test_training_asked_for_cuda_without_a_gpu_falls_back_to_the_cpu_with_a_notice():
     """The sandbox's GPU child (no address-space limit, cupy imported before the audit hook)
     still trains, on the CPU, and the report says why."""
-    report = grade("reference", Options(only=("train.lenet",),
-                                        extra={"device": device.CUDA, "train_iterations": 30}))
+    report = grade(
+        "reference", Options(only=("train.lenet",), device=device.CUDA, training=TrainOptions(iterations=30))
+    )
     assert not report.autograder_error, report.autograder_error
     (check,) = report.checks
     assert check.status in (Status.PASS, Status.FAIL) and check.numbers["iterations_done"] == 30
@@ -100,10 +106,12 @@ def numpy_under_another_name():
     one SGD block, arrays moved with ``xp.asarray``, synchronisation) run on the CPU. It cannot
     catch a numpy-only call on device arrays; tests/test_gpu.py does, on a GPU."""
     import types
+
     stand_in = types.ModuleType("numpy_elsewhere")
     stand_in.__dict__.update({k: getattr(np, k) for k in dir(np) if not k.startswith("__")})
     stand_in.cuda = types.SimpleNamespace(
-        get_current_stream=lambda: types.SimpleNamespace(synchronize=lambda: None))
+        get_current_stream=lambda: types.SimpleNamespace(synchronize=lambda: None)
+    )
     return stand_in
 
 

@@ -1,18 +1,18 @@
 """Likely causes, on arrays: every mistake of the catalogue is recognised from what it returns,
 signatures hold on results built to show them, and nothing is said when nothing fits."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
 from harness.cases import catalogue as cases
-from harness.diagnose import engine as diagnose
 from harness.cases import fixtures
-from harness.diagnose import mistakes
-from harness.diagnose import mutants
+from harness.core.ops import OPS, output_hw, output_meta
+from harness.diagnose import engine as diagnose
+from harness.diagnose import mistakes, mutants
 from harness.diagnose.mistakes import MISTAKES
 from harness.diagnose.mutants import close
-from harness.core.ops import OPS, output_hw, output_meta
 
 
 def fixture_cases(op_name: str):
@@ -44,10 +44,10 @@ def diagnosed(op_name, case, out, got, expected):
 
 # Predictions two mistakes share by construction: the first in the catalogue names them.
 SAME_PREDICTION = {
-    ("memory_order", "reshape_for_transpose"),      # x.T.reshape(...) is one memory order among all
+    ("memory_order", "reshape_for_transpose"),  # x.T.reshape(...) is one memory order among all
     ("weight_grad_order", "reshape_for_transpose"),
-    ("memory_order", "transposed"),                 # a square (rows == batch) array
-    ("not_computed", "input_grad_missing"),         # zeros, named for what is missing
+    ("memory_order", "transposed"),  # a square (rows == batch) array
+    ("not_computed", "input_grad_missing"),  # zeros, named for what is missing
     ("transposed", "weight_grad_transposed"),
 }
 
@@ -71,14 +71,18 @@ def test_each_mutant_is_recognised_from_its_own_result(mistake):
             continue
         pool = fixture_cases(op_name)
         if mistake.id == "w_not_transposed":  # square weights only: drawn among hidden shapes
-            pool = [(c, cases.expected(c)) for seed in range(40) for c in cases.random_cases(seed)
-                    if c.op == op_name and c.arrays["w"].shape[0] == c.arrays["w"].shape[1]]
+            pool = [
+                (c, cases.expected(c))
+                for seed in range(40)
+                for c in cases.random_cases(seed)
+                if c.op == op_name and c.arrays["w"].shape[0] == c.arrays["w"].shape[1]
+            ]
         for case, expected in pool:
             exp = outputs(op_name, expected)
             for out in outs:
                 candidates = list(mistake.predict(case, out, exp[out]))
                 step = max(1, len(candidates) // 3)  # memory orders: 47 per case, a sample is enough
-                for predicted, _ in candidates[len(case.name) % step::step]:
+                for predicted, _ in candidates[len(case.name) % step :: step]:
                     predicted = np.asarray(predicted, dtype=np.float64)
                     if same(predicted, exp[out], out):
                         continue  # no difference on this case
@@ -90,8 +94,8 @@ def test_each_mutant_is_recognised_from_its_own_result(mistake):
                         continue
                     negligible = np.abs(predicted).max() <= 1e-5 * np.abs(exp[out]).max()
                     assert (mistake.id, found.id) in SAME_PREDICTION or (
-                        negligible and found.id in ("not_computed", "input_grad_missing")), (
-                        f"{mistake.id} on {op_name} {case.name} {out} diagnosed as {found.id}")
+                        negligible and found.id in ("not_computed", "input_grad_missing")
+                    ), f"{mistake.id} on {op_name} {case.name} {out} diagnosed as {found.id}"
     assert tried, f"{mistake.id}: no fixture case shows this mistake"
 
 
@@ -110,7 +114,11 @@ def test_nothing_is_said_when_nothing_fits():
         for case, expected in fixture_cases(op_name)[:3]:
             for out, exp in outputs(op_name, expected).items():
                 got = exp + 0.3 * np.abs(exp).max() * rng.standard_normal(np.shape(exp)) + 0.1
-                assert diagnose.likely_cause(OPS[op_name], case, out, got, exp) == "", (op_name, case.name, out)
+                assert diagnose.likely_cause(OPS[op_name], case, out, got, exp) == "", (
+                    op_name,
+                    case.name,
+                    out,
+                )
 
 
 def test_likely_cause_never_raises():
@@ -122,8 +130,10 @@ def test_likely_cause_never_raises():
 
 # ---- mistakes computed independently of the mutants ----------------------------------------
 
+
 def test_a_true_convolution_from_scipy_is_a_flipped_kernel():
     from scipy.signal import convolve
+
     case, expected = case_named("conv.forward", "k3_s1_p1_h5w5_c3_b2_n4")
     p = case.params
     h, w, c, k, num, n = p["h"], p["w"], p["c"], p["k"], p["num"], case.arrays["x"].shape[1]
@@ -135,14 +145,15 @@ def test_a_true_convolution_from_scipy_is_a_flipped_kernel():
             out[:, :, f, i] = sum(convolve(x[:, :, ic, i], W[:, :, ic, f], mode="valid") for ic in range(c))
     got = out.reshape(-1, n, order="F") + np.repeat(case.arrays["b"].ravel(), h * w)[:, None]
     assert diagnose.likely_cause(OPS["conv.forward"], case, "y", got, expected["y"]).startswith(
-        mistakes.FLIPPED_KERNEL)
+        mistakes.FLIPPED_KERNEL
+    )
 
 
 def test_channels_first_c_order_output_is_a_memory_order():
     case, expected = case_named("pooling.forward", "k3_s2_p1_h7w5_c3_b2")
     h_out, w_out = output_hw(case.params)
     vol = expected["y"].reshape(h_out, w_out, 3, 2, order="F")
-    got = vol.transpose(2, 0, 1, 3).reshape(-1, 2)            # PyTorch's (c, h, w), C order
+    got = vol.transpose(2, 0, 1, 3).reshape(-1, 2)  # PyTorch's (c, h, w), C order
     hint = diagnose.likely_cause(OPS["pooling.forward"], case, "y", got, expected["y"])
     assert hint.startswith(mistakes.MEMORY_ORDER) and "(c, h, w, n)" in hint
 
@@ -150,20 +161,22 @@ def test_channels_first_c_order_output_is_a_memory_order():
 def test_overwriting_the_weight_gradient_per_image_is_right_for_one_image():
     case, expected = case_named("inner_product.backward", "d7_n4_b5")
     x, dy = case.arrays["x"], case.arrays["dy"]
-    got = np.outer(x[:, -1], dy[:, -1])                     # dw = ... inside the loop, not +=
+    got = np.outer(x[:, -1], dy[:, -1])  # dw = ... inside the loop, not +=
     hint = diagnose.likely_cause(OPS["inner_product.backward"], case, "w", got, expected["w"])
     assert hint.startswith(mistakes.BATCH_ONE) and "last image" in hint
 
 
 def test_bias_gradient_of_shape_num_by_batch_is_not_summed():
     case, expected = case_named("conv.backward", "k3_s2_p1_h7w5_c2_b3_n3")
-    dy = case.arrays["dy"].reshape(3, -1, 3)                 # (num, positions, batch)
-    got = dy.sum(axis=1)                                      # summed over positions only
+    dy = case.arrays["dy"].reshape(3, -1, 3)  # (num, positions, batch)
+    got = dy.sum(axis=1)  # summed over positions only
     assert diagnose.likely_cause(OPS["conv.backward"], case, "b", got, expected["b"]).startswith(
-        mistakes.BIAS_NOT_SUMMED)
+        mistakes.BIAS_NOT_SUMMED
+    )
 
 
 # ---- signatures -------------------------------------------------------------------------------
+
 
 def test_right_only_for_the_first_image():
     case, expected = case_named("conv.backward", "k3_s2_p1_h7w5_c2_b3_n3")
@@ -183,8 +196,8 @@ def test_a_constant_number_of_columns_is_a_hard_coded_batch_size():
 def test_one_window_too_many_is_off_by_one():
     case, expected = case_named("pooling.forward", "k2_s2_p0_h7w7_c2_b2")
     h_out, w_out = output_hw(case.params)
-    vol = expected["y"].reshape(2, w_out, h_out, 2)             # (c, w, h, n) view of the F columns
-    bigger = np.concatenate([vol, np.full((2, w_out, 1, 2), 7.0)], axis=2)   # one more row of windows
+    vol = expected["y"].reshape(2, w_out, h_out, 2)  # (c, w, h, n) view of the F columns
+    bigger = np.concatenate([vol, np.full((2, w_out, 1, 2), 7.0)], axis=2)  # one more row of windows
     got = bigger.reshape(-1, 2)
     hint = diagnose.likely_cause(OPS["pooling.forward"], case, "y", got, expected["y"])
     assert hint.startswith(mistakes.OFF_BY_ONE) and f"{h_out + 1} x {w_out}" in hint
@@ -195,15 +208,17 @@ def test_wrong_only_where_windows_overlap_the_padding():
     mask = mutants.border_mask(case, "y")
     assert mask.any() and not mask.all()
     got = np.where(mask, expected["y"] + 1.0, expected["y"])
-    assert diagnose.likely_cause(OPS["conv.forward"], case, "y", got, expected["y"]) == mistakes.BORDER + \
-        f" ({int(mask.sum())} wrong values, all near the border)"
+    assert (
+        diagnose.likely_cause(OPS["conv.forward"], case, "y", got, expected["y"])
+        == mistakes.BORDER + f" ({int(mask.sum())} wrong values, all near the border)"
+    )
 
 
 def test_wrong_only_at_ties():
     case, expected = case_named("pooling.backward", "ties_k3_s2_p0_h7w7_c1_b2")
     share = mutants.pool_routes(case, "all")
     tied = share.sum(axis=(1, 2)) > 1
-    rng = np.random.default_rng(3)                             # a random tie-break: no mutant fits
+    rng = np.random.default_rng(3)  # a random tie-break: no mutant fits
     pick = rng.random(share.shape) * share
     pick = (pick == pick.max(axis=(1, 2), keepdims=True)) & (share > 0)
     h_out, w_out = output_hw(case.params)
@@ -212,7 +227,8 @@ def test_wrong_only_at_ties():
     assert tied.any()
     assert not close(got, expected["input"])
     assert diagnose.likely_cause(OPS["pooling.backward"], case, "input", got, expected["input"]).startswith(
-        mistakes.POOL_TIES)
+        mistakes.POOL_TIES
+    )
 
 
 def test_a_constant_factor_and_the_batch_size():
@@ -233,34 +249,45 @@ def test_right_values_in_other_places():
 
 def test_nan_only_for_large_logits_is_an_unstable_softmax():
     large, expected = case_named("mlrloss", "large_N6_K10_M5")
-    hint = diagnose.likely_cause(OPS["mlrloss"], large, "nll", np.array(np.inf), np.reshape(expected["nll"], ()))
+    hint = diagnose.likely_cause(
+        OPS["mlrloss"], large, "nll", np.array(np.inf), np.reshape(expected["nll"], ())
+    )
     assert hint.startswith(mistakes.SOFTMAX_UNSTABLE)
     got = expected["wb"].copy()
     got[3] = np.nan
-    assert diagnose.likely_cause(OPS["mlrloss"], large, "wb", got, expected["wb"]).startswith(mistakes.SOFTMAX_UNSTABLE)
-    small, expected = case_named("mlrloss", "N4_K3_M6")        # logits below 3: exp cannot overflow
-    assert diagnose.likely_cause(OPS["mlrloss"], small, "nll", np.array(np.nan), np.reshape(expected["nll"], ())) == ""
+    assert diagnose.likely_cause(OPS["mlrloss"], large, "wb", got, expected["wb"]).startswith(
+        mistakes.SOFTMAX_UNSTABLE
+    )
+    small, expected = case_named("mlrloss", "N4_K3_M6")  # logits below 3: exp cannot overflow
+    assert (
+        diagnose.likely_cause(OPS["mlrloss"], small, "nll", np.array(np.nan), np.reshape(expected["nll"], ()))
+        == ""
+    )
 
 
 # ---- properties and crashes -----------------------------------------------------------------
 
-@pytest.mark.parametrize("op_name, case_name, key, got, hint", [
-    ("pooling.forward", "k3_s2_p1_h7w5_c3_b2", "height", 3, mistakes.FIELDS_SWAPPED),   # h_out 4, w_out 3
-    ("pooling.forward", "k3_s2_p1_h7w5_c3_b2", "height", 7, mistakes.FIELD_NOT_UPDATED),
-    ("conv.forward", "k3_s2_p1_h7w5_c2_b3_n3", "width", 2, mistakes.PAD_IGNORED),       # (5 - 3)//2 + 1
-    ("conv.forward", "k3_s2_p1_h7w5_c2_b3_n3", "width", 5, mistakes.FIELD_NOT_UPDATED),
-    ("conv.forward", "k5_s3_p2_h9w11_c2_b1_n2", "width", 11, mistakes.FIELD_NOT_UPDATED),
-    ("conv.forward", "k5_s3_p2_h9w11_c2_b1_n2", "height", 9, mistakes.FIELD_NOT_UPDATED),
-    ("conv.forward", "k3_s2_p0_h8w8_c2_b2_n3", "height", 6, mistakes.STRIDE_IGNORED),   # 8 - 3 + 1
-    ("conv.forward", "lenet_conv1_b2", "height", 23, mistakes.OFF_BY_ONE),
-    ("conv.forward", "lenet_conv2_b2", "channel", 20, mistakes.FIELD_CHANNEL),
-    ("inner_product.forward", "d7_n4_b5", "height", 7, mistakes.FIELD_NOT_UPDATED),
-    ("relu.forward", "h5w3_c1_b2", "height", 3, mistakes.FIELDS_SWAPPED),
-    ("relu.forward", "h5w3_c1_b2", "batch_size", 100, mistakes.HARDCODED_BATCH),
-    ("relu.forward", "h5w3_c1_b2", "batch_size", 15, mistakes.BATCH_FROM_ROWS),
-    ("relu.forward", "h5w3_c1_b2", "height", "missing", ""),
-    ("conv.forward", "lenet_conv1_b2", "height", 17, ""),
-])
+
+@pytest.mark.parametrize(
+    "op_name, case_name, key, got, hint",
+    [
+        ("pooling.forward", "k3_s2_p1_h7w5_c3_b2", "height", 3, mistakes.FIELDS_SWAPPED),  # h_out 4, w_out 3
+        ("pooling.forward", "k3_s2_p1_h7w5_c3_b2", "height", 7, mistakes.FIELD_NOT_UPDATED),
+        ("conv.forward", "k3_s2_p1_h7w5_c2_b3_n3", "width", 2, mistakes.PAD_IGNORED),  # (5 - 3)//2 + 1
+        ("conv.forward", "k3_s2_p1_h7w5_c2_b3_n3", "width", 5, mistakes.FIELD_NOT_UPDATED),
+        ("conv.forward", "k5_s3_p2_h9w11_c2_b1_n2", "width", 11, mistakes.FIELD_NOT_UPDATED),
+        ("conv.forward", "k5_s3_p2_h9w11_c2_b1_n2", "height", 9, mistakes.FIELD_NOT_UPDATED),
+        ("conv.forward", "k3_s2_p0_h8w8_c2_b2_n3", "height", 6, mistakes.STRIDE_IGNORED),  # 8 - 3 + 1
+        ("conv.forward", "lenet_conv1_b2", "height", 23, mistakes.OFF_BY_ONE),
+        ("conv.forward", "lenet_conv2_b2", "channel", 20, mistakes.FIELD_CHANNEL),
+        ("inner_product.forward", "d7_n4_b5", "height", 7, mistakes.FIELD_NOT_UPDATED),
+        ("relu.forward", "h5w3_c1_b2", "height", 3, mistakes.FIELDS_SWAPPED),
+        ("relu.forward", "h5w3_c1_b2", "batch_size", 100, mistakes.HARDCODED_BATCH),
+        ("relu.forward", "h5w3_c1_b2", "batch_size", 15, mistakes.BATCH_FROM_ROWS),
+        ("relu.forward", "h5w3_c1_b2", "height", "missing", ""),
+        ("conv.forward", "lenet_conv1_b2", "height", 17, ""),
+    ],
+)
 def test_field_hints(op_name, case_name, key, got, hint):
     case, _ = case_named(op_name, case_name)
     want = output_meta(OPS[op_name], case.params, case.arrays)[key]
@@ -289,7 +316,7 @@ def test_a_matrix_product_failing_on_the_sizes_of_w_suggests_w_for_w_transposed(
     w, x = case.arrays["w"], case.arrays["x"]
     for error in (_error(lambda: np.dot(w, x)), _error(lambda: w @ x)):
         assert diagnose.crash_hint(OPS["inner_product.forward"], case, error) == mistakes.MATMUL_W_SIZES
-    other = _error(lambda: x @ x)                              # 7 and 5: not w's sizes
+    other = _error(lambda: x @ x)  # 7 and 5: not w's sizes
     assert diagnose.crash_hint(OPS["inner_product.forward"], case, other) == ""
     assert diagnose.crash_hint(OPS["relu.forward"], case_named("relu.forward", "h5w3_c1_b2")[0], other) == ""
 
@@ -310,4 +337,8 @@ def test_mutants_on_random_shapes(seed):
                     if same(predicted, exp[out], out) or not np.isfinite(predicted).all():
                         continue
                     # the mutant itself, or one predicting the same array here, is named
-                    assert diagnosed(case.op, case, out, predicted, exp[out]) is not None, (m.id, case.name, out)
+                    assert diagnosed(case.op, case, out, predicted, exp[out]) is not None, (
+                        m.id,
+                        case.name,
+                        out,
+                    )

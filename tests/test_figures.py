@@ -1,4 +1,5 @@
 """harness.training.figures: valid PNGs from the Agg canvas, digits and conv maps shown upright."""
+
 import base64
 import struct
 
@@ -6,9 +7,8 @@ import numpy as np
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-from harness.training import figures
-from harness.training import metrics
 from harness.cases import reference
+from harness.training import figures, metrics
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -33,7 +33,7 @@ def digits():
     scores = rng.normal(0, 1, (10, 20))
     scores[y, np.arange(20)] += 5
     scores[3, [0, 10]] += 12  # two 0s read as 3
-    scores[7, 1] += 12        # a 1 read as 7
+    scores[7, 1] += 12  # a 1 read as 7
     return images, y, scores
 
 
@@ -75,10 +75,12 @@ def test_conv_filters_and_maps_are_shown_upright():
     """A filter that picks the top-left pixel of its window maps a digit onto its own crop."""
     digit = np.random.default_rng(2).uniform(0, 1, (28, 28))
     w = np.zeros((25, 2))
-    w[0, 0] = 1       # dh = 0, dw = 0: the window's first pixel
+    w[0, 0] = 1  # dh = 0, dw = 0: the window's first pixel
     w[0 + 5 * 3, 1] = 1  # dh = 0, dw = 3
     params = {"h": 28, "w": 28, "c": 1, "k": 5, "stride": 1, "pad": 0, "num": 2}
-    y = reference.run("conv.forward", params, {"x": digit.reshape(784, 1), "w": w, "b": np.zeros((1, 2))})["y"]
+    y = reference.run("conv.forward", params, {"x": digit.reshape(784, 1), "w": w, "b": np.zeros((1, 2))})[
+        "y"
+    ]
     maps = figures.feature_map_images(y[:, 0], 24, 24)
     np.testing.assert_array_equal(maps[0], digit[:24, :24])
     # The network's w axis runs down the digit's rows: dw = 3 shifts the crop down by 3.
@@ -96,12 +98,13 @@ def test_per_class_table():
     assert html.startswith("<table") and html.endswith("</table>")
     assert html.count("<tr>") == 1 + 2 + 1  # header, two classes, total
     assert "<td>0.750</td>" in html  # recall of class 0
-    assert "<td>6</td>" in html      # total support
+    assert "<td>6</td>" in html  # total support
 
 
 def test_training_figures_of_a_short_run():
     from harness.child import training
     from harness.training import verdict as training_verdict
+
     x_train, y_train, x_eval, y_eval = training.dataset(training.TrainConfig(n_train=200, n_test=40))
     cfg = training.TrainConfig(iterations=2, batch_size=16, eval_every=1, eval_subset=20)
     outcome = training.train(lambda op, p, a: reference.run(op, p, a), x_train, y_train, x_eval, cfg)

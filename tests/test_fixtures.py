@@ -1,4 +1,5 @@
 """The shipped fixtures verify, reproduce byte for byte, and every kind of tampering is caught."""
+
 import json
 import shutil
 
@@ -28,6 +29,7 @@ def manifest(root=fixtures.FIXTURES_DIR):
 
 # ---- the shipped fixtures ----------------------------------------------------------------
 
+
 def test_shipped_fixtures_verify_and_regenerate_identically():
     assert fixtures.check(exact=False) == []
     # Byte for byte, only mlrloss outputs (exp, products of inexact values) may differ, and
@@ -44,7 +46,10 @@ def test_shipped_fixtures_are_small():
 def test_manifest_describes_every_public_case():
     m = manifest()
     assert (m["schema"], m["fixtures_version"], m["seed"]) == (
-        fixtures.SCHEMA_VERSION, cases.FIXTURES_VERSION, cases.SEED)
+        fixtures.SCHEMA_VERSION,
+        cases.FIXTURES_VERSION,
+        cases.SEED,
+    )
     assert m["generated_with"]["numpy"]
     entries = {(e["op"], e["case"]): e for e in m["files"]}
     public = cases.public_cases()
@@ -56,7 +61,10 @@ def test_manifest_describes_every_public_case():
         assert e["arrays"]["in_x" if "x" in case.arrays else "in_X"]
         assert all(k in e["arrays"] for k in [f"out_{o}" for o in OPS[case.op].outputs])
     assert entries["conv.backward", "lenet_conv2_b2"]["checks"] == [
-        "backward.conv.input", "backward.conv.w", "backward.conv.b"]
+        "backward.conv.input",
+        "backward.conv.w",
+        "backward.conv.b",
+    ]
     assert entries["conv.forward", "lenet_conv2_b2"]["checks"] == ["forward.conv"]
 
 
@@ -65,9 +73,14 @@ def test_generate_elsewhere_is_byte_identical_and_leaves_the_lock_alone(tmp_path
     fixtures.generate(tmp_path / "a")
     fixtures.generate(tmp_path / "b")
     assert fixtures.LOCK_FILE.read_bytes() == lock
-    files = sorted(p.relative_to(tmp_path / "a").as_posix() for p in (tmp_path / "a").rglob("*") if p.is_file())
-    assert files == sorted(p.relative_to(fixtures.FIXTURES_DIR).as_posix()
-                           for p in fixtures.FIXTURES_DIR.rglob("*") if p.is_file())
+    files = sorted(
+        p.relative_to(tmp_path / "a").as_posix() for p in (tmp_path / "a").rglob("*") if p.is_file()
+    )
+    assert files == sorted(
+        p.relative_to(fixtures.FIXTURES_DIR).as_posix()
+        for p in fixtures.FIXTURES_DIR.rglob("*")
+        if p.is_file()
+    )
     for rel in files:
         assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes()
         if not rel.startswith("mlrloss/") and rel != fixtures.MANIFEST:  # no rounding anywhere else
@@ -75,6 +88,7 @@ def test_generate_elsewhere_is_byte_identical_and_leaves_the_lock_alone(tmp_path
 
 
 # ---- check() on tampered copies ----------------------------------------------------------
+
 
 def test_check_reports_a_changed_byte(copy):
     data = bytearray((copy / CONV2).read_bytes())
@@ -92,7 +106,8 @@ def test_check_reports_a_deleted_file(copy):
 def test_check_reports_an_extra_file(copy):
     (copy / "relu_backward" / "mine.npz").write_bytes(b"x")
     assert fixtures.check(copy, regenerate=False) == [
-        "relu_backward/mine.npz: unexpected file (not in manifest.json)"]
+        "relu_backward/mine.npz: unexpected file (not in manifest.json)"
+    ]
 
 
 def test_check_reports_an_edited_manifest(copy):
@@ -101,8 +116,10 @@ def test_check_reports_an_edited_manifest(copy):
     (copy / fixtures.MANIFEST).write_text(json.dumps(m, indent=1, sort_keys=True) + "\n")
     problems = fixtures.check(copy, exact=False)
     assert any(p.startswith("manifest.json: sha256") and "does not match" in p for p in problems)
-    assert any(p.startswith(m["files"][0]["file"]) and "entry differs from regeneration in tags" in p
-               for p in problems)
+    assert any(
+        p.startswith(m["files"][0]["file"]) and "entry differs from regeneration in tags" in p
+        for p in problems
+    )
 
 
 def test_check_reports_a_missing_or_broken_manifest(copy):
@@ -135,11 +152,14 @@ def _tweak(monkeypatch, target, change):
     monkeypatch.setattr(cases, "expected", expected)
 
 
-@pytest.mark.parametrize("change, cause", [
-    ("input", "inputs changed: the case generator"),
-    ("output", "expected outputs changed: the reference changed"),
-    ("rounding", "expected outputs differ at rounding level"),
-])
+@pytest.mark.parametrize(
+    "change, cause",
+    [
+        ("input", "inputs changed: the case generator"),
+        ("output", "expected outputs changed: the reference changed"),
+        ("rounding", "expected outputs differ at rounding level"),
+    ],
+)
 def test_check_explains_why_regeneration_differs(monkeypatch, change, cause):
     _tweak(monkeypatch, ("relu.backward", "h3w4_c2_b1"), change)
     problems = [p for p in fixtures.check() if not p.startswith("mlrloss/")]
@@ -150,6 +170,7 @@ def test_check_explains_why_regeneration_differs(monkeypatch, change, cause):
 
 
 # ---- load() --------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("op", OPS)
 def test_load_gives_the_public_cases_with_reference_outputs(op):
@@ -182,8 +203,11 @@ def test_load_raises_on_a_tampered_file(copy):
     data = bytearray((copy / RELU).read_bytes())
     data[-200] ^= 0xFF
     (copy / RELU).write_bytes(bytes(data))
-    with pytest.raises(FixtureError, match=r"h3w4_c2_b1\.npz: modified or corrupt.*regenerate with "
-                                           r"`python -m harness fixtures generate` or reinstall"):
+    with pytest.raises(
+        FixtureError,
+        match=r"h3w4_c2_b1\.npz: modified or corrupt.*regenerate with "
+        r"`python -m harness fixtures generate` or reinstall",
+    ):
         fixtures.load("conv.forward", copy)
 
 

@@ -5,13 +5,14 @@ Forwards and gradients come from the trusted reference (``harness.cases.referenc
 computes every product and sum in float32 and returns float64 -- correct code that the
 check must accept.
 """
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from harness.checks import gradcheck as gc
 from harness.cases import reference
+from harness.checks import gradcheck as gc
 from harness.checks.gradcheck import gradcheck, pooling_margin, relu_margin
 from harness.core.ops import output_hw
 
@@ -19,6 +20,7 @@ MAX_PASS_CALLS = 1 + 8 * 3  # L(x), then per direction 4 calls, 4 more if the st
 
 
 # ---- cases -------------------------------------------------------------------------------
+
 
 def _rng(seed):
     return np.random.default_rng(seed)
@@ -28,16 +30,21 @@ def conv_case(seed=0, h=12, w=12, c=4, k=5, num=6, n=3, stride=1, pad=0):
     rng = _rng(seed)
     params = dict(h=h, w=w, c=c, k=k, stride=stride, pad=pad, num=num)
     h_out, w_out = output_hw(params)
-    arrays = dict(x=np.maximum(rng.standard_normal((h * w * c, n)), 0),
-                  w=rng.uniform(-1, 1, (k * k * c, num)) * np.sqrt(3 / (k * k * c)),
-                  b=0.1 * rng.standard_normal((1, num)))
+    arrays = dict(
+        x=np.maximum(rng.standard_normal((h * w * c, n)), 0),
+        w=rng.uniform(-1, 1, (k * k * c, num)) * np.sqrt(3 / (k * k * c)),
+        b=0.1 * rng.standard_normal((1, num)),
+    )
     return "conv", params, arrays, rng.standard_normal((h_out * w_out * num, n))
 
 
 def ip_case(seed=0, d=20, num=20, n=5):
     rng = _rng(seed)
-    arrays = dict(x=rng.standard_normal((d, n)), w=rng.uniform(-1, 1, (d, num)) * np.sqrt(3 / d),
-                  b=0.1 * rng.standard_normal((1, num)))
+    arrays = dict(
+        x=rng.standard_normal((d, n)),
+        w=rng.uniform(-1, 1, (d, num)) * np.sqrt(3 / d),
+        b=0.1 * rng.standard_normal((1, num)),
+    )
     return "inner_product", {}, arrays, rng.standard_normal((num, n))
 
 
@@ -62,8 +69,11 @@ def mlr_case(seed=0, N=15, M=8, K=4, logit_scale=3.0):
     rng = _rng(seed)
     X = np.maximum(rng.standard_normal((N, M)), 0)
     theta = rng.standard_normal((K - 1, N)) * logit_scale / np.sqrt(N)
-    arrays = dict(wb=np.concatenate([theta.ravel(), rng.standard_normal(K - 1)]), X=X,
-                  y=rng.integers(0, K, (1, M)).astype(float))
+    arrays = dict(
+        wb=np.concatenate([theta.ravel(), rng.standard_normal(K - 1)]),
+        X=X,
+        y=rng.integers(0, K, (1, M)).astype(float),
+    )
     return "mlrloss", dict(K=K, prediction=0), arrays, None
 
 
@@ -73,6 +83,7 @@ def forward_of(layer, params, dtype=np.float64):
 
     def forward(arrays):
         return reference.run(op, params, {k: v.astype(dtype) for k, v in arrays.items()})[out]
+
     return forward
 
 
@@ -98,8 +109,16 @@ def check(case, wrt, grad=None, *, dtype=np.float64, seed=1, forward=None, **kw)
     layer, params, arrays, dy = case
     if grad is None:
         grad = gradients(layer, params, arrays, dy, dtype)[wrt]
-    return gradcheck(forward or forward_of(layer, params, dtype), arrays, wrt, grad, dy=dy,
-                     rng=_rng(seed), kink_margin=margin(layer, params, arrays), **kw)
+    return gradcheck(
+        forward or forward_of(layer, params, dtype),
+        arrays,
+        wrt,
+        grad,
+        dy=dy,
+        rng=_rng(seed),
+        kink_margin=margin(layer, params, arrays),
+        **kw,
+    )
 
 
 CASES = {
@@ -113,12 +132,18 @@ CASES = {
     "mlrloss": mlr_case(),
     "mlrloss-large-logits": mlr_case(1, N=50, M=20, K=10, logit_scale=15.0),
 }
-WRT = {"conv": ("x", "w", "b"), "inner_product": ("x", "w", "b"), "relu": ("x",),
-       "pooling": ("x",), "mlrloss": ("wb", "X")}
+WRT = {
+    "conv": ("x", "w", "b"),
+    "inner_product": ("x", "w", "b"),
+    "relu": ("x",),
+    "pooling": ("x",),
+    "mlrloss": ("wb", "X"),
+}
 PAIRS = [(name, wrt) for name, case in CASES.items() for wrt in WRT[case[0]]]
 
 
 # ---- correct code passes -------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("name,wrt", PAIRS)
 def test_correct_gradient_passes(name, wrt):
@@ -141,6 +166,7 @@ def test_float32_internal_passes_for_other_directions(name, wrt, seed):
 
 
 # ---- mistakes fail ---------------------------------------------------------------------------
+
 
 def _batch(case):
     layer, _, arrays, _ = case
@@ -167,7 +193,7 @@ def test_scaled_gradient_fails(name, wrt, mistake):
 
 def _missing_term(name, wrt):
     """A gradient that leaves out part of the sum, one per case."""
-    layer, params, arrays, dy = case = CASES[name]
+    layer, params, arrays, dy = CASES[name]
     if layer in ("conv", "inner_product") and wrt in ("w", "b"):
         first_image_only = dy.copy()
         first_image_only[:, 1:] = 0
@@ -186,12 +212,12 @@ def _missing_term(name, wrt):
     P_minus_I = gradients(layer, params, arrays, dy)
     if wrt == "wb":  # bias part forgotten
         g = P_minus_I["wb"].copy()
-        g[-(params["K"] - 1):] = 0
+        g[-(params["K"] - 1) :] = 0
         return g
     # X gradient from P instead of P - I: adds theta.T @ onehot(y)[:K-1]
     K, N = params["K"], arrays["X"].shape[0]
-    theta = arrays["wb"][:N * (K - 1)].reshape(K - 1, N)
-    onehot = np.eye(K)[arrays["y"].astype(int).ravel()].T[:K - 1]
+    theta = arrays["wb"][: N * (K - 1)].reshape(K - 1, N)
+    onehot = np.eye(K)[arrays["y"].astype(int).ravel()].T[: K - 1]
     return P_minus_I["X"] + theta.T @ onehot
 
 
@@ -206,13 +232,13 @@ def _pooling_backward_overwriting(params, x, dy):
         for ow in range(w_out):
             for oh in range(h_out):
                 for j in range(n):
-                    win = vol[ic, ow * s:ow * s + k, oh * s:oh * s + k, j]
+                    win = vol[ic, ow * s : ow * s + k, oh * s : oh * s + k, j]
                     iw, ih = np.unravel_index(np.argmax(win), win.shape)
                     dvol[ic, ow * s + iw, oh * s + ih, j] = dyv[ic, ow, oh, j]  # '=' not '+='
-    return dvol[:, pad:pad + w, pad:pad + h].reshape(h * w * c, n)
+    return dvol[:, pad : pad + w, pad : pad + h].reshape(h * w * c, n)
 
 
-MISSING = [(name, wrt) for name, wrt in PAIRS if not (name == "pooling")]  # no overlap: nothing to miss
+MISSING = [(name, wrt) for name, wrt in PAIRS if name != "pooling"]  # no overlap: nothing to miss
 
 
 @pytest.mark.parametrize("name,wrt", MISSING)
@@ -226,8 +252,9 @@ def test_gradient_missing_a_term_fails(name, wrt):
 def test_missing_term_of_the_overlap_case_is_right_without_overlap():
     """The overwriting pooling backward is correct when windows do not overlap (sanity of the test)."""
     _, params, arrays, dy = CASES["pooling"]
-    assert np.allclose(_pooling_backward_overwriting(params, arrays["x"], dy),
-                       gradients("pooling", params, arrays, dy)["x"])
+    assert np.allclose(
+        _pooling_backward_overwriting(params, arrays["x"], dy), gradients("pooling", params, arrays, dy)["x"]
+    )
 
 
 def test_transposed_square_gradient_fails():
@@ -248,8 +275,12 @@ def test_spatially_transposed_input_gradient_fails():
 
 # ---- cost -----------------------------------------------------------------------------------
 
+
 def test_forward_calls_do_not_grow_with_the_tensor():
-    small, large = conv_case(3, h=6, w=6, c=2, k=3, num=2, n=1), conv_case(4, h=24, w=24, c=8, k=5, num=16, n=8)
+    small, large = (
+        conv_case(3, h=6, w=6, c=2, k=3, num=2, n=1),
+        conv_case(4, h=24, w=24, c=8, k=5, num=16, n=8),
+    )
     for case in (small, large):
         right = gradients(*case)["x"]
         passing, failing = check(case, "x", dtype=np.float32), check(case, "x", 2 * right, entries=4)
@@ -265,11 +296,13 @@ def test_calls_are_counted_by_the_forward_itself():
     def counting(a):
         calls.append(1)
         return inner(a)
+
     result = check(case, "x", forward=counting)
     assert result.ok and result.numbers["forward_calls"] == len(calls)
 
 
 # ---- messages ---------------------------------------------------------------------------
+
 
 def test_failure_facts_name_entries_by_their_coordinates():
     case = CASES["conv"]
@@ -295,7 +328,9 @@ def test_mlrloss_entries_name_theta_and_bias():
 
 def test_passing_message():
     result = check(CASES["conv"], "w", what="dL/dw")
-    assert result.message.startswith("dL/dw agrees with finite differences of your forward in 3 random directions")
+    assert result.message.startswith(
+        "dL/dw agrees with finite differences of your forward in 3 random directions"
+    )
     assert result.facts == ()
 
 
@@ -330,6 +365,7 @@ def test_forward_of_the_wrong_shape_cannot_be_checked():
 def test_forward_exceptions_propagate():
     def broken(arrays):
         raise ZeroDivisionError("student bug")
+
     with pytest.raises(ZeroDivisionError):
         check(CASES["relu"], "x", forward=broken)
 
@@ -353,13 +389,17 @@ def test_steps_respect_the_kink_margin():
     layer, params, arrays, dy = case = CASES["relu"]
     result = check(case, "x")
     # largest move 2 h max|u| <= KINK_SAFETY * margin / 2, and max|u| <= |u| = 1
-    assert max(result.numbers["eps"]) <= gc.KINK_SAFETY * relu_margin(arrays["x"]) / 4 * np.sqrt(arrays["x"].size)
+    assert max(result.numbers["eps"]) <= gc.KINK_SAFETY * relu_margin(arrays["x"]) / 4 * np.sqrt(
+        arrays["x"].size
+    )
 
 
 def test_margin_helpers():
     x = np.array([[1.0, 2, 3, 4], [0, 0, 0, 5], [1, 1.5, 1, 1]]).T  # three 2x2 images
     assert pooling_margin(x, 2, 2, 1, 2, 2, 0) == 0.5
-    assert pooling_margin(-np.ones((4, 1)) - np.arange(4)[:, None], 2, 2, 1, 2, 2, 1) == 0.0  # zero padding ties
+    assert (
+        pooling_margin(-np.ones((4, 1)) - np.arange(4)[:, None], 2, 2, 1, 2, 2, 1) == 0.0
+    )  # zero padding ties
     assert relu_margin(np.array([[-0.3, 0.2]])) == pytest.approx(0.2)
     layer, params, arrays, _ = CASES["pooling-overlap-pad"]
     assert margin(layer, params, arrays) > 0

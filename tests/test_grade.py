@@ -1,10 +1,12 @@
 """grade(): whole-submission behaviour, through the real sandbox."""
+
 import pytest
 
-from harness.grade import Options, grade
 from harness.core.model import Status
+from harness.grade import grade
+from harness.options import Options, TrainOptions
 
-RELU_ONLY = Options(only=("*.relu*",), train=False)
+RELU_ONLY = Options(only=("*.relu*",), training=TrainOptions(enabled=False))
 
 
 def relu_checks(report):
@@ -13,7 +15,7 @@ def relu_checks(report):
 
 def test_a_module_that_does_not_compile_spoils_only_its_own_functions(submission):
     path = submission({"relu": "def relu_forward(input) oops\n"})
-    report = grade(path, Options(only=("*.relu*", "forward.conv"), train=False))
+    report = grade(path, Options(only=("*.relu*", "forward.conv"), training=TrainOptions(enabled=False)))
     relu = relu_checks(report)
     assert relu and all(c.status is Status.ERROR for c in relu)
     assert all("relu.py does not compile: line 1" in c.message for c in relu)
@@ -31,7 +33,7 @@ def test_a_missing_module_is_not_implemented_even_when_others_import_it(submissi
 
 
 def test_the_template_scores_zero_and_every_function_is_not_implemented():
-    report = grade("student_template", Options(train=False))
+    report = grade("student_template", Options(training=TrainOptions(enabled=False)))
     assert report.score == 0 and report.max_score == pytest.approx(70)
     assert {c.status for c in report.checks} == {Status.ERROR}
     assert all("not implemented" in c.message for c in report.checks)
@@ -39,9 +41,11 @@ def test_the_template_scores_zero_and_every_function_is_not_implemented():
 
 def test_one_file_submission_and_repository_layout(tmp_path):
     import shutil
+
     from harness.core import paths
+
     repo = tmp_path / "repo"
     shutil.copytree(paths.REFERENCE_DIR, repo / "python")
     (repo / "README.md").write_text("my assignment\n")
-    report = grade(repo, Options(train=False, only=("forward.*",)))
+    report = grade(repo, Options(training=TrainOptions(enabled=False), only=("forward.*",)))
     assert report.checks and all(c.status is Status.PASS for c in report.checks)

@@ -8,6 +8,7 @@ of the sandbox is left behind, and (where the case writes files) that the report
 the harness's own. Cases that could harm the machine if containment failed are bounded
 (at most 50 processes, writes only where a test folder or an existing report folder is).
 """
+
 from __future__ import annotations
 
 import json
@@ -21,12 +22,13 @@ from pathlib import Path
 import pytest
 
 from harness import grade as grade_mod
-from harness.core import paths
-from harness.sandbox import proctree
 from harness import report as report_mod
-from harness.grade import Options, grade
+from harness.core import paths
 from harness.core.model import Status
+from harness.grade import grade
+from harness.options import Options, TrainOptions
 from harness.report import gradescope
+from harness.sandbox import proctree
 from harness.sandbox.process import Limits, Sandbox, unprivileged_user
 
 pytestmark = pytest.mark.slow
@@ -38,14 +40,19 @@ ZEROS = "out = dict(input); out['data'] = np.zeros_like(input['data']); return o
 HONEST_RELU = "out = dict(input); out['data'] = np.maximum(input['data'], 0); return out"
 
 
-def relu(forward_body: str, header: str = "", backward_body: str = "return output['diff'] * (input['data'] > 0)"):
+def relu(
+    forward_body: str, header: str = "", backward_body: str = "return output['diff'] * (input['data'] > 0)"
+):
     """Source of a relu.py whose forward (and optionally backward) is replaced."""
     if forward_body.endswith(ZEROS):  # an indented block, then the one-line ending
-        forward_body = textwrap.dedent(forward_body[:-len(ZEROS)]).strip("\n") + "\n" + ZEROS
-    return ("import numpy as np\n" + textwrap.dedent(header) + "\n\n"
-            "def relu_forward(input):\n" + textwrap.indent(textwrap.dedent(forward_body).strip(), "    ") + "\n\n"
-            "def relu_backward(output, input, layer):\n"
-            + textwrap.indent(textwrap.dedent(backward_body).strip(), "    ") + "\n")
+        forward_body = textwrap.dedent(forward_body[: -len(ZEROS)]).strip("\n") + "\n" + ZEROS
+    return (
+        "import numpy as np\n" + textwrap.dedent(header) + "\n\n"
+        "def relu_forward(input):\n" + textwrap.indent(textwrap.dedent(forward_body).strip(), "    ") + "\n\n"
+        "def relu_backward(output, input, layer):\n"
+        + textwrap.indent(textwrap.dedent(backward_body).strip(), "    ")
+        + "\n"
+    )
 
 
 @dataclass
@@ -70,56 +77,115 @@ CASES = [
     # -- it hangs ----------------------------------------------------------------------------
     Hostile("infinite_loop", relu("while True:\n    pass"), status="ERROR", message="timed out after 2 s"),
     Hostile("sleep", relu("import time\ntime.sleep(3600)"), status="ERROR", message="timed out"),
-    Hostile("long_compute_in_c", relu("import re\nre.match(r'(a+)+$', 'a' * 64 + 'b')"),
-            status="ERROR", message="timed out"),
+    Hostile(
+        "long_compute_in_c",
+        relu("import re\nre.match(r'(a+)+$', 'a' * 64 + 'b')"),
+        status="ERROR",
+        message="timed out",
+    ),
     # -- it crashes --------------------------------------------------------------------------
-    Hostile("deep_recursion", relu("""
+    Hostile(
+        "deep_recursion",
+        relu("""
         import sys
         sys.setrecursionlimit(10**6)   # recursion through C (repr): the C stack overflows
         class Deep:
             def __repr__(self):
                 return repr(self)
-        return repr(Deep())"""), status="ERROR"),
-    Hostile("memory_bomb_one_allocation", relu("big = np.ones(2**34)\nreturn big"),
-            status="ERROR", message="out of memory"),
-    Hostile("memory_bomb_slow_growth", relu("""
+        return repr(Deep())"""),
+        status="ERROR",
+    ),
+    Hostile(
+        "memory_bomb_one_allocation",
+        relu("big = np.ones(2**34)\nreturn big"),
+        status="ERROR",
+        message="out of memory",
+    ),
+    Hostile(
+        "memory_bomb_slow_growth",
+        relu(
+            """
         import time
         hog = []
         for _ in range(512):          # bounded: 4 GiB, past the 1 GiB limit
             hog.append(np.ones(2**20))
             time.sleep(0.0005)
-        """ + ZEROS), status="ERROR"),
+        """
+            + ZEROS
+        ),
+        status="ERROR",
+    ),
     Hostile("os_exit", relu("import os\nos._exit(3)"), status="ERROR", message="exited with status 3"),
-    Hostile("sys_exit_at_import", relu(HONEST_RELU, header="import sys\nsys.exit('no grading today')"),
-            status="ERROR", message="SystemExit"),
+    Hostile(
+        "sys_exit_at_import",
+        relu(HONEST_RELU, header="import sys\nsys.exit('no grading today')"),
+        status="ERROR",
+        message="SystemExit",
+    ),
     Hostile("system_exit", relu("raise SystemExit(0)"), status="ERROR", message="SystemExit"),
-    Hostile("keyboard_interrupt", relu("raise KeyboardInterrupt"), status="ERROR", message="KeyboardInterrupt"),
-    Hostile("base_exception_with_hostile_str", relu("raise Sneaky()", header="""
+    Hostile(
+        "keyboard_interrupt", relu("raise KeyboardInterrupt"), status="ERROR", message="KeyboardInterrupt"
+    ),
+    Hostile(
+        "base_exception_with_hostile_str",
+        relu(
+            "raise Sneaky()",
+            header="""
         class Sneaky(BaseException):
             def __str__(self):
-                raise RuntimeError('no message for you')"""),
-            status="ERROR", message="could not be read"),
-    Hostile("segfault_via_ctypes", relu("import ctypes\nctypes.string_at(0)"), status="ERROR", message="SIGSEGV"),
-    Hostile("sigkill_to_itself", relu("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"),
-            status="ERROR", message="SIGKILL"),
+                raise RuntimeError('no message for you')""",
+        ),
+        status="ERROR",
+        message="could not be read",
+    ),
+    Hostile(
+        "segfault_via_ctypes", relu("import ctypes\nctypes.string_at(0)"), status="ERROR", message="SIGSEGV"
+    ),
+    Hostile(
+        "sigkill_to_itself",
+        relu("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"),
+        status="ERROR",
+        message="SIGKILL",
+    ),
     # -- processes ---------------------------------------------------------------------------
-    Hostile("spawns_a_process", relu("import subprocess\nsubprocess.Popen(['sleep', '60'])\n" + ZEROS),
-            hostile=("forward.relu", "integrity.sandbox"), message="starting processes is refused"),
-    Hostile("fork_bomb_bounded", relu("""
+    Hostile(
+        "spawns_a_process",
+        relu("import subprocess\nsubprocess.Popen(['sleep', '60'])\n" + ZEROS),
+        hostile=("forward.relu", "integrity.sandbox"),
+        message="starting processes is refused",
+    ),
+    Hostile(
+        "fork_bomb_bounded",
+        relu(
+            """
         import ctypes, time
         libc = ctypes.CDLL(None)
         for _ in range(50):          # bounded: 50 children at most
             if libc.fork() == 0:
                 while True:
                     time.sleep(1)
-        """ + ZEROS), hostile=("forward.relu", "integrity.sandbox")),
-    Hostile("forked_copies_answer_too", relu("""
+        """
+            + ZEROS
+        ),
+        hostile=("forward.relu", "integrity.sandbox"),
+    ),
+    Hostile(
+        "forked_copies_answer_too",
+        relu(
+            """
         import ctypes
         libc = ctypes.CDLL(None)
         for _ in range(4):           # 16 copies of the child, each answering the grader
             libc.fork()
-        """ + ZEROS), hostile=("forward.relu", "integrity.sandbox")),
-    Hostile("daemon_outlives_the_call", relu("""
+        """
+            + ZEROS
+        ),
+        hostile=("forward.relu", "integrity.sandbox"),
+    ),
+    Hostile(
+        "daemon_outlives_the_call",
+        relu(
+            """
         import ctypes, os, time
         libc = ctypes.CDLL(None)
         if libc.fork() == 0:
@@ -133,66 +199,135 @@ CASES = [
                         libc.write(fd, data, len(data))
                 time.sleep(60)
             os._exit(0)
-        """ + ZEROS, header="REPORTS = [OUT + '/results.json', '/tmp/results.json']"),
-            hostile=("forward.relu", "integrity.sandbox"), writes_reports=True),
+        """
+            + ZEROS,
+            header="REPORTS = [OUT + '/results.json', '/tmp/results.json']",
+        ),
+        hostile=("forward.relu", "integrity.sandbox"),
+        writes_reports=True,
+    ),
     # -- output and file descriptors -----------------------------------------------------------
     Hostile("hundred_megabytes_of_output", relu("import sys\nsys.stdout.write('x' * 120_000_000)\n" + ZEROS)),
-    Hostile("closes_its_stdout", relu("import os, sys\nos.close(1)\nos.close(2)\nsys.stdout.close()\n" + ZEROS)),
+    Hostile(
+        "closes_its_stdout", relu("import os, sys\nos.close(1)\nos.close(2)\nsys.stdout.close()\n" + ZEROS)
+    ),
     Hostile("closes_every_descriptor", relu("import os\nos.closerange(0, 4096)\n" + ZEROS), status="ERROR"),
-    Hostile("changes_directory", relu("import os\nos.chdir('/')\nopen('results.json', 'w').write('{}')\n"
-                                      + ZEROS), hostile=("forward.relu", "integrity.sandbox")),
+    Hostile(
+        "changes_directory",
+        relu("import os\nos.chdir('/')\nopen('results.json', 'w').write('{}')\n" + ZEROS),
+        hostile=("forward.relu", "integrity.sandbox"),
+    ),
     # -- what it returns -----------------------------------------------------------------------
-    Hostile("returns_none", relu("out = dict(input); out['data'] = None; return out"), message="returned None"),
-    Hostile("returns_list", relu("out = dict(input); out['data'] = np.maximum(input['data'], 0).tolist(); "
-                                 "return out"), message="builtins.list"),
-    Hostile("returns_object_equal_to_everything", relu("out = dict(input); out['data'] = Liar(); return out",
-                                                        header="""
+    Hostile(
+        "returns_none", relu("out = dict(input); out['data'] = None; return out"), message="returned None"
+    ),
+    Hostile(
+        "returns_list",
+        relu("out = dict(input); out['data'] = np.maximum(input['data'], 0).tolist(); return out"),
+        message="builtins.list",
+    ),
+    Hostile(
+        "returns_object_equal_to_everything",
+        relu(
+            "out = dict(input); out['data'] = Liar(); return out",
+            header="""
         class Liar:
             def __eq__(self, other): return True
             def __array__(self, *a, **k): return np.zeros((1, 1))
-            shape = property(lambda self: (0,))"""), message="expected a numpy.ndarray"),
-    Hostile("returns_complex", relu("out = dict(input); out['data'] = np.maximum(input['data'], 0) + 0j; "
-                                    "return out"), message="complex128"),
-    Hostile("returns_0d", relu("out = dict(input); out['data'] = np.float64(1.0); return out"), message="shape"),
-    Hostile("returns_memmap", relu("""
+            shape = property(lambda self: (0,))""",
+        ),
+        message="expected a numpy.ndarray",
+    ),
+    Hostile(
+        "returns_complex",
+        relu("out = dict(input); out['data'] = np.maximum(input['data'], 0) + 0j; return out"),
+        message="complex128",
+    ),
+    Hostile(
+        "returns_0d", relu("out = dict(input); out['data'] = np.float64(1.0); return out"), message="shape"
+    ),
+    Hostile(
+        "returns_memmap",
+        relu("""
         import tempfile
         m = np.memmap(tempfile.mktemp(), dtype=float, mode='w+', shape=input['data'].shape)
         m[:] = np.maximum(input['data'], 0)
-        out = dict(input); out['data'] = m; return out"""), message="memmap"),
-    Hostile("returns_huge_broadcast_view", relu("""
+        out = dict(input); out['data'] = m; return out"""),
+        message="memmap",
+    ),
+    Hostile(
+        "returns_huge_broadcast_view",
+        relu("""
         out = dict(input); out['data'] = np.broadcast_to(np.float64(0), (2**20, 2**20)); return out"""),
-            message="larger than"),
-    Hostile("returns_lying_subclass", relu("out = dict(input); out['data'] = np.zeros_like(input['data'])"
-                                           ".view(Liar); return out", header="""
+        message="larger than",
+    ),
+    Hostile(
+        "returns_lying_subclass",
+        relu(
+            "out = dict(input); out['data'] = np.zeros_like(input['data']).view(Liar); return out",
+            header="""
         class Liar(np.ndarray):
             def __eq__(self, other): return np.ones(np.shape(other), dtype=bool)
             def __sub__(self, other): return np.zeros(np.shape(other))
-            __rsub__ = __sub__"""), message="expected a numpy.ndarray"),
-    Hostile("returns_nan_and_inf", relu("out = dict(input); d = np.maximum(input['data'], 0); "
-                                        "d.flat[0] = np.nan; d.flat[-1] = np.inf; out['data'] = d; return out"),
-            message="NaN"),
+            __rsub__ = __sub__""",
+        ),
+        message="expected a numpy.ndarray",
+    ),
+    Hostile(
+        "returns_nan_and_inf",
+        relu(
+            "out = dict(input); d = np.maximum(input['data'], 0); "
+            "d.flat[0] = np.nan; d.flat[-1] = np.inf; out['data'] = d; return out"
+        ),
+        message="NaN",
+    ),
     # -- it tampers with the process ------------------------------------------------------------
-    Hostile("monkeypatches_numpy", relu(HONEST_RELU, header="""
+    Hostile(
+        "monkeypatches_numpy",
+        relu(
+            HONEST_RELU,
+            header="""
         np.save = lambda *a, **k: None
         np.maximum = lambda a, b: np.minimum(a, b)
         np.allclose = lambda *a, **k: True
-        np.testing.assert_allclose = lambda *a, **k: None""")),
-    Hostile("monkeypatches_the_harness", relu(HONEST_RELU, header="""
+        np.testing.assert_allclose = lambda *a, **k: None""",
+        ),
+    ),
+    Hostile(
+        "monkeypatches_the_harness",
+        relu(
+            HONEST_RELU,
+            header="""
         import os
         import sys
         hc = sys.modules['harness.child.serve']   # the child's protocol loop
         def describe(obj, path, *a, **k):
             os.mkfifo(path)                  # the grader must not block on it
             return {"kind": "ndarray", "type": "numpy.ndarray", "dtype": "float64"}
-        hc.describe = describe"""), message="could not read"),
-    Hostile("forges_its_reply", relu(HONEST_RELU, header="""
+        hc.describe = describe""",
+        ),
+        message="could not read",
+    ),
+    Hostile(
+        "forges_its_reply",
+        relu(
+            HONEST_RELU,
+            header="""
         import os
         import sys
         hc = sys.modules['harness.child.serve']
         def write_reply(folder, reply):
             os.symlink('/dev/zero', folder / 'reply.json')   # an endless 'reply'
-        hc._write_reply = write_reply"""), status="ERROR", message="malformed"),
-    Hostile("pickled_payload", relu(HONEST_RELU, header="""
+        hc._write_reply = write_reply""",
+        ),
+        status="ERROR",
+        message="malformed",
+    ),
+    Hostile(
+        "pickled_payload",
+        relu(
+            HONEST_RELU,
+            header="""
         import os
         import sys
         hc = sys.modules['harness.child.serve']
@@ -202,29 +337,59 @@ CASES = [
         def describe(obj, path, *a, **k):
             np.save(path, np.array([Payload()], dtype=object), allow_pickle=True)
             return {"kind": "ndarray", "type": "numpy.ndarray", "dtype": "float64"}
-        hc.describe = describe"""), message="not a plain numeric type", writes_reports=True),
+        hc.describe = describe""",
+        ),
+        message="not a plain numeric type",
+        writes_reports=True,
+    ),
     # -- it looks for the answers -------------------------------------------------------------
-    Hostile("reads_fixture_files", relu("""
+    Hostile(
+        "reads_fixture_files",
+        relu(
+            """
         import glob
         for path in glob.glob(FIXTURES + '/relu_forward/*.npz'):
             with np.load(path) as z:
                 if z['in_x'].shape == input['data'].shape and np.array_equal(z['in_x'], input['data']):
                     out = dict(input); out['data'] = z['out_y']; return out
-        """ + ZEROS, header=f"FIXTURES = {str(paths.FIXTURES_DIR)!r}"),
-            hostile=("forward.relu", "integrity.sandbox"), message="refused to submissions"),
-    Hostile("imports_the_reference", relu("""
+        """
+            + ZEROS,
+            header=f"FIXTURES = {str(paths.FIXTURES_DIR)!r}",
+        ),
+        hostile=("forward.relu", "integrity.sandbox"),
+        message="refused to submissions",
+    ),
+    Hostile(
+        "imports_the_reference",
+        relu(
+            """
         import importlib.util
         spec = importlib.util.spec_from_file_location('ref_relu', REFERENCE + '/relu.py')
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
-        return module.relu_forward(input)""", header=f"REFERENCE = {str(paths.REFERENCE_DIR)!r}"),
-            hostile=("forward.relu", "integrity.sandbox"), message="refused to submissions"),
-    Hostile("reads_the_graders_memory", relu("""
+        return module.relu_forward(input)""",
+            header=f"REFERENCE = {str(paths.REFERENCE_DIR)!r}",
+        ),
+        hostile=("forward.relu", "integrity.sandbox"),
+        message="refused to submissions",
+    ),
+    Hostile(
+        "reads_the_graders_memory",
+        relu(
+            """
         import os
         with open(f'/proc/{os.getppid()}/mem', 'rb') as f:
             f.read(1)
-        """ + ZEROS), hostile=("forward.relu", "integrity.sandbox"), message="refused"),
-    Hostile("reads_the_environment", relu("""
+        """
+            + ZEROS
+        ),
+        hostile=("forward.relu", "integrity.sandbox"),
+        message="refused",
+    ),
+    Hostile(
+        "reads_the_environment",
+        relu(
+            """
         import os
         seen = dict(os.environ)
         try:
@@ -232,8 +397,14 @@ CASES = [
         except OSError as exc:
             seen['parent'] = repr(exc)
         print('SEEN', seen)
-        """ + ZEROS)),
-    Hostile("inspects_the_callers_frames", relu("""
+        """
+            + ZEROS
+        ),
+    ),
+    Hostile(
+        "inspects_the_callers_frames",
+        relu(
+            """
         import gc, sys
         frame, found = sys._getframe(1), []
         while frame is not None:
@@ -243,20 +414,33 @@ CASES = [
         for candidate in found:
             if candidate.shape == input['data'].shape and candidate is not input['data']:
                 out = dict(input); out['data'] = candidate.copy(); return out
-        """ + ZEROS)),
-    Hostile("acts_differently_under_pytest", relu("""
+        """
+            + ZEROS
+        ),
+    ),
+    Hostile(
+        "acts_differently_under_pytest",
+        relu(
+            """
         print(f'UNDER_PYTEST={UNDER_PYTEST}')
         out = dict(input)
         out['data'] = np.maximum(input['data'], 0) if UNDER_PYTEST else np.zeros_like(input['data'])
-        return out""", header="""
+        return out""",
+            header="""
         import os, sys
         UNDER_PYTEST = 'pytest' in sys.modules or 'PYTEST_CURRENT_TEST' in os.environ
         try:   # and make every test pass, in case the grader runs pytest in this process
             import _pytest.reports
             _pytest.reports.TestReport.passed = property(lambda self: True)
         except Exception:
-            pass"""), writes_reports=True),
-    Hostile("writes_fake_reports", relu("""
+            pass""",
+        ),
+        writes_reports=True,
+    ),
+    Hostile(
+        "writes_fake_reports",
+        relu(
+            """
         import os
         fake = '{"score": 1000, "tests": [], "output": "' + MARK + '"}'
         folders = ['.', '..', '../..', '/tmp', OUT] + [d for d in ['/autograder/results'] if os.path.isdir(d)]
@@ -267,19 +451,39 @@ CASES = [
                         f.write(fake)
                 except OSError:
                     pass
-        """ + ZEROS, header=f"MARK = {MARK!r}"), hostile=("forward.relu", "integrity.sandbox"), writes_reports=True),
-    Hostile("tampers_with_the_grader", relu("""
+        """
+            + ZEROS,
+            header=f"MARK = {MARK!r}",
+        ),
+        hostile=("forward.relu", "integrity.sandbox"),
+        writes_reports=True,
+    ),
+    Hostile(
+        "tampers_with_the_grader",
+        relu(
+            """
         for path in PROBES:          # new files only: harmless should containment fail
             try:
                 with open(path, 'w') as f:
                     f.write('raise SystemExit  # tampered')
             except OSError:
                 pass
-        """ + ZEROS, header=f"PROBES = {[str(p) for p in (paths.PACKAGE_DIR / 'x_hostile_probe.py', paths.REFERENCE_DIR / 'x_hostile_probe.py', paths.FIXTURES_DIR / 'x_hostile_probe.npz')]!r}"),
-            hostile=("forward.relu", "integrity.sandbox")),
-    Hostile("kills_the_grader", relu("import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n" + ZEROS),
-            hostile=("forward.relu", "integrity.sandbox"), needs_other_user=True),
-    Hostile("fills_the_disk", relu("""
+        """
+            + ZEROS,
+            header=f"PROBES = {[str(p) for p in (paths.PACKAGE_DIR / 'x_hostile_probe.py', paths.REFERENCE_DIR / 'x_hostile_probe.py', paths.FIXTURES_DIR / 'x_hostile_probe.npz')]!r}",
+        ),
+        hostile=("forward.relu", "integrity.sandbox"),
+    ),
+    Hostile(
+        "kills_the_grader",
+        relu("import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n" + ZEROS),
+        hostile=("forward.relu", "integrity.sandbox"),
+        needs_other_user=True,
+    ),
+    Hostile(
+        "fills_the_disk",
+        relu(
+            """
         import time
         chunk = b'x' * 2**20
         with open('filler', 'wb') as f:
@@ -287,47 +491,101 @@ CASES = [
                 f.write(chunk)
                 f.flush()
                 time.sleep(0.002)
-        """ + ZEROS), status="ERROR", message="wrote more than", limits={"disk_bytes": 64 * 2**20}),
-    Hostile("symlink_to_the_reference", {"relu": paths.REFERENCE_DIR / "relu.py"},
-            status="ERROR", message="symbolic link", hostile=("forward.relu", "integrity.sandbox")),
-    Hostile("conftest_that_passes_everything", {
-        "relu": relu(ZEROS),
-        "conftest": "import pytest\n@pytest.hookimpl(hookwrapper=True)\ndef pytest_runtest_makereport(item, call):\n"
-                    "    outcome = yield\n    outcome.get_result().outcome = 'passed'\n",
-        "test_everything": "def test_all():\n    assert True\n"}, writes_reports=True),
-    Hostile("forbidden_import", relu(HONEST_RELU, header="import scipy.signal"), hostile=("integrity.imports",),
-            message="scipy.signal"),
-    Hostile("forbidden_import_hidden_from_the_source", relu(HONEST_RELU, header="""
+        """
+            + ZEROS
+        ),
+        status="ERROR",
+        message="wrote more than",
+        limits={"disk_bytes": 64 * 2**20},
+    ),
+    Hostile(
+        "symlink_to_the_reference",
+        {"relu": paths.REFERENCE_DIR / "relu.py"},
+        status="ERROR",
+        message="symbolic link",
+        hostile=("forward.relu", "integrity.sandbox"),
+    ),
+    Hostile(
+        "conftest_that_passes_everything",
+        {
+            "relu": relu(ZEROS),
+            "conftest": "import pytest\n@pytest.hookimpl(hookwrapper=True)\ndef pytest_runtest_makereport(item, call):\n"
+            "    outcome = yield\n    outcome.get_result().outcome = 'passed'\n",
+            "test_everything": "def test_all():\n    assert True\n",
+        },
+        writes_reports=True,
+    ),
+    Hostile(
+        "forbidden_import",
+        relu(HONEST_RELU, header="import scipy.signal"),
+        hostile=("integrity.imports",),
+        message="scipy.signal",
+    ),
+    Hostile(
+        "forbidden_import_hidden_from_the_source",
+        relu(
+            HONEST_RELU,
+            header="""
         import importlib
-        importlib.import_module('scipy.' + 'ndimage')"""), hostile=("integrity.imports",), message="scipy.ndimage"),
-    Hostile("numerical_gradient_by_calls", relu(HONEST_RELU, backward_body="""
+        importlib.import_module('scipy.' + 'ndimage')""",
+        ),
+        hostile=("integrity.imports",),
+        message="scipy.ndimage",
+    ),
+    Hostile(
+        "numerical_gradient_by_calls",
+        relu(
+            HONEST_RELU,
+            backward_body="""
         x, dy = input['data'], output['diff']
         for _ in range(4):
             relu_forward(input)     # probing its own forward, as finite differences do
-        return dy * (x > 0)"""), only=("backward.relu.input",),
-            hostile=("integrity.numerical_gradient",), message="4 times"),
-    Hostile("numerical_gradient_inlined", relu(HONEST_RELU, backward_body="""
+        return dy * (x > 0)""",
+        ),
+        only=("backward.relu.input",),
+        hostile=("integrity.numerical_gradient",),
+        message="4 times",
+    ),
+    Hostile(
+        "numerical_gradient_inlined",
+        relu(
+            HONEST_RELU,
+            backward_body="""
         x, dy, eps = input['data'], output['diff'], 1e-6
-        return (np.maximum(x + eps, 0) - np.maximum(x - eps, 0)) / (2 * eps) * dy"""),
-            only=("backward.relu.input",), hostile=("integrity.numerical_gradient",), message="finite differences"),
+        return (np.maximum(x + eps, 0) - np.maximum(x - eps, 0)) / (2 * eps) * dy""",
+        ),
+        only=("backward.relu.input",),
+        hostile=("integrity.numerical_gradient",),
+        message="finite differences",
+    ),
 ]
 # The forward bends towards its own (wrong) backward near the last backward's input: without
 # the state probe it would pass the gradient check that the honest wrong submission fails.
 WRONG_BACKWARD = "return 2 * output['diff'] * (input['data'] > 0)"
-STATEFUL = Hostile("caches_answers_by_input", relu("""
+STATEFUL = Hostile(
+    "caches_answers_by_input",
+    relu(
+        """
     x = input['data']
     out = dict(input)
     out['data'] = np.maximum(x, 0)
     if LAST and x.shape == LAST[0].shape and np.linalg.norm(x - LAST[0]) <= 0.2 * np.linalg.norm(LAST[0]):
         x0 = LAST[0]
         out['data'] = np.maximum(x0, 0) + 2 * (x0 > 0) * (x - x0)
-    return out""", header="LAST = []", backward_body="""
+    return out""",
+        header="LAST = []",
+        backward_body="""
     LAST[:] = [input['data'].copy()]
-    """ + WRONG_BACKWARD), only=("forward.relu", "backward.relu.input", "gradcheck.relu.input"),
-    hostile=("backward.relu.input", "gradcheck.relu.input", "integrity.state"))
+    """
+        + WRONG_BACKWARD,
+    ),
+    only=("forward.relu", "backward.relu.input", "gradcheck.relu.input"),
+    hostile=("backward.relu.input", "gradcheck.relu.input", "integrity.state"),
+)
 
 
 # ---- the harness around each case --------------------------------------------------------------
+
 
 @pytest.fixture
 def watched(monkeypatch):
@@ -386,7 +644,9 @@ def build(tmp_path: Path, case: Hostile, out: Path) -> Path:
 
 def options(case: Hostile, **kw) -> Options:
     limits = Limits(timeout_s=TIMEOUT, memory_bytes=1 << 30, processes=200, **case.limits)
-    return Options(only=(*case.only, HONEST), timeout=TIMEOUT, train=False, limits=limits, **kw)
+    return Options(
+        only=(*case.only, HONEST), timeout=TIMEOUT, training=TrainOptions(enabled=False), limits=limits, **kw
+    )
 
 
 def by_id(report) -> dict:
@@ -419,7 +679,8 @@ def assert_reports_are_ours(report, out: Path, wait: float = 0.0) -> None:
     written = report_mod.write_all(report, out, html=False)
     time.sleep(wait)  # anything that survived the sandbox would write now
     assert json.loads((out / "results.json").read_text()) == json.loads(
-        json.dumps(gradescope.render(report), default=str))
+        json.dumps(gradescope.render(report), default=str)
+    )
     assert {p.name for p in out.iterdir()} <= {*written, "report.html"}, sorted(p.name for p in out.iterdir())
     for p in out.iterdir():
         assert MARK not in p.read_text(errors="replace"), f"{p.name} holds text the submission wrote"
@@ -437,8 +698,11 @@ def test_hostile_submission(case, tmp_path, watched):
     out = tmp_path / "reports"
     out.mkdir()
     folder = build(tmp_path, case, out)
-    probes = [paths.PACKAGE_DIR / "x_hostile_probe.py", paths.REFERENCE_DIR / "x_hostile_probe.py",
-              paths.FIXTURES_DIR / "x_hostile_probe.npz"]
+    probes = [
+        paths.PACKAGE_DIR / "x_hostile_probe.py",
+        paths.REFERENCE_DIR / "x_hostile_probe.py",
+        paths.FIXTURES_DIR / "x_hostile_probe.npz",
+    ]
     try:
         report = grade(folder, options(case))
     finally:
@@ -462,8 +726,10 @@ def test_hidden_seed_in_the_environment_does_not_reach_the_child(tmp_path, watch
     monkeypatch.setenv("HARNESS_HIDDEN_SEED", "424242")
     case = next(c for c in CASES if c.name == "reads_the_environment")
     from harness import cli
+    from harness.options import options_from
+
     args = cli.parser().parse_args(["grade", "x", "--no-train"])
-    assert cli.options_from(args).hidden_seed == 424242 and "HARNESS_HIDDEN_SEED" not in os.environ
+    assert options_from(args).hidden_seed == 424242 and "HARNESS_HIDDEN_SEED" not in os.environ
     out = tmp_path / "reports"
     report = grade(build(tmp_path, case, out), options(case, hidden_seed=424242))
     output = by_id(report)["forward.relu"].output
@@ -474,7 +740,9 @@ def test_caching_answers_by_input_scores_no_more_than_honest(tmp_path, watched):
     out = tmp_path / "reports"
     report = grade(build(tmp_path, STATEFUL, out), options(STATEFUL))
     assert_graded_safely(report, STATEFUL)
-    honest_case = Hostile("honest_but_wrong", relu(HONEST_RELU, backward_body=WRONG_BACKWARD), only=STATEFUL.only)
+    honest_case = Hostile(
+        "honest_but_wrong", relu(HONEST_RELU, backward_body=WRONG_BACKWARD), only=STATEFUL.only
+    )
     honest = grade(build(tmp_path / "honest", honest_case, out), options(honest_case))
     assert by_id(honest)["gradcheck.relu.input"].status is Status.FAIL
     assert "integrity.state" not in by_id(honest)
@@ -528,13 +796,20 @@ def test_every_function_hostile_at_once(tmp_path, watched):
     for module, source in KITCHEN_SINK.items():
         (folder / f"{module}.py").write_text(textwrap.dedent(source))
     start = time.monotonic()
-    report = grade(folder, Options(timeout=TIMEOUT, train=False,
-                                   limits=Limits(timeout_s=TIMEOUT, memory_bytes=1 << 30)))
+    report = grade(
+        folder,
+        Options(
+            timeout=TIMEOUT,
+            training=TrainOptions(enabled=False),
+            limits=Limits(timeout_s=TIMEOUT, memory_bytes=1 << 30),
+        ),
+    )
     assert not report.autograder_error, report.autograder_error
     assert time.monotonic() - start < 120
     graded = [c for c in report.checks if not c.id.startswith("integrity.")]
-    assert graded and all(c.status in (Status.FAIL, Status.ERROR) for c in graded), \
-        [(c.id, c.status) for c in graded if c.status not in (Status.FAIL, Status.ERROR)]
+    assert graded and all(c.status in (Status.FAIL, Status.ERROR) for c in graded), [
+        (c.id, c.status) for c in graded if c.status not in (Status.FAIL, Status.ERROR)
+    ]
     assert report.score < 0.05 * report.max_score  # a few properties hold (e.g. inputs left untouched)
     assert "integrity.sandbox" in by_id(report)
     assert_reports_are_ours(report, tmp_path / "reports")

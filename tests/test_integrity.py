@@ -3,6 +3,7 @@
 End-to-end secrets checks live here too: hidden cases never reach the child's filesystem,
 their messages leak no expected value, a modified fixture is an autograder error.
 """
+
 from __future__ import annotations
 
 import os
@@ -17,14 +18,17 @@ from harness.cases import catalogue as cases
 from harness.cases import fixtures
 from harness.checks import integrity
 from harness.core import paths
-from harness.sandbox import process as sandbox_mod
-from harness.grade import Options, grade
 from harness.core.model import Status
+from harness.grade import grade
+from harness.options import Options, TrainOptions
 from harness.report import gradescope
-from harness.sandbox.safefiles import changed_files, grader_files
+from harness.sandbox import process as sandbox_mod
 from harness.sandbox.process import Limits
+from harness.sandbox.safefiles import changed_files, grader_files
 
-QUICK = dict(timeout=10.0, train=False, limits=Limits(timeout_s=10.0, memory_bytes=1 << 30))
+QUICK = dict(
+    timeout=10.0, training=TrainOptions(enabled=False), limits=Limits(timeout_s=10.0, memory_bytes=1 << 30)
+)
 
 
 def by_id(report) -> dict:
@@ -32,6 +36,7 @@ def by_id(report) -> dict:
 
 
 # ---- forbidden imports: the static scan --------------------------------------------------------
+
 
 def test_imported_names_finds_every_form():
     source = textwrap.dedent("""
@@ -45,8 +50,16 @@ def test_imported_names_finds_every_form():
             import tensorflow
     """)
     names = {name for _, name in integrity.imported_names(source)}
-    assert {"os", "torch.nn", "scipy", "scipy.signal", "scipy.linalg", "scipy.ndimage", "jax",
-            "tensorflow"} <= names
+    assert {
+        "os",
+        "torch.nn",
+        "scipy",
+        "scipy.signal",
+        "scipy.linalg",
+        "scipy.ndimage",
+        "jax",
+        "tensorflow",
+    } <= names
     assert not any("sibling" in n for n in names)
 
 
@@ -61,11 +74,15 @@ def test_scan_imports_reports_file_and_line_and_skips_special_files(tmp_path):
     os.mkfifo(tmp_path / "fifo.py")  # must not block the scan
     (tmp_path / "link.py").symlink_to(tmp_path / "relu.py")
     hits = integrity.scan_imports(tmp_path, ("torch", "scipy.signal"))
-    assert hits == ["conv_layer.py:2: scipy.signal", "conv_layer.py:2: scipy.signal.correlate2d",
-                    "relu.py:1: torch"]
+    assert hits == [
+        "conv_layer.py:2: scipy.signal",
+        "conv_layer.py:2: scipy.signal.correlate2d",
+        "relu.py:1: torch",
+    ]
 
 
 # ---- tampering with the grader -----------------------------------------------------------------
+
 
 def test_changed_files_sees_edits_removals_and_additions_but_not_new_bytecode(tmp_path, monkeypatch):
     pkg, ref, fix = (tmp_path / n for n in ("pkg", "ref", "fix"))
@@ -84,13 +101,15 @@ def test_changed_files_sees_edits_removals_and_additions_but_not_new_bytecode(tm
     (pkg / "a.py").write_text("a = 2  # tampered\n")
     (ref / "b.py").unlink()
     (fix / "new.npz").write_bytes(b"n")
-    assert changed_files(before, grader_files()) == sorted([str(pkg / "a.py"), str(ref / "b.py"),
-                                                            str(fix / "new.npz")])
+    assert changed_files(before, grader_files()) == sorted(
+        [str(pkg / "a.py"), str(ref / "b.py"), str(fix / "new.npz")]
+    )
 
 
 def test_a_changed_grader_is_an_autograder_error_not_a_grade(monkeypatch):
-    monkeypatch.setattr(sandbox_mod.Sandbox, "changed_grader_files",
-                        lambda self: [str(paths.PACKAGE_DIR / "compare.py")])
+    monkeypatch.setattr(
+        sandbox_mod.Sandbox, "changed_grader_files", lambda self: [str(paths.PACKAGE_DIR / "compare.py")]
+    )
     report = grade(paths.REFERENCE_DIR, Options(only=("forward.relu",), **QUICK))
     assert report.exit_code == 2
     assert "changed while the submission ran" in report.autograder_error
@@ -98,6 +117,7 @@ def test_a_changed_grader_is_an_autograder_error_not_a_grade(monkeypatch):
 
 
 # ---- numerical gradients and stateful forwards ---------------------------------------------------
+
 
 @pytest.mark.slow
 def test_the_reference_raises_no_flag():
@@ -109,7 +129,9 @@ def test_the_reference_raises_no_flag():
 
 @pytest.mark.slow
 def test_float32_arithmetic_is_not_mistaken_for_finite_differences(submission):
-    path = submission({"relu": """
+    path = submission(
+        {
+            "relu": """
         import numpy as np
         def relu_forward(input):
             out = dict(input)
@@ -118,15 +140,21 @@ def test_float32_arithmetic_is_not_mistaken_for_finite_differences(submission):
         def relu_backward(output, input, layer):
             x, dy = input['data'].astype(np.float32), output['diff'].astype(np.float32)
             return (dy * (x > 0)).astype(np.float64)
-    """})
-    report = grade(path, Options(only=("forward.relu", "backward.relu.input", "gradcheck.relu.input"), **QUICK))
+    """
+        }
+    )
+    report = grade(
+        path, Options(only=("forward.relu", "backward.relu.input", "gradcheck.relu.input"), **QUICK)
+    )
     checks = by_id(report)
     assert checks["backward.relu.input"].status is Status.PASS
     assert "integrity.numerical_gradient" not in checks and "integrity.state" not in checks
 
 
 def test_probe_flags_a_forward_that_remembers(submission):
-    path = submission({"relu": """
+    path = submission(
+        {
+            "relu": """
         import numpy as np
         CALLS = []
         def relu_forward(input):
@@ -136,11 +164,14 @@ def test_probe_flags_a_forward_that_remembers(submission):
         def relu_backward(output, input, layer):
             CALLS.append(1)
             return output['diff'] * (input['data'] > 0)
-    """})
+    """
+        }
+    )
     case = cases.random_cases(1, per_op=1)
     case = next(c for c in case if c.op == "relu.backward")
     from harness.profiles import dictapi
     from harness.sandbox.submission import locate
+
     with sandbox_mod.Sandbox(locate(path, dictapi.MODULES), Limits(timeout_s=10)) as sb:
         found = integrity.probe_layer(sb, "relu.backward", case, 10.0)
     assert "fresh process" in found.state and not found.numerical
@@ -148,13 +179,16 @@ def test_probe_flags_a_forward_that_remembers(submission):
 
 # ---- hidden cases and fixtures -------------------------------------------------------------------
 
+
 def hidden_expected(seed: int) -> list[np.ndarray]:
     """Expected outputs of the hidden cases, except those equal to an input of their own case
     (a 1x1 pooling window returns its input)."""
     found = []
     for c in cases.random_cases(seed):
         for v in cases.expected(c).values():
-            if np.size(v) > 1 and not any(a.shape == v.shape and np.allclose(a, v) for a in c.arrays.values()):
+            if np.size(v) > 1 and not any(
+                a.shape == v.shape and np.allclose(a, v) for a in c.arrays.values()
+            ):
                 found.append(v)
     return found
 
@@ -167,23 +201,30 @@ def test_hidden_expected_values_never_reach_the_child(monkeypatch):
     def recording(file, **arrays):
         sent.extend(np.asarray(a) for a in arrays.values())
         return real_savez(file, **arrays)
+
     monkeypatch.setattr(sandbox_mod.np, "savez", recording)
     report = grade(paths.REFERENCE_DIR, Options(only=("hidden.*",), hidden_seed=11, **QUICK))
     hidden = [c for c in report.checks if c.hidden]
     assert hidden and all(c.status is Status.PASS for c in hidden)
     assert sent
     for want in hidden_expected(11):
-        assert not any(a.shape == want.shape and np.allclose(a, want) for a in sent), "an expected value was sent"
+        assert not any(a.shape == want.shape and np.allclose(a, want) for a in sent), (
+            "an expected value was sent"
+        )
 
 
 def test_hidden_failures_reveal_no_expected_value(submission):
-    path = submission({"relu": """
+    path = submission(
+        {
+            "relu": """
         import numpy as np
         def relu_forward(input):
             out = dict(input); out['data'] = np.abs(input['data']); return out
         def relu_backward(output, input, layer):
             return output['diff']
-    """})
+    """
+        }
+    )
     report = grade(path, Options(only=("hidden.forward.relu",), hidden_seed=5, **QUICK))
     check = by_id(report)["hidden.forward.relu"]
     assert check.status is Status.FAIL and check.hidden
@@ -214,9 +255,11 @@ def test_a_modified_fixture_is_an_autograder_error(tmp_path, monkeypatch):
 
 # ---- what the training child may read of the reference --------------------------------------------
 
+
 def test_share_reference_gives_only_the_provided_functions(submission):
     from harness.profiles import dictapi
     from harness.sandbox.submission import locate
+
     with sandbox_mod.Sandbox(locate(submission(), dictapi.MODULES), Limits()) as sb:
         folder = Path(sb.share_reference(["pooling_layer_backward", "conv_layer_backward"]))
         pooling = (folder / "pooling_layer.py").read_text()
@@ -229,7 +272,9 @@ def test_share_reference_gives_only_the_provided_functions(submission):
 def test_tampering_past_the_guard_is_refused_or_detected(submission):
     """ctypes gets past the audit hook: the kernel refuses another user; the grader's own is caught."""
     probe = paths.PACKAGE_DIR / f"x_tamper_probe_{os.getpid()}.py"
-    path = submission({"relu": f"""
+    path = submission(
+        {
+            "relu": f"""
         import ctypes, numpy as np
         libc = ctypes.CDLL(None)
         def relu_forward(input):
@@ -237,7 +282,9 @@ def test_tampering_past_the_guard_is_refused_or_detected(submission):
             out = dict(input); out['data'] = np.maximum(input['data'], 0); return out
         def relu_backward(output, input, layer):
             return output['diff'] * (input['data'] > 0)
-    """})
+    """
+        }
+    )
     try:
         report = grade(path, Options(only=("forward.relu",), **QUICK))
         created = probe.exists()

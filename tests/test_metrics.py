@@ -1,4 +1,5 @@
 """harness.training.metrics against small examples computed by hand."""
+
 import json
 
 import numpy as np
@@ -10,9 +11,7 @@ from harness.training import metrics
 #                       pred:  0 0 1 1 1 2 0 1
 Y_TRUE = np.array([0, 0, 0, 1, 1, 2, 2, 2])
 Y_PRED = np.array([0, 0, 1, 1, 1, 2, 0, 1])
-CM = [[2, 1, 0],
-      [0, 2, 0],
-      [1, 1, 1]]
+CM = [[2, 1, 0], [0, 2, 0], [1, 1, 1]]
 
 
 def test_confusion_matrix_counts_rows_true_columns_predicted():
@@ -64,9 +63,7 @@ def test_softmax_is_columnwise_and_stable():
 
 def test_misclassified_sorted_by_confidence_of_the_predicted_class():
     # 3 classes, 4 digits (columns); digits 1 and 3 are wrong, digit 3 with more confidence.
-    scores = np.array([[5.0, 0.0, 0.0, 0.0],
-                       [0.0, 1.0, 0.0, 9.0],
-                       [0.0, 0.0, 5.0, 0.0]])
+    scores = np.array([[5.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 9.0], [0.0, 0.0, 5.0, 0.0]])
     wrong = metrics.misclassified([0, 2, 2, 0], scores)
     assert [(m["index"], m["true"], m["predicted"]) for m in wrong] == [(3, 0, 1), (1, 2, 1)]
     e = np.e

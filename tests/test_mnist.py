@@ -1,4 +1,5 @@
 """harness.core.mnist: every format round-trips exactly; bad files fail with a message naming them."""
+
 import gzip
 import struct
 
@@ -6,8 +7,7 @@ import numpy as np
 import pytest
 import scipy.io
 
-from harness.core import mnist
-from harness.core import paths
+from harness.core import mnist, paths
 
 T10K_CLASS_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]  # published counts
 
@@ -43,6 +43,7 @@ def assert_loaded(data, images, labels):
 
 
 # ---- formats ----------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("gz", [True, False], ids=["gz", "raw"])
 def test_idx_images_file_round_trip(tmp_path, gz):
@@ -99,6 +100,7 @@ def test_mnist_is_frozen():
 
 
 # ---- bad files ----------------------------------------------------------------------------
+
 
 def raises_naming(path, *phrases, named=None):
     """``load(path)`` raises MnistError naming the bad file (``named``, default ``path``)."""
@@ -213,6 +215,7 @@ def test_npz_with_float_pixels(tmp_path):
 
 # ---- the shipped t10k set -----------------------------------------------------------------
 
+
 def test_shipped_t10k():
     data = mnist.load()
     assert data.images.shape == (10000, 784) and data.images.dtype == np.float64
@@ -227,10 +230,16 @@ def test_shipped_t10k():
 
 def test_shipped_files_are_documented():
     readme = (paths.MNIST_DIR / "README.md").read_text()
-    for phrase in ("Yann LeCun", "Corinna Cortes", "Burges", "CC BY-SA 3.0",
-                   "https://creativecommons.org/licenses/by-sa/3.0/"):
+    for phrase in (
+        "Yann LeCun",
+        "Corinna Cortes",
+        "Burges",
+        "CC BY-SA 3.0",
+        "https://creativecommons.org/licenses/by-sa/3.0/",
+    ):
         assert phrase in readme
     import hashlib
+
     for path in paths.MNIST_DIR.glob("*.gz"):
         assert hashlib.sha256(path.read_bytes()).hexdigest() in readme, path.name
 
@@ -245,6 +254,7 @@ def test_to_columns():
 
 
 # ---- stratified_split -------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("n_train, n_test", [(3000, 500), (100, 100), (9000, 1000), (0, 10), (7, 0)])
 def test_stratified_split_properties(n_train, n_test):

@@ -7,6 +7,7 @@ backwards with central finite differences in float64, the helpers with their for
 Layout (contract, section 2): data is ``(h*w*c, n)``, each column the Fortran flattening
 of ``(h, w, c)``; conv weights are ``(k*k*c, num)`` with row ``dh + k*dw + k*k*ic``.
 """
+
 import numpy as np
 import pytest
 import scipy.signal
@@ -14,17 +15,33 @@ import scipy.signal
 from harness.core import paths
 from harness.core.loader import load_isolated
 
-NAMES = ["inner_product_forward", "inner_product_backward", "relu_forward", "relu_backward",
-         "pooling_layer_forward", "pooling_layer_backward", "conv_layer_forward",
-         "conv_layer_backward", "mlrloss", "im2col_conv", "col2im_conv", "im2col_conv_batch",
-         "get_lr", "sgd_momentum", "get_lenet", "init_convnet", "conv_net"]
+NAMES = [
+    "inner_product_forward",
+    "inner_product_backward",
+    "relu_forward",
+    "relu_backward",
+    "pooling_layer_forward",
+    "pooling_layer_backward",
+    "conv_layer_forward",
+    "conv_layer_backward",
+    "mlrloss",
+    "im2col_conv",
+    "col2im_conv",
+    "im2col_conv_batch",
+    "get_lr",
+    "sgd_momentum",
+    "get_lenet",
+    "init_convnet",
+    "conv_net",
+]
 REF = load_isolated(paths.REFERENCE_DIR, NAMES)
 
-RTOL, ATOL = 1e-10, 1e-12      # forward against loops: same sums, different order
+RTOL, ATOL = 1e-10, 1e-12  # forward against loops: same sums, different order
 FD_RTOL, FD_ATOL = 1e-6, 1e-7  # backward against central differences (eps 1e-6)
 
 
 # ---- independent implementations written from the contract ---------------------------
+
 
 def out_size(size, k, stride, pad):
     return (size + 2 * pad - k) // stride + 1
@@ -55,7 +72,7 @@ def to_columns(vol):
 def zero_pad(vol, pad):
     h, w = vol.shape[:2]
     out = np.zeros((h + 2 * pad, w + 2 * pad) + vol.shape[2:])
-    out[pad:pad + h, pad:pad + w] = vol
+    out[pad : pad + h, pad : pad + w] = vol
     return out
 
 
@@ -77,7 +94,7 @@ def conv_loops(x, h, w, c, wts, b, k, stride, pad):
     y = np.empty((h_out, w_out, num, n))
     for oh in range(h_out):
         for ow in range(w_out):
-            patch = xpad[oh * stride:oh * stride + k, ow * stride:ow * stride + k]  # (k, k, c, n)
+            patch = xpad[oh * stride : oh * stride + k, ow * stride : ow * stride + k]  # (k, k, c, n)
             for f in range(num):
                 for j in range(n):
                     y[oh, ow, f, j] = np.sum(patch[..., j] * kernel[..., f]) + np.ravel(b)[f]
@@ -107,7 +124,7 @@ def pool_loops(x, h, w, c, k, stride, pad):
         for ow in range(w_out):
             for ic in range(c):
                 for j in range(n):
-                    window = xpad[oh * stride:oh * stride + k, ow * stride:ow * stride + k, ic, j]
+                    window = xpad[oh * stride : oh * stride + k, ow * stride : ow * stride + k, ic, j]
                     y[oh, ow, ic, j] = window.max()
                     first = int(np.argmax(window.ravel(order="F")))  # Fortran order: dh fastest
                     where[oh, ow, ic, j] = (oh * stride + first % k, ow * stride + first // k)
@@ -117,7 +134,7 @@ def pool_loops(x, h, w, c, k, stride, pad):
         dxpad = np.zeros(xpad.shape)
         for (oh, ow, ic, j), (ph, pw) in where.items():
             dxpad[ph, pw, ic, j] += dyv[oh, ow, ic, j]
-        return to_columns(dxpad[pad:pad + h, pad:pad + w])
+        return to_columns(dxpad[pad : pad + h, pad : pad + w])
 
     return to_columns(y), dx_of
 
@@ -134,7 +151,7 @@ def ip_loops(x, wts, b):
 def mlr_direct(wb, X, y, K):
     """Summed NLL and accuracy, one column at a time, log-sum-exp by ``np.logaddexp.reduce``."""
     N, M = X.shape
-    theta, bias = wb[:(K - 1) * N].reshape(K - 1, N), wb[(K - 1) * N:]
+    theta, bias = wb[: (K - 1) * N].reshape(K - 1, N), wb[(K - 1) * N :]
     nll, correct = 0.0, 0
     for j in range(M):
         scores = np.append(theta @ X[:, j] + bias, 0.0)  # the last class scores 0
@@ -214,8 +231,9 @@ def conv_case(case, seed=0):
     return volume(x, h, w, c), layer, param
 
 
-@pytest.mark.parametrize("case", list({**CONV_EDGE, **CONV_LENET}.values()),
-                         ids=list({**CONV_EDGE, **CONV_LENET}))
+@pytest.mark.parametrize(
+    "case", list({**CONV_EDGE, **CONV_LENET}.values()), ids=list({**CONV_EDGE, **CONV_LENET})
+)
 def test_conv_forward_matches_loops_and_scipy(case):
     h, w, c, n, k, stride, pad, num = case
     inp, layer, param = conv_case(case)
@@ -223,7 +241,11 @@ def test_conv_forward_matches_loops_and_scipy(case):
     out = REF["conv_layer_forward"](inp, layer, param)
     args = (inp["data"], h, w, c, param["w"], param["b"], k, stride, pad)
     assert (out["height"], out["width"], out["channel"], out["batch_size"]) == (
-        out_size(h, k, stride, pad), out_size(w, k, stride, pad), num, n)
+        out_size(h, k, stride, pad),
+        out_size(w, k, stride, pad),
+        num,
+        n,
+    )
     np.testing.assert_allclose(out["data"], conv_loops(*args), rtol=RTOL, atol=RTOL)
     np.testing.assert_allclose(out["data"], conv_scipy(*args), rtol=RTOL, atol=RTOL)
     np.testing.assert_array_equal(inp["data"], x_before)
@@ -232,8 +254,10 @@ def test_conv_forward_matches_loops_and_scipy(case):
 def test_conv_forward_accepts_a_flat_bias():
     inp, layer, param = conv_case(CONV_EDGE["h_ne_w"])
     flat = {"w": param["w"], "b": param["b"].ravel()}
-    np.testing.assert_array_equal(REF["conv_layer_forward"](inp, layer, flat)["data"],
-                                  REF["conv_layer_forward"](inp, layer, param)["data"])
+    np.testing.assert_array_equal(
+        REF["conv_layer_forward"](inp, layer, flat)["data"],
+        REF["conv_layer_forward"](inp, layer, param)["data"],
+    )
 
 
 @pytest.mark.parametrize("case", list(CONV_EDGE.values()), ids=list(CONV_EDGE))
@@ -251,8 +275,9 @@ def test_conv_backward_matches_finite_differences(case):
     assert np.size(grad["b"]) == layer["num"]
     np.testing.assert_allclose(dx, numeric_grad(loss, inp["data"]), rtol=FD_RTOL, atol=FD_ATOL)
     np.testing.assert_allclose(grad["w"], numeric_grad(loss, param["w"]), rtol=FD_RTOL, atol=FD_ATOL)
-    np.testing.assert_allclose(np.reshape(grad["b"], (1, -1)), numeric_grad(loss, param["b"]),
-                               rtol=FD_RTOL, atol=FD_ATOL)
+    np.testing.assert_allclose(
+        np.reshape(grad["b"], (1, -1)), numeric_grad(loss, param["b"]), rtol=FD_RTOL, atol=FD_ATOL
+    )
 
 
 @pytest.mark.parametrize("case", list(CONV_LENET.values()), ids=list(CONV_LENET))
@@ -289,15 +314,20 @@ POOL_EDGE = {
 POOL_LENET = {"lenet_pool1": (24, 24, 20, 2, 2, 2, 0)}
 
 
-@pytest.mark.parametrize("case", list({**POOL_EDGE, **POOL_LENET}.values()),
-                         ids=list({**POOL_EDGE, **POOL_LENET}))
+@pytest.mark.parametrize(
+    "case", list({**POOL_EDGE, **POOL_LENET}.values()), ids=list({**POOL_EDGE, **POOL_LENET})
+)
 def test_pooling_forward_matches_loops(case):
     h, w, c, n, k, stride, pad = case
     x = np.random.default_rng(5).standard_normal((h * w * c, n))  # negatives meet zero padding
     layer = {"type": "POOLING", "k": k, "stride": stride, "pad": pad}
     out = REF["pooling_layer_forward"](volume(x, h, w, c), layer)
     assert (out["height"], out["width"], out["channel"], out["batch_size"]) == (
-        out_size(h, k, stride, pad), out_size(w, k, stride, pad), c, n)
+        out_size(h, k, stride, pad),
+        out_size(w, k, stride, pad),
+        c,
+        n,
+    )
     np.testing.assert_array_equal(out["data"], pool_loops(x, h, w, c, k, stride, pad)[0])
 
 
@@ -340,8 +370,9 @@ def test_pooling_ties_go_to_the_first_max_in_fortran_window_order(k, stride, pad
     out = REF["pooling_layer_forward"](volume(x, h, w, c), layer)
     out["diff"] = rng.standard_normal(out["data"].shape)
     dx = REF["pooling_layer_backward"](out, volume(x, h, w, c), layer)
-    np.testing.assert_allclose(dx, pool_loops(x, h, w, c, k, stride, pad)[1](out["diff"]),
-                               rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(
+        dx, pool_loops(x, h, w, c, k, stride, pad)[1](out["diff"]), rtol=RTOL, atol=ATOL
+    )
 
 
 def test_pooling_tie_in_one_window_by_hand():
@@ -366,8 +397,7 @@ def test_pooling_pads_with_zeros_not_minus_infinity():
 
 # ---- inner product and relu -------------------------------------------------------------
 
-IP_CASES = {"batch1": (4, 3, 1), "one_output": (5, 1, 3), "one_input": (1, 4, 2),
-            "lenet_ip": (800, 500, 2)}
+IP_CASES = {"batch1": (4, 3, 1), "one_output": (5, 1, 3), "one_input": (1, 4, 2), "lenet_ip": (800, 500, 2)}
 
 
 @pytest.mark.parametrize("d, num, n", list(IP_CASES.values()), ids=list(IP_CASES))
@@ -397,8 +427,9 @@ def test_inner_product_backward_matches_finite_differences(d, num, n):
 
     np.testing.assert_allclose(dx, numeric_grad(loss, x), rtol=FD_RTOL, atol=FD_ATOL)
     np.testing.assert_allclose(grad["w"], numeric_grad(loss, param["w"]), rtol=FD_RTOL, atol=FD_ATOL)
-    np.testing.assert_allclose(np.reshape(grad["b"], (1, -1)), numeric_grad(loss, param["b"]),
-                               rtol=FD_RTOL, atol=FD_ATOL)
+    np.testing.assert_allclose(
+        np.reshape(grad["b"], (1, -1)), numeric_grad(loss, param["b"]), rtol=FD_RTOL, atol=FD_ATOL
+    )
 
 
 @pytest.mark.parametrize("h, w, c, n", [(3, 4, 2, 2), (1, 1, 1, 1), (5, 1, 3, 2)])
@@ -415,11 +446,13 @@ def test_relu_forward_and_backward(h, w, c, n):
     v = rng.standard_normal(x.shape)
     out["diff"] = v
     dx = REF["relu_backward"](out, inp, {"type": "RELU"})
-    np.testing.assert_allclose(dx, numeric_grad(lambda: np.sum(REF["relu_forward"](inp)["data"] * v), x),
-                               rtol=FD_RTOL, atol=FD_ATOL)
+    np.testing.assert_allclose(
+        dx, numeric_grad(lambda: np.sum(REF["relu_forward"](inp)["data"] * v), x), rtol=FD_RTOL, atol=FD_ATOL
+    )
 
 
 # ---- mlrloss ----------------------------------------------------------------------------
+
 
 def mlr_case(N, M, K, scale=1.0, seed=12):
     rng = np.random.default_rng(seed)
@@ -437,10 +470,12 @@ def test_mlrloss_matches_direct_formula_and_finite_differences(N, M, K):
     assert float(nll) == pytest.approx(nll_direct, rel=1e-12)
     assert percent == pytest.approx(acc)
     assert np.shape(g) == ((K - 1) * (N + 1),) and od.shape == (N, M)
-    np.testing.assert_allclose(g, numeric_grad(lambda: mlr_direct(wb, X, y, K)[0], wb),
-                               rtol=FD_RTOL, atol=FD_ATOL)
-    np.testing.assert_allclose(od, numeric_grad(lambda: mlr_direct(wb, X, y, K)[0], X),
-                               rtol=FD_RTOL, atol=FD_ATOL)
+    np.testing.assert_allclose(
+        g, numeric_grad(lambda: mlr_direct(wb, X, y, K)[0], wb), rtol=FD_RTOL, atol=FD_ATOL
+    )
+    np.testing.assert_allclose(
+        od, numeric_grad(lambda: mlr_direct(wb, X, y, K)[0], X), rtol=FD_RTOL, atol=FD_ATOL
+    )
 
 
 def test_mlrloss_percent_only_when_asked():
@@ -466,6 +501,7 @@ def test_mlrloss_large_logits_stay_finite():
 
 # ---- utils ------------------------------------------------------------------------------
 
+
 def im2col_loops(x, h, w, c, k, stride, pad):
     """The historical per-pixel im2col: column ``oh + h_out*ow`` is the Fortran-flattened patch."""
     xpad = zero_pad(to_volume(x[:, None], h, w, c), pad)[..., 0]
@@ -473,13 +509,18 @@ def im2col_loops(x, h, w, c, k, stride, pad):
     col = np.zeros((k * k * c, h_out * w_out))
     for oh in range(h_out):
         for ow in range(w_out):
-            col[:, oh + h_out * ow] = xpad[oh * stride:oh * stride + k,
-                                           ow * stride:ow * stride + k].ravel(order="F")
+            col[:, oh + h_out * ow] = xpad[
+                oh * stride : oh * stride + k, ow * stride : ow * stride + k
+            ].ravel(order="F")
     return col
 
 
-IM2COL_CASES = {"square": (5, 5, 2, 3, 1, 0), "h_ne_w_pad_stride": (5, 7, 3, 3, 2, 1),
-                "k1": (3, 2, 2, 1, 1, 0), "pad_gt_k-1": (3, 3, 1, 2, 1, 2)}
+IM2COL_CASES = {
+    "square": (5, 5, 2, 3, 1, 0),
+    "h_ne_w_pad_stride": (5, 7, 3, 3, 2, 1),
+    "k1": (3, 2, 2, 1, 1, 0),
+    "pad_gt_k-1": (3, 3, 1, 2, 1, 2),
+}
 
 
 @pytest.mark.parametrize("h, w, c, k, stride, pad", list(IM2COL_CASES.values()), ids=list(IM2COL_CASES))
@@ -509,7 +550,7 @@ def test_im2col_conv_batch_stacks_per_image_columns():
 
 def test_get_lr_is_the_inv_policy():
     assert REF["get_lr"](0, 0.01, 1e-4, 0.75) == pytest.approx(0.01, rel=1e-15)
-    assert REF["get_lr"](10000, 0.01, 1e-4, 0.75) == pytest.approx(0.01 / 2 ** 0.75, rel=1e-14)
+    assert REF["get_lr"](10000, 0.01, 1e-4, 0.75) == pytest.approx(0.01 / 2**0.75, rel=1e-14)
     assert REF["get_lr"](30000, 0.5, 1e-4, 0.5) == pytest.approx(0.25, rel=1e-14)
 
 
@@ -533,13 +574,31 @@ def test_sgd_momentum_formula():
 
 def test_get_lenet_is_the_contract_network():
     layers = REF["get_lenet"](100)
-    assert [l["type"] for l in layers] == ["DATA", "CONV", "RELU", "POOLING", "CONV", "RELU",
-                                          "POOLING", "IP", "RELU", "LOSS"]
+    assert [layer["type"] for layer in layers] == [
+        "DATA",
+        "CONV",
+        "RELU",
+        "POOLING",
+        "CONV",
+        "RELU",
+        "POOLING",
+        "IP",
+        "RELU",
+        "LOSS",
+    ]
     assert (layers[0]["height"], layers[0]["width"], layers[0]["channel"], layers[0]["batch_size"]) == (
-        28, 28, 1, 100)
+        28,
+        28,
+        1,
+        100,
+    )
     for i, num in ((1, 20), (4, 50)):
         assert {key: layers[i][key] for key in ("num", "k", "stride", "pad")} == {
-            "num": num, "k": 5, "stride": 1, "pad": 0}
+            "num": num,
+            "k": 5,
+            "stride": 1,
+            "pad": 0,
+        }
     for i in (3, 6):
         assert (layers[i]["k"], layers[i]["stride"], layers[i].get("pad", 0)) == (2, 2, 0)
     assert layers[7]["num"] == 500 and layers[9]["num"] == 10
@@ -549,8 +608,17 @@ def test_init_convnet_lenet_shapes_and_bounds():
     layers = REF["get_lenet"](64)
     params = REF["init_convnet"](layers, seed=0)
     # (w shape, b shape, fan_in = h*w*c of the layer's input) written from the contract
-    expected = [((25, 20), (1, 20), 28 * 28), None, None, ((500, 50), (1, 50), 12 * 12 * 20), None,
-                None, ((800, 500), (1, 500), 800), None, ((9, 500), (9, 1), 500)]
+    expected = [
+        ((25, 20), (1, 20), 28 * 28),
+        None,
+        None,
+        ((500, 50), (1, 50), 12 * 12 * 20),
+        None,
+        None,
+        ((800, 500), (1, 500), 800),
+        None,
+        ((9, 500), (9, 1), 500),
+    ]
     assert len(params) == len(expected)
     for p, exp in zip(params, expected):
         if exp is None:
@@ -620,5 +688,10 @@ def test_conv_net_gradients_match_finite_differences():
         for key in ("w", "b"):
             expected = numeric_grad(cost, params[i][key])
             assert np.abs(expected).max() > 1e-3  # the check is not vacuous
-            np.testing.assert_allclose(np.reshape(grads[i][key], expected.shape), expected,
-                                       rtol=FD_RTOL, atol=FD_ATOL, err_msg=f"layer {i} {key}")
+            np.testing.assert_allclose(
+                np.reshape(grads[i][key], expected.shape),
+                expected,
+                rtol=FD_RTOL,
+                atol=FD_ATOL,
+                err_msg=f"layer {i} {key}",
+            )

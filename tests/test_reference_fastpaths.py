@@ -6,15 +6,25 @@ window offsets. Every case here is one where the fast path runs or must decline,
 result is compared byte for byte (``-0.0`` included) with the general loop, which
 ``tests/test_reference.py`` verifies against plain loops.
 """
+
 import numpy as np
 import pytest
 
 from harness.core import paths
 from harness.core.loader import load_isolated
 
-REF = load_isolated(paths.REFERENCE_DIR, ["pooling_layer_backward", "pooling_layer_forward",
-                                          "_route_tiles", "_route_windows", "as_cwhn", "pad_cwhn",
-                                          "output_size"])
+REF = load_isolated(
+    paths.REFERENCE_DIR,
+    [
+        "pooling_layer_backward",
+        "pooling_layer_forward",
+        "_route_tiles",
+        "_route_windows",
+        "as_cwhn",
+        "pad_cwhn",
+        "output_size",
+    ],
+)
 
 
 def general(x, dy, h, w, c, k, stride, pad):
@@ -23,7 +33,7 @@ def general(x, dy, h, w, c, k, stride, pad):
     h_out, w_out = REF["output_size"](h, k, stride, pad), REF["output_size"](w, k, stride, pad)
     xv = REF["pad_cwhn"](REF["as_cwhn"](x, h, w, c), pad)
     dx = REF["_route_windows"](xv, dy.reshape(c, w_out, h_out, n), k, stride, h_out, w_out)
-    return np.ascontiguousarray(dx[:, pad:pad + w, pad:pad + h]).reshape(h * w * c, n)
+    return np.ascontiguousarray(dx[:, pad : pad + w, pad : pad + h]).reshape(h * w * c, n)
 
 
 def backward(x, dy, h, w, c, k, stride, pad):
@@ -43,7 +53,7 @@ SHAPES = {
     "lenet_pool1": (24, 24, 20, 3, 2, 0),
     "lenet_pool2": (8, 8, 50, 3, 2, 0),
     "not_square": (6, 4, 2, 2, 2, 0),
-    "not_divisible": (7, 5, 2, 2, 2, 0),   # a last row and column that no window covers
+    "not_divisible": (7, 5, 2, 2, 2, 0),  # a last row and column that no window covers
     "k3": (9, 6, 1, 2, 3, 0),
     "padded": (5, 5, 2, 2, 2, 1),
     "padded_k3": (4, 7, 1, 2, 3, 2),

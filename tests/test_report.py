@@ -1,4 +1,5 @@
 """The renderers of harness.report, each on one hand-made report."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -11,31 +12,74 @@ from harness import report as reports
 from harness.core.model import CheckResult, GradeReport, Status
 from harness.report import common, gradescope, markdown, terminal
 
-CONV_W_DETAILS = ("worst at kernel (dh=2, dw=0, c=1) -> filter 3: got 0.412, expected -0.412\n"
-                  "hint (likely cause): the gradient has the right size but the opposite sign\n"
-                  "reproduce: python -m harness grade SUBMISSION --only backward.conv.w --case 3")
-TRACEBACK = 'Traceback (most recent call last):\n  File "harness/grade.py", line 88\nKeyError: \'conv\''
+CONV_W_DETAILS = (
+    "worst at kernel (dh=2, dw=0, c=1) -> filter 3: got 0.412, expected -0.412\n"
+    "hint (likely cause): the gradient has the right size but the opposite sign\n"
+    "reproduce: python -m harness grade SUBMISSION --only backward.conv.w --case 3"
+)
+TRACEBACK = "Traceback (most recent call last):\n  File \"harness/grade.py\", line 88\nKeyError: 'conv'"
 
 
 @pytest.fixture
 def report() -> GradeReport:
     checks = (
-        CheckResult("forward.conv", Status.PASS, 10.0, 10.0, "all 4 cases match (rtol 1e-6, atol 1e-9)",
-                    function="conv_layer_forward", cases_passed=4, cases_total=4, duration=0.12,
-                    numbers={"max_abs": 3.1e-12}),
+        CheckResult(
+            "forward.conv",
+            Status.PASS,
+            10.0,
+            10.0,
+            "all 4 cases match (rtol 1e-6, atol 1e-9)",
+            function="conv_layer_forward",
+            cases_passed=4,
+            cases_total=4,
+            duration=0.12,
+            numbers={"max_abs": 3.1e-12},
+        ),
         CheckResult("forward.relu", Status.SKIP, 0.0, 0.0, "provided by the course profile"),
-        CheckResult("backward.conv.w", Status.FAIL, 2.5, 10.0, "54 of 150 elements differ (rtol 1e-6, atol 1e-9)",
-                    details=CONV_W_DETAILS, hint="the gradient has the right size but the opposite sign",
-                    function="conv_layer_backward", cases_passed=1, cases_total=4, output="debug: dW shape (5, 5)\n",
-                    duration=0.31, numbers={"mismatched": 54, "total": 150, "max_abs": 0.824}),
-        CheckResult("backward.pool", Status.ERROR, 0.0, 5.0, "IndexError: index 7 is out of bounds for axis 0",
-                    details='File "pooling_layer.py", line 12, in pooling_layer_backward', duration=0.05),
-        CheckResult("train.lenet", Status.PASS, 75.0, 75.0, "test accuracy 0.981 >= 0.95 after 300 iterations",
-                    hidden=True, duration=41.7),
+        CheckResult(
+            "backward.conv.w",
+            Status.FAIL,
+            2.5,
+            10.0,
+            "54 of 150 elements differ (rtol 1e-6, atol 1e-9)",
+            details=CONV_W_DETAILS,
+            hint="the gradient has the right size but the opposite sign",
+            function="conv_layer_backward",
+            cases_passed=1,
+            cases_total=4,
+            output="debug: dW shape (5, 5)\n",
+            duration=0.31,
+            numbers={"mismatched": 54, "total": 150, "max_abs": 0.824},
+        ),
+        CheckResult(
+            "backward.pool",
+            Status.ERROR,
+            0.0,
+            5.0,
+            "IndexError: index 7 is out of bounds for axis 0",
+            details='File "pooling_layer.py", line 12, in pooling_layer_backward',
+            duration=0.05,
+        ),
+        CheckResult(
+            "train.lenet",
+            Status.PASS,
+            75.0,
+            75.0,
+            "test accuracy 0.981 >= 0.95 after 300 iterations",
+            hidden=True,
+            duration=41.7,
+        ),
     )
-    provenance = {"harness": "0.1.0", "fixtures": {"version": "3", "sha256": "9f2c41d0"}, "seed": 20240917,
-                  "tolerances": {"rtol": 1e-6, "atol": 1e-9}, "python": "3.11.7", "numpy": "2.4.6",
-                  "blas": "openblas 0.3.27", "time": "2025-03-01T10:00:00+00:00"}
+    provenance = {
+        "harness": "0.1.0",
+        "fixtures": {"version": "3", "sha256": "9f2c41d0"},
+        "seed": 20240917,
+        "tolerances": {"rtol": 1e-6, "atol": 1e-9},
+        "python": "3.11.7",
+        "numpy": "2.4.6",
+        "blas": "openblas 0.3.27",
+        "time": "2025-03-01T10:00:00+00:00",
+    }
     return GradeReport("submissions/alice", checks, provenance, notices=("relu is provided by the course",))
 
 
@@ -54,7 +98,11 @@ def test_points_are_short():
 def test_terminal_table_groups_and_total(report):
     text = terminal.render(report)
     lines = text.splitlines()
-    assert [line for line in lines if line in ("forward", "backward", "train")] == ["forward", "backward", "train"]
+    assert [line for line in lines if line in ("forward", "backward", "train")] == [
+        "forward",
+        "backward",
+        "train",
+    ]
     row = next(line for line in lines if "backward.conv.w" in line)
     assert row.split()[:5] == ["FAIL", "backward.conv.w", "2.5", "/", "10"]
     assert "54 of 150 elements differ" in row
@@ -65,13 +113,13 @@ def test_terminal_table_groups_and_total(report):
 
 def test_terminal_failures_carry_details_indented(report):
     text = terminal.render(report)
-    failures = text[text.index("Failures"):]
+    failures = text[text.index("Failures") :]
     assert "backward.conv.w (FAIL): 54 of 150 elements differ" in failures
     assert "    worst at kernel (dh=2, dw=0, c=1) -> filter 3: got 0.412, expected -0.412" in failures
     assert "      debug: dW shape (5, 5)" in failures
     assert "backward.pool (ERROR): IndexError" in failures
     assert "forward.conv (" not in failures
-    assert text.count("hint (likely cause)") == 1   # already in the details: not repeated
+    assert text.count("hint (likely cause)") == 1  # already in the details: not repeated
 
 
 def test_terminal_color_only_when_asked(report):
@@ -96,8 +144,12 @@ def test_gradescope_schema(report):
     assert results["execution_time"] == 42
     assert {"score", "output", "tests", "execution_time"} <= results.keys()
     assert [t["name"] for t in results["tests"]] == [
-        "forward.conv (conv_layer_forward)", "forward.relu", "backward.conv.w (conv_layer_backward)",
-        "backward.pool", "train.lenet"]
+        "forward.conv (conv_layer_forward)",
+        "forward.relu",
+        "backward.conv.w (conv_layer_backward)",
+        "backward.pool",
+        "train.lenet",
+    ]
     for test in results["tests"]:
         assert {"name", "score", "max_score", "status", "output", "visibility"} <= test.keys()
         assert test["status"] in ("passed", "failed")
@@ -219,6 +271,7 @@ def test_write_all_without_html(report, tmp_path):
 def test_write_all_survives_a_renderer_raising(report, tmp_path, monkeypatch):
     def explode(_report):
         raise RuntimeError("markdown renderer exploded")
+
     monkeypatch.setattr(markdown, "render", explode)
     written = reports.write_all(report, tmp_path)
     assert set(written) == ALL_FILES - {"summary.md"} | {reports.RENDER_ERRORS}
@@ -229,6 +282,7 @@ def test_write_all_survives_a_renderer_raising(report, tmp_path, monkeypatch):
 
 def test_write_all_reports_a_broken_pytest_session(report, tmp_path, monkeypatch):
     from harness.report import plugin
+
     (tmp_path / "junit.xml").write_text("<stale/>")
     monkeypatch.setattr(plugin, "run_pytest", lambda *a, **k: 3)
     written = reports.write_all(report, tmp_path)
@@ -239,6 +293,11 @@ def test_write_all_reports_a_broken_pytest_session(report, tmp_path, monkeypatch
 
 def test_write_all_numpy_numbers(report, tmp_path):
     np = pytest.importorskip("numpy")
-    check = dataclasses.replace(report.checks[2], numbers={"max_abs": np.float64(0.824), "worst": np.array([2, 0])})
+    check = dataclasses.replace(
+        report.checks[2], numbers={"max_abs": np.float64(0.824), "worst": np.array([2, 0])}
+    )
     written = reports.write_all(dataclasses.replace(report, checks=(check,)), tmp_path, html=False)
-    assert json.loads(written["report.json"].read_text())["checks"][0]["numbers"] == {"max_abs": 0.824, "worst": [2, 0]}
+    assert json.loads(written["report.json"].read_text())["checks"][0]["numbers"] == {
+        "max_abs": 0.824,
+        "worst": [2, 0],
+    }

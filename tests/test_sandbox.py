@@ -1,4 +1,5 @@
 """The sandbox runs submission code in a child process and survives what it does."""
+
 import os
 import time
 from pathlib import Path
@@ -7,9 +8,8 @@ import numpy as np
 import pytest
 
 from harness.core import paths
-from harness.sandbox import proctree
-from harness.sandbox import safefiles
 from harness.profiles import dictapi
+from harness.sandbox import proctree, safefiles
 from harness.sandbox.process import Limits, Sandbox, unprivileged_user
 from harness.sandbox.submission import locate
 
@@ -34,12 +34,16 @@ def test_reference_call_round_trip(submission):
 
 
 def test_exception_gives_trimmed_traceback_and_next_call_works(submission):
-    path = submission({"relu": """
+    path = submission(
+        {
+            "relu": """
         def relu_forward(input):
             raise ValueError("boom")
         def relu_backward(output, input, layer):
             return output['diff'] * (input['data'] > 0)
-    """})
+    """
+        }
+    )
     with sandbox_for(path) as sb:
         bad = sb.call("relu.forward", RELU, {"x": relu_x()})
         good = sb.call("relu.backward", RELU, {"x": relu_x(), "dy": relu_x(1), "y": relu_x()})
@@ -49,21 +53,27 @@ def test_exception_gives_trimmed_traceback_and_next_call_works(submission):
 
 
 def test_not_implemented(tmp_path):
-    (tmp_path / "relu.py").write_text("def relu_forward(input):\n    raise NotImplementedError('relu_forward')\n")
+    (tmp_path / "relu.py").write_text(
+        "def relu_forward(input):\n    raise NotImplementedError('relu_forward')\n"
+    )
     with sandbox_for(tmp_path) as sb:
         reply = sb.call("relu.forward", RELU, {"x": relu_x()})
     assert reply.status == "not_implemented"
 
 
 def test_timeout_kills_and_a_fresh_child_serves_the_next_call(submission):
-    path = submission({"relu": """
+    path = submission(
+        {
+            "relu": """
         import time
         def relu_forward(input):
             while True:
                 time.sleep(0.01)
         def relu_backward(output, input, layer):
             return output['diff'] * (input['data'] > 0)
-    """})
+    """
+        }
+    )
     with sandbox_for(path, timeout_s=1.0) as sb:
         slow = sb.call("relu.forward", RELU, {"x": relu_x()})
         assert slow.status == "timeout" and "timed out after 1 s" in slow.error
@@ -72,27 +82,36 @@ def test_timeout_kills_and_a_fresh_child_serves_the_next_call(submission):
 
 
 def test_segfault_is_reported_by_signal(submission):
-    path = submission({"relu": """
+    path = submission(
+        {
+            "relu": """
         import ctypes
         def relu_forward(input):
             ctypes.string_at(0)
         def relu_backward(output, input, layer):
             return output['diff'] * (input['data'] > 0)
-    """})
+    """
+        }
+    )
     with sandbox_for(path) as sb:
         reply = sb.call("relu.forward", RELU, {"x": relu_x()})
     assert reply.status == "crashed" and "SIGSEGV" in reply.error
 
 
-@pytest.mark.parametrize("ret, problem", [
-    ("None", "returned None"),
-    ("[[1.0]]", "builtins.list"),
-    ("np.zeros((6, 2), dtype=object)", "dtype object"),
-    ("np.zeros((6, 2), dtype=complex)", "dtype complex128"),
-    ("np.ma.masked_array(np.zeros((6, 2)))", "MaskedArray"),
-])
+@pytest.mark.parametrize(
+    "ret, problem",
+    [
+        ("None", "returned None"),
+        ("[[1.0]]", "builtins.list"),
+        ("np.zeros((6, 2), dtype=object)", "dtype object"),
+        ("np.zeros((6, 2), dtype=complex)", "dtype complex128"),
+        ("np.ma.masked_array(np.zeros((6, 2)))", "MaskedArray"),
+    ],
+)
 def test_unacceptable_returns_are_described(submission, ret, problem):
-    path = submission({"relu": f"""
+    path = submission(
+        {
+            "relu": f"""
         import numpy as np
         def relu_forward(input):
             out = dict(input)
@@ -100,7 +119,9 @@ def test_unacceptable_returns_are_described(submission, ret, problem):
             return out
         def relu_backward(output, input, layer):
             return output['diff']
-    """})
+    """
+        }
+    )
     with sandbox_for(path) as sb:
         reply = sb.call("relu.forward", RELU, {"x": relu_x()})
     assert reply.ok
@@ -109,7 +130,9 @@ def test_unacceptable_returns_are_described(submission, ret, problem):
 
 
 def test_student_output_is_captured_per_call(submission):
-    path = submission({"relu": """
+    path = submission(
+        {
+            "relu": """
         import numpy as np
         def relu_forward(input):
             print("hello from relu")
@@ -117,7 +140,9 @@ def test_student_output_is_captured_per_call(submission):
             return out
         def relu_backward(output, input, layer):
             return output['diff'] * (input['data'] > 0)
-    """})
+    """
+        }
+    )
     with sandbox_for(path) as sb:
         a = sb.call("relu.forward", RELU, {"x": relu_x()})
         b = sb.call("relu.backward", RELU, {"x": relu_x(), "dy": relu_x(1), "y": relu_x()})
@@ -126,7 +151,9 @@ def test_student_output_is_captured_per_call(submission):
 
 def test_child_cannot_see_the_graders_environment(submission, monkeypatch):
     monkeypatch.setenv("HARNESS_SECRET_FOR_TEST", "s3cret")
-    path = submission({"relu": """
+    path = submission(
+        {
+            "relu": """
         import os, numpy as np
         def relu_forward(input):
             out = dict(input)
@@ -134,27 +161,34 @@ def test_child_cannot_see_the_graders_environment(submission, monkeypatch):
             return out
         def relu_backward(output, input, layer):
             return output['diff']
-    """})
+    """
+        }
+    )
     with sandbox_for(path) as sb:
         reply = sb.call("relu.forward", RELU, {"x": relu_x()})
     assert reply.ok and not reply.outputs["y"].array.any()
 
 
 def test_memory_limit(submission):
-    path = submission({"relu": """
+    path = submission(
+        {
+            "relu": """
         import numpy as np
         def relu_forward(input):
             big = np.ones(2**31)  # 16 GiB
             return input
         def relu_backward(output, input, layer):
             return output['diff']
-    """})
+    """
+        }
+    )
     with sandbox_for(path, memory_bytes=1 << 30) as sb:
         reply = sb.call("relu.forward", RELU, {"x": relu_x()})
     assert reply.status == "memory"
 
 
 # ---- containment ---------------------------------------------------------------------------------
+
 
 def sandbox_processes(sb) -> list[int]:
     """Live processes carrying this sandbox's token or folder."""
@@ -198,14 +232,18 @@ def test_a_daemon_is_killed_after_the_call_and_nothing_outlives_the_sandbox(subm
 
 
 def test_a_100_megabyte_print_is_capped_and_never_touches_the_disk(submission):
-    path = submission({"relu": """
+    path = submission(
+        {
+            "relu": """
         import sys, numpy as np
         def relu_forward(input):
             sys.stdout.write('y' * 100_000_000)
             out = dict(input); out['data'] = np.maximum(input['data'], 0); return out
         def relu_backward(output, input, layer):
             return output['diff'] * (input['data'] > 0)
-    """})
+    """
+        }
+    )
     with sandbox_for(path) as sb:
         reply = sb.call("relu.forward", RELU, {"x": relu_x()})
         size, _ = safefiles.tree_size(sb.root)
@@ -215,7 +253,9 @@ def test_a_100_megabyte_print_is_capped_and_never_touches_the_disk(submission):
 
 def test_a_process_flood_is_bounded(submission):
     """Unprivileged, RLIMIT_NPROC refuses the forks; otherwise the watchdog kills the flood."""
-    path = submission({"relu": """
+    path = submission(
+        {
+            "relu": """
         import ctypes, time
         import numpy as np
         libc = ctypes.CDLL(None)
@@ -230,7 +270,9 @@ def test_a_process_flood_is_bounded(submission):
             out = dict(input); out['data'] = np.full((6, 2), float(started)); return out
         def relu_backward(output, input, layer):
             return output['diff'] * (input['data'] > 0)
-    """})
+    """
+        }
+    )
     with sandbox_for(path, timeout_s=20, processes=10) as sb:
         reply = sb.call("relu.forward", RELU, {"x": relu_x()})
         assert sandbox_processes(sb) == ([sb.proc.pid] if sb.proc else [])
@@ -242,14 +284,17 @@ def test_a_process_flood_is_bounded(submission):
 
 
 def test_each_layer_has_its_own_child(submission):
-    path = submission({"relu": """
+    path = submission(
+        {
+            "relu": """
         import numpy as np
         np.mark_of_relu = True            # monkeypatching numpy at import
         def relu_forward(input):
             out = dict(input); out['data'] = np.maximum(input['data'], 0); return out
         def relu_backward(output, input, layer):
             return output['diff'] * (input['data'] > 0)
-    """, "inner_product": """
+    """,
+            "inner_product": """
         import numpy as np
         def inner_product_forward(input, layer, param):
             out = {'height': 1, 'width': 1, 'channel': 1, 'batch_size': 1,
@@ -257,7 +302,9 @@ def test_each_layer_has_its_own_child(submission):
             return out
         def inner_product_backward(output, input, layer, param):
             raise NotImplementedError
-    """})
+    """,
+        }
+    )
     x, w, b = np.ones((2, 1)), np.ones((2, 1)), np.zeros((1, 1))
     with sandbox_for(path) as sb:
         assert sb.call("relu.forward", RELU, {"x": relu_x()}).ok
@@ -266,13 +313,17 @@ def test_each_layer_has_its_own_child(submission):
 
 
 def test_the_guard_refuses_the_answers_and_says_so(submission):
-    path = submission({"relu": f"""
+    path = submission(
+        {
+            "relu": f"""
         import numpy as np
         def relu_forward(input):
-            open({str(paths.FIXTURES_DIR / 'manifest.json')!r}).read()
+            open({str(paths.FIXTURES_DIR / "manifest.json")!r}).read()
         def relu_backward(output, input, layer):
             return output['diff'] * (input['data'] > 0)
-    """})
+    """
+        }
+    )
     with sandbox_for(path) as sb:
         reply = sb.call("relu.forward", RELU, {"x": relu_x()})
     assert reply.status == "exception" and "PermissionError" in reply.error
@@ -300,8 +351,12 @@ def test_returned_files_are_read_with_care(tmp_path, submission):
             np.lib.format.write_array_header_1_0(f, header)
         obj = tmp_path / "obj.npy"
         np.save(obj, np.array([{"a": 1}], dtype=object), allow_pickle=True)
-        for name, why in (("fifo.npy", "regular file"), ("link.npy", "regular file"),
-                          ("liar.npy", "would take"), ("obj.npy", "not a plain numeric type")):
+        for name, why in (
+            ("fifo.npy", "regular file"),
+            ("link.npy", "regular file"),
+            ("liar.npy", "would take"),
+            ("obj.npy", "not a plain numeric type"),
+        ):
             got = sb.read_value(tmp_path / name, descr)
             assert got.array is None and why in got.problem, (name, got.problem)
 
@@ -310,16 +365,20 @@ def test_returned_files_are_read_with_care(tmp_path, submission):
 def test_the_child_runs_as_another_user_and_cannot_write_the_grader(submission):
     if unprivileged_user()[0] is None:
         pytest.skip(unprivileged_user()[1])
-    path = submission({"relu": f"""
+    path = submission(
+        {
+            "relu": f"""
         import ctypes, os, numpy as np
         libc = ctypes.CDLL(None, use_errno=True)
         def relu_forward(input):
-            fd = libc.open({str(paths.PACKAGE_DIR / 'x-written-by-the-child')!r}.encode(), 0o101, 0o644)
+            fd = libc.open({str(paths.PACKAGE_DIR / "x-written-by-the-child")!r}.encode(), 0o101, 0o644)
             out = dict(input); out['data'] = np.full((6, 2), float(os.getuid() * 1000 + (fd >= 0)))
             return out
         def relu_backward(output, input, layer):
             return output['diff'] * (input['data'] > 0)
-    """})
+    """
+        }
+    )
     with sandbox_for(path) as sb:
         reply = sb.call("relu.forward", RELU, {"x": relu_x()})
     assert reply.ok
@@ -330,15 +389,18 @@ def test_the_child_runs_as_another_user_and_cannot_write_the_grader(submission):
 
 def test_tracker_finds_a_double_forked_daemon(tmp_path):
     tracker = proctree.Tracker("no-token-here")
-    script = ("import os, time\n"
-              "if os.fork() == 0:\n"
-              "    os.setsid()\n"
-              "    if os.fork() == 0:\n"
-              "        time.sleep(60)\n"
-              "    os._exit(0)\n"
-              "time.sleep(60)\n")
+    script = (
+        "import os, time\n"
+        "if os.fork() == 0:\n"
+        "    os.setsid()\n"
+        "    if os.fork() == 0:\n"
+        "        time.sleep(60)\n"
+        "    os._exit(0)\n"
+        "time.sleep(60)\n"
+    )
     import subprocess
     import sys
+
     proc = subprocess.Popen([sys.executable, "-c", script], start_new_session=True)
     try:
         deadline = time.monotonic() + 5
@@ -357,7 +419,9 @@ def test_sandboxes_side_by_side_cannot_signal_each_other(submission):
     user = unprivileged_user()[0]
     if user is None or not user.dedicated:
         pytest.skip("no uid of its own per sandbox here")
-    path = submission({"relu": """
+    path = submission(
+        {
+            "relu": """
         import os, signal, numpy as np
         def relu_forward(input):
             try:
@@ -368,7 +432,9 @@ def test_sandboxes_side_by_side_cannot_signal_each_other(submission):
             out = dict(input); out['data'] = np.full((6, 2), hit); return out
         def relu_backward(output, input, layer):
             return output['diff'] * (input['data'] > 0)
-    """})
+    """
+        }
+    )
     with sandbox_for(submission()) as victim, sandbox_for(path) as attacker:
         assert victim.call("relu.forward", RELU, {"x": relu_x()}).ok
         assert victim.user.uid != attacker.user.uid

@@ -1,4 +1,5 @@
 """The starter code students receive: provided modules as in reference/, documented stubs."""
+
 import inspect
 import re
 
@@ -14,14 +15,29 @@ STUBS = {  # function -> module, and what its docstring must state
     "inner_product_backward": ("inner_product", ["(d, batch)", "(d, num)", "sum"]),
     "relu_forward": ("relu", ["(h*w*c, batch)", "new"]),
     "relu_backward": ("relu", ["(h*w*c, batch)", "x > 0"]),
-    "pooling_layer_forward": ("pooling_layer", ["(h*w*c, batch)", "(h_out*w_out*c, batch)",
-                                                "Fortran", "zeros", "(h + 2*pad - k) // stride + 1"]),
-    "pooling_layer_backward": ("pooling_layer", ["(h*w*c, batch)", "(h_out*w_out*c, batch)",
-                                                 "first", "Fortran", "add up"]),
-    "conv_layer_forward": ("conv_layer", ["(h*w*c, batch)", "(k*k*c, num)", "(h_out*w_out*num, batch)",
-                                          "dh + k*dw + k*k*ic", "(1, num)", "Fortran"]),
-    "conv_layer_backward": ("conv_layer", ["(h*w*c, batch)", "(k*k*c, num)", "(h_out*w_out*num, batch)",
-                                           "sums"]),
+    "pooling_layer_forward": (
+        "pooling_layer",
+        ["(h*w*c, batch)", "(h_out*w_out*c, batch)", "Fortran", "zeros", "(h + 2*pad - k) // stride + 1"],
+    ),
+    "pooling_layer_backward": (
+        "pooling_layer",
+        ["(h*w*c, batch)", "(h_out*w_out*c, batch)", "first", "Fortran", "add up"],
+    ),
+    "conv_layer_forward": (
+        "conv_layer",
+        [
+            "(h*w*c, batch)",
+            "(k*k*c, num)",
+            "(h_out*w_out*num, batch)",
+            "dh + k*dw + k*k*ic",
+            "(1, num)",
+            "Fortran",
+        ],
+    ),
+    "conv_layer_backward": (
+        "conv_layer",
+        ["(h*w*c, batch)", "(k*k*c, num)", "(h_out*w_out*num, batch)", "sums"],
+    ),
     "mlrloss": ("mlrloss", ["(K-1, N)", "(N, M)", "(1, M)", "(K-1)*(N+1)", "stable", "summed"]),
 }
 SHAPE = re.compile(r"\([\w*+ ]+, [\w*+ ]+\)")
@@ -34,7 +50,8 @@ REFERENCE = load_isolated(paths.REFERENCE_DIR, list(STUBS))
 def test_provided_modules_are_the_references(module):
     template = (paths.TEMPLATE_DIR / f"{module}.py").read_bytes()
     assert template == (paths.REFERENCE_DIR / f"{module}.py").read_bytes(), (
-        f"student_template/{module}.py differs from reference/{module}.py")
+        f"student_template/{module}.py differs from reference/{module}.py"
+    )
 
 
 def test_template_has_exactly_the_reference_modules():

@@ -1,18 +1,18 @@
 """harness.child.training: the LeNet run through canonical ops, its stop conditions and the verdict."""
+
 import json
 import math
 
 import numpy as np
 import pytest
 
-from harness.training import lenet_ops
-from harness.core import paths
 from harness.cases import reference
-from harness.child import training
-from harness.training import verdict as training_verdict
+from harness.child import lenet_ops, training
+from harness.child.training import TrainConfig, TrainOutcome
+from harness.core import paths
 from harness.core.loader import load_isolated
 from harness.core.ops import OPS
-from harness.child.training import TrainConfig, TrainOutcome
+from harness.training import verdict as training_verdict
 
 
 def ref_call(op_name, params, arrays):
@@ -42,10 +42,12 @@ class FakeClock:
         def timed(op_name, params, arrays):
             self.now += self.per_call
             return call(op_name, params, arrays)
+
         return timed
 
 
 # ---- the reference learns, deterministically ----------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def reference_run(data):
@@ -93,7 +95,9 @@ def test_matches_the_reference_training_script(data):
     lines = []
     params, _ = script(x_train, y_train, iters=4, batch_size=32, seed=3, log_every=1, log=lines.append)
     expected = [float(line.split("loss")[1].split()[0]) for line in lines]
-    outcome = training.train(ref_call, x_train, y_train, x_eval[:, :5], small(iterations=4, batch_size=32, seed=3))
+    outcome = training.train(
+        ref_call, x_train, y_train, x_eval[:, :5], small(iterations=4, batch_size=32, seed=3)
+    )
     np.testing.assert_allclose(outcome.loss, expected, atol=5e-5)
     # The in-place SGD of the check computes what utils.sgd_momentum's expression does, to the bit.
     np.testing.assert_array_equal(outcome.conv1_w, params[0]["w"])
@@ -101,7 +105,9 @@ def test_matches_the_reference_training_script(data):
 
 def test_payload_crosses_as_npy_arrays_and_strict_json(data):
     x_train, y_train, x_eval, _ = data
-    outcome = training.train(ref_call, x_train, y_train, x_eval[:, :30], small(iterations=3, eval_every=2, eval_subset=10))
+    outcome = training.train(
+        ref_call, x_train, y_train, x_eval[:, :30], small(iterations=3, eval_every=2, eval_subset=10)
+    )
     arrays, info = outcome.to_payload()
     assert set(arrays) == set(TrainOutcome.ARRAYS)
     assert all(type(a) is np.ndarray and a.dtype.kind in "if" for a in arrays.values())
@@ -117,6 +123,7 @@ def test_payload_crosses_as_npy_arrays_and_strict_json(data):
 
 
 # ---- stopping early -------------------------------------------------------------------------
+
 
 def test_nan_loss_names_mlrloss(data):
     x_train, y_train, x_eval, y_eval = data
@@ -175,7 +182,9 @@ def test_time_limit_stops_with_iterations_done_and_a_projection(data):
     assert "stopped after 3 of 100 iterations" in verdict["message"]
     assert "would take about 850 s" in verdict["message"]
     assert [s["function"] for s in verdict["slow_ops"]] == ["conv_layer_forward", "pooling_layer_backward"]
-    assert any(d.startswith("conv_layer_forward is 240x slower than the reference") for d in verdict["details"])
+    assert any(
+        d.startswith("conv_layer_forward is 240x slower than the reference") for d in verdict["details"]
+    )
     assert verdict["hint"] == "conv_layer_forward: " + training_verdict.SLOW_HINTS["conv.forward"]
 
 
@@ -192,13 +201,16 @@ def test_hopeless_projection_gives_up_early(data):
 def test_time_limit_in_the_first_iteration(data):
     x_train, y_train, x_eval, y_eval = data
     clock = FakeClock(per_call=20)
-    outcome = training.train(clock.wrap(ref_call), x_train, y_train, x_eval, small(iterations=100, time_limit_s=30),
-                             clock=clock)
+    outcome = training.train(
+        clock.wrap(ref_call), x_train, y_train, x_eval, small(iterations=100, time_limit_s=30), clock=clock
+    )
     assert outcome.status == training.TIME_LIMIT and outcome.iterations_done == 0
     assert outcome.elapsed_s == 40  # checked after each op: the second one crossed the limit
     verdict = training_verdict.evaluate(outcome, y_eval)
-    assert verdict["message"] == ("training stopped during the first iteration after 40 s (limit 30 s): "
-                                  "the whole run of 100 iterations would take more than 4000 s")
+    assert verdict["message"] == (
+        "training stopped during the first iteration after 40 s (limit 30 s): "
+        "the whole run of 100 iterations would take more than 4000 s"
+    )
 
 
 def test_an_exception_names_the_function(data):
@@ -214,8 +226,10 @@ def test_an_exception_names_the_function(data):
     assert outcome.failure["op"] == "relu.backward" and outcome.failure["layer"] == "relu2"
     verdict = training_verdict.evaluate(outcome, y_eval)
     assert verdict["status"] == "ERROR"
-    assert verdict["message"] == ("training stopped at iteration 1: relu_backward (second ReLU) raised "
-                                  "ValueError: operands could not be broadcast together")
+    assert verdict["message"] == (
+        "training stopped at iteration 1: relu_backward (second ReLU) raised "
+        "ValueError: operands could not be broadcast together"
+    )
     assert "broadcast" in verdict["details"][-1]  # the traceback
 
 
@@ -231,8 +245,10 @@ def test_a_wrong_shape_is_an_invalid_output(data):
     outcome = training.train(flat_ip, x_train, y_train, x_eval, small(iterations=5))
     verdict = training_verdict.evaluate(outcome, y_eval)
     assert outcome.failure["kind"] == "invalid output"
-    assert "inner_product_forward (inner-product layer) returned 'y' of shape (32000,); training needs (500, 64)" \
+    assert (
+        "inner_product_forward (inner-product layer) returned 'y' of shape (32000,); training needs (500, 64)"
         in verdict["message"]
+    )
 
 
 def test_a_fixed_batch_size_fails_on_the_held_out_digits(data):
@@ -253,6 +269,7 @@ def test_a_fixed_batch_size_fails_on_the_held_out_digits(data):
 
 # ---- the verdict ----------------------------------------------------------------------------
 
+
 @pytest.mark.slow
 def test_zero_conv_backward_fails_because_the_conv_layers_do_not_learn(data):
     x_train, y_train, x_eval, y_eval = data
@@ -269,20 +286,35 @@ def test_zero_conv_backward_fails_because_the_conv_layers_do_not_learn(data):
     np.testing.assert_array_equal(outcome.grad_norm[:, :2], 0)
     verdict = training_verdict.evaluate(outcome, y_eval, config=small(iterations=20, min_accuracy=0.0))
     assert verdict["status"] == "FAIL"  # whatever the accuracy
-    assert verdict["message"].startswith("the conv layers (conv1, conv2) do not learn: their weight "
-                                         "gradient was zero in all 20 iterations")
+    assert verdict["message"].startswith(
+        "the conv layers (conv1, conv2) do not learn: their weight gradient was zero in all 20 iterations"
+    )
     assert verdict["hint"] == training_verdict.NOT_LEARNING_HINT.format(
-        layers="conv layers (conv1, conv2)", function="conv_layer_backward in the second conv layer",
-        what="the weight, bias and input gradients", count=20, done=20)
+        layers="conv layers (conv1, conv2)",
+        function="conv_layer_backward in the second conv layer",
+        what="the weight, bias and input gradients",
+        count=20,
+        done=20,
+    )
 
 
 def outcome_of(loss, batch_accuracy, scores, **kw) -> TrainOutcome:
     n = len(loss)
-    fields = dict(status=training.COMPLETED, iterations=n, iterations_done=n, elapsed_s=10.0, projected_s=10.0,
-                  loss=np.asarray(loss, float), batch_accuracy=np.asarray(batch_accuracy, float),
-                  grad_norm=np.ones((n, 4)), eval_iterations=np.zeros(0, np.int64),
-                  eval_predictions=np.zeros((0, 5), np.int64), scores=scores,
-                  zero_grad_iterations=dict.fromkeys(training.LAYERS, 0), config=TrainConfig().to_dict())
+    fields = dict(
+        status=training.COMPLETED,
+        iterations=n,
+        iterations_done=n,
+        elapsed_s=10.0,
+        projected_s=10.0,
+        loss=np.asarray(loss, float),
+        batch_accuracy=np.asarray(batch_accuracy, float),
+        grad_norm=np.ones((n, 4)),
+        eval_iterations=np.zeros(0, np.int64),
+        eval_predictions=np.zeros((0, 5), np.int64),
+        scores=scores,
+        zero_grad_iterations=dict.fromkeys(training.LAYERS, 0),
+        config=TrainConfig().to_dict(),
+    )
     fields.update(kw)
     return TrainOutcome(**fields)
 
@@ -303,13 +335,23 @@ def test_flat_loss_hint():
 
 
 def test_learned_batches_but_not_held_out_hint():
-    verdict = training_verdict.evaluate(outcome_of(np.linspace(2.3, 0.1, 20), [0.99] * 20, np.eye(10)[:, [9] * 5]), Y5)
+    verdict = training_verdict.evaluate(
+        outcome_of(np.linspace(2.3, 0.1, 20), [0.99] * 20, np.eye(10)[:, [9] * 5]), Y5
+    )
     assert verdict["hint"].startswith("the training batches are learned (batch accuracy 0.99)")
 
 
 def test_diverged_hint_when_parameters_blew_up():
-    failure = {"phase": "train", "iteration": 7, "op": "conv.forward", "layer": "conv1", "output": "y",
-               "inputs_finite": True, "max_abs_input": 3e200, "max_abs_param": 3e200}
+    failure = {
+        "phase": "train",
+        "iteration": 7,
+        "op": "conv.forward",
+        "layer": "conv1",
+        "output": "y",
+        "inputs_finite": True,
+        "max_abs_input": 3e200,
+        "max_abs_param": 3e200,
+    }
     outcome = outcome_of([2.3] * 7, [0.1] * 7, None, status=training.NON_FINITE, failure=failure)
     verdict = training_verdict.evaluate(outcome, Y5)
     assert verdict["message"].startswith("training stopped at iteration 8: conv_layer_forward")
@@ -322,6 +364,7 @@ def test_malformed_results_are_an_error():
 
 
 # ---- timing -------------------------------------------------------------------------------------
+
 
 def test_time_ops_times_every_op_at_lenet_shapes():
     seen = set()
@@ -345,7 +388,17 @@ def test_slow_ops_names_the_ops_behind_the_extra_time():
     student = {"conv.forward": 0.5, "relu.forward": 0.05, "mlrloss": 0.005, "conv.backward": 0.05}
     slow = training_verdict.slow_ops(student, ref)
     # mlrloss: 5x slower but 0.7% of the extra time; conv.backward: 5% of it but only 2.5x slower
-    assert [(s["function"], round(s["ratio"])) for s in slow] == [("conv_layer_forward", 50), ("relu_forward", 50)]
-    assert slow[0]["message"] == ("conv_layer_forward is 50x slower than the reference "
-                                  "(500.0 ms vs 10.0 ms per iteration; 86% of the extra time)")
-    assert training_verdict.slow_ops({"conv.forward": None, "relu.forward": 0.01}, {"conv.forward": 0.01, "relu.forward": 0.01}) == []
+    assert [(s["function"], round(s["ratio"])) for s in slow] == [
+        ("conv_layer_forward", 50),
+        ("relu_forward", 50),
+    ]
+    assert slow[0]["message"] == (
+        "conv_layer_forward is 50x slower than the reference "
+        "(500.0 ms vs 10.0 ms per iteration; 86% of the extra time)"
+    )
+    assert (
+        training_verdict.slow_ops(
+            {"conv.forward": None, "relu.forward": 0.01}, {"conv.forward": 0.01, "relu.forward": 0.01}
+        )
+        == []
+    )

@@ -1,16 +1,18 @@
 """train.lenet end to end: the submission's layers trained in the sandbox, judged in the parent."""
+
 import pytest
 
-from harness.training import verdict as training_verdict
-from harness.grade import Options, grade
 from harness.core.model import GradeReport, Status
+from harness.grade import grade
+from harness.options import Options, TrainOptions
 from harness.report import gradescope
+from harness.training import verdict as training_verdict
 
 pytestmark = pytest.mark.slow
 
 
-def train_only(path, **extra):
-    report = grade(path, Options(only=("train.lenet",), extra=extra))
+def train_only(path, **training):
+    report = grade(path, Options(only=("train.lenet",), training=TrainOptions(**training)))
     assert not report.autograder_error, report.autograder_error
     (check,) = report.checks
     return check
@@ -34,7 +36,9 @@ def test_reference_learns_and_the_report_has_every_figure():
 
 
 def test_conv_backward_returning_zeros_fails_with_the_layer_named(submission):
-    path = submission({"conv_layer": """
+    path = submission(
+        {
+            "conv_layer": """
         import numpy as np
         from utils import im2col_batch
         def conv_layer_forward(input, layer, param):
@@ -46,8 +50,10 @@ def test_conv_backward_returning_zeros_fails_with_the_layer_named(submission):
         def conv_layer_backward(output, input, layer, param):
             return ({'w': np.zeros_like(param['w']), 'b': np.zeros_like(param['b'])},
                     np.zeros_like(input['data']))
-    """})
-    check = train_only(path, train_iterations=60)
+    """
+        }
+    )
+    check = train_only(path, iterations=60)
     assert check.status is Status.FAIL
     assert "conv layer" in check.message and "not learn" in check.message
     assert "conv_layer_backward" in check.hint
@@ -55,7 +61,9 @@ def test_conv_backward_returning_zeros_fails_with_the_layer_named(submission):
 
 
 def test_slow_but_correct_submission_gets_the_bottleneck_named(submission):
-    path = submission({"relu": """
+    path = submission(
+        {
+            "relu": """
         import numpy as np
         def relu_forward(input):
             x = input['data']
@@ -66,8 +74,10 @@ def test_slow_but_correct_submission_gets_the_bottleneck_named(submission):
             return {**{k: input[k] for k in ('height', 'width', 'channel', 'batch_size')}, 'data': out}
         def relu_backward(output, input, layer):
             return output['diff'] * (input['data'] > 0)
-    """})
-    check = train_only(path, train_time_limit=4.0)
+    """
+        }
+    )
+    check = train_only(path, time_limit_s=4.0)
     assert check.status is Status.ERROR
     assert "relu_forward" in check.message or "relu_forward" in check.details
     assert "slower than the reference" in check.details or "slower than the reference" in check.message
@@ -78,7 +88,7 @@ def test_slow_but_correct_submission_gets_the_bottleneck_named(submission):
 def test_wrong_data_file_is_an_autograder_error_before_any_training(tmp_path):
     bad = tmp_path / "mnist_all.mat"
     bad.write_bytes(b"not a MATLAB file")
-    report = grade("reference", Options(only=("train.lenet",), extra={"data": str(bad)}))
+    report = grade("reference", Options(only=("train.lenet",), training=TrainOptions(data=str(bad))))
     assert report.exit_code == 2
     assert "mnist_all.mat" in report.autograder_error
     assert not report.checks

@@ -32,6 +32,7 @@ Tags (``Case.tags``):
 - ``large_logits``: mlrloss logits up to 1e3 (above 500; an unstable softmax overflows).
 - ``no_prediction``: mlrloss with ``prediction=0``, where the contract asks for percent 0.
 """
+
 from __future__ import annotations
 
 import math
@@ -148,10 +149,13 @@ def public_cases() -> list[Case]:
     cases.append(_relu_case("relu.forward", _rng(SEED, "relu_zero"), None, 4, 4, 2, 2, 1.0, zeros=True))
     for op in ("pooling.forward", "pooling.backward"):
         cases += [_pool_case(op, _rng(SEED, op, *spec), *spec) for spec in _POOL]
-        cases += [_pool_case(op, _rng(SEED, op, "ties", *spec), None, *spec, kind="ties")
-                  for spec in _POOL_TIES]
-        cases += [_pool_case(op, _rng(SEED, op, "pad_convention", *spec), None, *spec, kind="negative")
-                  for spec in _POOL_PAD_CONVENTION]
+        cases += [
+            _pool_case(op, _rng(SEED, op, "ties", *spec), None, *spec, kind="ties") for spec in _POOL_TIES
+        ]
+        cases += [
+            _pool_case(op, _rng(SEED, op, "pad_convention", *spec), None, *spec, kind="negative")
+            for spec in _POOL_PAD_CONVENTION
+        ]
     for op in ("conv.forward", "conv.backward"):
         cases += [_conv_case(op, _rng(SEED, op, *spec), *spec) for spec in _CONV]
     cases += [_loss_case(_rng(SEED, "mlrloss", *spec), *spec) for spec in _LOSS]
@@ -159,6 +163,7 @@ def public_cases() -> list[Case]:
 
 
 # ---- hidden cases --------------------------------------------------------------------
+
 
 def random_cases(seed: int, per_op: int = 2, exclude_tags=()) -> list[Case]:
     """Fresh random cases for hidden grading and gradient checks, ``per_op`` per operation.
@@ -185,7 +190,7 @@ def random_cases(seed: int, per_op: int = 2, exclude_tags=()) -> list[Case]:
 
 
 def _draw_spec(rng, layer: str) -> tuple:
-    ints = lambda lo, hi: int(rng.integers(lo, hi + 1))  # noqa: E731 (inclusive bounds)
+    ints = lambda lo, hi: int(rng.integers(lo, hi + 1))
     if layer in ("conv", "pooling"):
         k = int(rng.choice([1, 2, 3, 5] if layer == "conv" else [1, 2, 3, 4]))
         stride, pad = ints(1, 3), ints(0, min(2, k - 1))
@@ -223,6 +228,7 @@ def _build(op: str, rng, spec: tuple) -> Case:
 
 # ---- expected outputs and kink margins -------------------------------------------------
 
+
 def expected(case: Case) -> dict[str, np.ndarray]:
     """The reference's canonical outputs for a case (scalars as 0-d arrays)."""
     return reference.run(case.op, case.params, case.arrays)
@@ -255,9 +261,12 @@ def pooling_windows(x: np.ndarray, params: dict) -> tuple[np.ndarray, np.ndarray
     vol = x.reshape(c, w, h, x.shape[1])  # C-order view of the Fortran (h, w, c) columns
     pads = ((0, 0), (p, p), (p, p), (0, 0))
     vals, real = np.pad(vol, pads), np.pad(np.ones(vol.shape, bool), pads)
-    pick = [(slice(None), slice(dw, dw + s * w_out, s), slice(dh, dh + s * h_out, s))
-            for dw in range(k) for dh in range(k)]
-    stack = lambda a: np.stack([a[sl] for sl in pick], axis=-1).reshape(-1, k * k)  # noqa: E731
+    pick = [
+        (slice(None), slice(dw, dw + s * w_out, s), slice(dh, dh + s * h_out, s))
+        for dw in range(k)
+        for dh in range(k)
+    ]
+    stack = lambda a: np.stack([a[sl] for sl in pick], axis=-1).reshape(-1, k * k)
     return stack(vals), stack(real)
 
 
@@ -278,6 +287,7 @@ def window_gaps(x: np.ndarray, params: dict) -> np.ndarray:
 
 
 # ---- case builders -------------------------------------------------------------------
+
 
 def dyadic(a: np.ndarray, bits: int = DYADIC_BITS) -> np.ndarray:
     """``a`` rounded to a multiple of a power of two ``2**-bits`` times its largest magnitude.
@@ -320,9 +330,11 @@ def _with_backward(op: str, params: dict, arrays: dict, rng) -> dict:
 def _conv_case(op, rng, name, h, w, c, n, k, stride, pad, num) -> Case:
     params = dict(h=h, w=w, c=c, k=k, stride=stride, pad=pad, num=num)
     bound = math.sqrt(3 / (k * k * c))  # LeNet's uniform init
-    arrays = {"x": dyadic(rng.uniform(-1, 1, (h * w * c, n))),
-              "w": dyadic(rng.uniform(-bound, bound, (k * k * c, num))),
-              "b": dyadic(rng.uniform(-0.5, 0.5, (1, num)))}
+    arrays = {
+        "x": dyadic(rng.uniform(-1, 1, (h * w * c, n))),
+        "w": dyadic(rng.uniform(-bound, bound, (k * k * c, num))),
+        "b": dyadic(rng.uniform(-0.5, 0.5, (1, num))),
+    }
     tags = _window_tags(params) + (("lenet",) if name and name.startswith("lenet") else ())
     name = name or f"k{k}_s{stride}_p{pad}_h{h}w{w}_c{c}_b{n}_n{num}"
     return Case(op, name, params, _with_backward(op, params, arrays, rng), tags)
@@ -330,9 +342,11 @@ def _conv_case(op, rng, name, h, w, c, n, k, stride, pad, num) -> Case:
 
 def _ip_case(op, rng, d, num, n, name=None) -> Case:
     bound = math.sqrt(3 / d)
-    arrays = {"x": dyadic(rng.uniform(-1, 1, (d, n))),
-              "w": dyadic(rng.uniform(-bound, bound, (d, num))),
-              "b": dyadic(rng.uniform(-0.5, 0.5, (1, num)))}
+    arrays = {
+        "x": dyadic(rng.uniform(-1, 1, (d, n))),
+        "w": dyadic(rng.uniform(-bound, bound, (d, num))),
+        "b": dyadic(rng.uniform(-0.5, 0.5, (1, num))),
+    }
     return Case(op, name or f"d{d}_n{num}_b{n}", {}, _with_backward(op, {}, arrays, rng), ())
 
 
@@ -386,7 +400,9 @@ def _distinct_magnitudes(rng, params: dict, n: int) -> np.ndarray:
 
 def _tie_free_map(rng, params: dict, n: int) -> np.ndarray:
     """Distinct magnitudes with random signs; every window touching padding keeps a positive value."""
-    x = _distinct_magnitudes(rng, params, n) * rng.choice([-1.0, 1.0], (params["h"] * params["w"] * params["c"], n))
+    x = _distinct_magnitudes(rng, params, n) * rng.choice(
+        [-1.0, 1.0], (params["h"] * params["w"] * params["c"], n)
+    )
     if params["pad"]:
         h, w, c, k, s, p = (params[key] for key in ("h", "w", "c", "k", "stride", "pad"))
         h_out, w_out = output_hw(params)

@@ -16,6 +16,7 @@ the zlib build).
 Trust chain: ``harness/fixtures_lock.json`` (shipped inside the package) holds the
 manifest's sha256; the manifest holds each file's sha256.
 """
+
 from __future__ import annotations
 
 import functools
@@ -29,10 +30,9 @@ from pathlib import Path
 import numpy as np
 
 from harness.cases import catalogue as cases
-from harness.core import device
-from harness.core import paths
 from harness.cases import reference
 from harness.cases.catalogue import Case
+from harness.core import device, paths
 from harness.core.ops import OPS
 from harness.profiles.dictapi import FUNCTIONS
 
@@ -41,8 +41,10 @@ LOCK_FILE = paths.PACKAGE_DIR / "fixtures_lock.json"
 MANIFEST = "manifest.json"
 SCHEMA_VERSION = 1
 REGENERATE_HINT = "regenerate with `python -m harness fixtures generate` or reinstall the grader"
-FORMAT = ("<function>/<case>.npz: float64 arrays in_<name> (canonical inputs, harness.core.ops) and "
-          "out_<name> (expected outputs of the reference); an uncompressed zip with fixed dates")
+FORMAT = (
+    "<function>/<case>.npz: float64 arrays in_<name> (canonical inputs, harness.core.ops) and "
+    "out_<name> (expected outputs of the reference); an uncompressed zip with fixed dates"
+)
 ROUNDING_RTOL = 1e-12
 """check(exact=False): expected outputs may differ by this much, relative to the array's largest value."""
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
@@ -72,6 +74,7 @@ def manifest_sha256(dir: Path = FIXTURES_DIR) -> str:
 
 # ---- generation ------------------------------------------------------------------------
 
+
 def generate(out_dir: Path = FIXTURES_DIR, *, write_lock: bool | None = None, xp=np) -> Path:
     """Write every public case and the manifest into ``out_dir``; returns the manifest's path.
 
@@ -98,13 +101,31 @@ def _generate(out: Path, write_lock: bool | None, where: str) -> Path:
         rel = file_name(case)
         (out / rel).parent.mkdir(exist_ok=True)
         (out / rel).write_bytes(data)
-        files.append({"file": rel, "op": case.op, "function": FUNCTIONS[case.op], "case": case.name,
-                      "checks": check_ids(case.op), "params": case.params, "tags": list(case.tags),
-                      "sha256": _sha256(data), "bytes": len(data),
-                      "arrays": {key: list(a.shape) for key, a in arrays.items()}})
-    made_with = {"numpy": np.__version__} if where == device.CPU else {"numpy": np.__version__, "device": where}
-    manifest = {"schema": SCHEMA_VERSION, "fixtures_version": cases.FIXTURES_VERSION, "seed": cases.SEED,
-                "generated_with": made_with, "format": FORMAT, "files": files}
+        files.append(
+            {
+                "file": rel,
+                "op": case.op,
+                "function": FUNCTIONS[case.op],
+                "case": case.name,
+                "checks": check_ids(case.op),
+                "params": case.params,
+                "tags": list(case.tags),
+                "sha256": _sha256(data),
+                "bytes": len(data),
+                "arrays": {key: list(a.shape) for key, a in arrays.items()},
+            }
+        )
+    made_with = (
+        {"numpy": np.__version__} if where == device.CPU else {"numpy": np.__version__, "device": where}
+    )
+    manifest = {
+        "schema": SCHEMA_VERSION,
+        "fixtures_version": cases.FIXTURES_VERSION,
+        "seed": cases.SEED,
+        "generated_with": made_with,
+        "format": FORMAT,
+        "files": files,
+    }
     text = (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode()
     (out / MANIFEST).write_bytes(text)
     if write_lock:
@@ -137,6 +158,7 @@ def _decode(data: bytes) -> dict[str, np.ndarray]:
 
 # ---- verification ----------------------------------------------------------------------
 
+
 def check(dir: Path = FIXTURES_DIR, *, regenerate: bool = True, exact: bool = True, xp=np) -> list[str]:
     """Problems with a fixtures directory, one line each; empty when all is well.
 
@@ -165,7 +187,7 @@ def _static_problems(root: Path) -> tuple[list[str], dict | None, set[str]]:
         manifest = json.loads(raw)
         entries = {e["file"]: e for e in manifest["files"]}
         for e in entries.values():
-            e["sha256"], e["op"], e["case"], e["params"], e["tags"], e["arrays"]  # noqa: B018
+            e["sha256"], e["op"], e["case"], e["params"], e["tags"], e["arrays"]
     except (ValueError, KeyError, TypeError) as exc:
         return [f"{MANIFEST}: malformed ({type(exc).__name__}: {exc})"], None, set()
     problems, bad = [], set()
@@ -173,9 +195,11 @@ def _static_problems(root: Path) -> tuple[list[str], dict | None, set[str]]:
     if locked is None:
         problems.append(f"{_display(LOCK_FILE)}: missing or unreadable: the manifest cannot be verified")
     elif _sha256(raw) != locked:
-        problems.append(f"{MANIFEST}: sha256 {_sha256(raw)[:12]}... does not match "
-                        f"{_display(LOCK_FILE)} ({locked[:12]}...): the manifest was edited, or the "
-                        "fixtures were generated for another version of the grader")
+        problems.append(
+            f"{MANIFEST}: sha256 {_sha256(raw)[:12]}... does not match "
+            f"{_display(LOCK_FILE)} ({locked[:12]}...): the manifest was edited, or the "
+            "fixtures were generated for another version of the grader"
+        )
     for rel, entry in entries.items():
         path = root / rel
         if not path.is_file():
@@ -184,8 +208,10 @@ def _static_problems(root: Path) -> tuple[list[str], dict | None, set[str]]:
             continue
         got = _sha256(path.read_bytes())
         if got != entry["sha256"]:
-            problems.append(f"{rel}: modified or corrupt (sha256 {got[:12]}..., "
-                            f"{MANIFEST} says {entry['sha256'][:12]}...)")
+            problems.append(
+                f"{rel}: modified or corrupt (sha256 {got[:12]}..., "
+                f"{MANIFEST} says {entry['sha256'][:12]}...)"
+            )
             bad.add(rel)
     for path in sorted(p for p in root.rglob("*") if p.is_file() or p.is_symlink()):
         rel = path.relative_to(root).as_posix()
@@ -208,11 +234,15 @@ def _regeneration_problems(root: Path, manifest: dict, bad: set[str], exact: boo
         problems = []
         for key in ("schema", "fixtures_version", "seed"):
             if manifest.get(key) != fresh[key]:
-                problems.append(f"{MANIFEST}: {key} is {manifest.get(key)!r}, regeneration gives {fresh[key]!r}")
+                problems.append(
+                    f"{MANIFEST}: {key} is {manifest.get(key)!r}, regeneration gives {fresh[key]!r}"
+                )
         for rel in sorted(regenerated.keys() - shipped.keys()):
             problems.append(f"{rel}: produced by regeneration but not shipped (harness/cases.py changed?)")
         for rel in sorted(shipped.keys() - regenerated.keys()):
-            problems.append(f"{rel}: no longer produced by regeneration (case removed or renamed in harness/cases.py?)")
+            problems.append(
+                f"{rel}: no longer produced by regeneration (case removed or renamed in harness/cases.py?)"
+            )
         for rel in sorted(shipped.keys() & regenerated.keys()):
             old, new = shipped[rel], regenerated[rel]
             meta = [k for k in ("op", "case", "params", "tags", "checks") if old.get(k) != new[k]]
@@ -251,7 +281,10 @@ def _explain(old: bytes, new: bytes) -> tuple[str, str]:
     if not diffs:
         return "encoding", "same values, different bytes (the .npy or zip encoding changed)"
     if any(key.startswith("in_") for key, _, _ in diffs):
-        kind, cause = "inputs", "inputs changed: the case generator (harness/cases.py or numpy's random streams)"
+        kind, cause = (
+            "inputs",
+            "inputs changed: the case generator (harness/cases.py or numpy's random streams)",
+        )
     elif all(rel <= ROUNDING_RTOL for _, _, rel in diffs):
         kind, cause = "rounding", "expected outputs differ at rounding level (another CPU, BLAS or numpy)"
     else:
@@ -269,6 +302,7 @@ def _env_note(old: dict, new: dict) -> str:
 
 # ---- loading ---------------------------------------------------------------------------
 
+
 def load(op_name: str, dir: Path = FIXTURES_DIR) -> list[tuple[Case, dict]]:
     """The verified fixture cases of one op with their expected outputs, in generation order.
 
@@ -278,16 +312,20 @@ def load(op_name: str, dir: Path = FIXTURES_DIR) -> list[tuple[Case, dict]]:
     """
     if op_name not in OPS:
         raise ValueError(f"unknown op {op_name!r}; known: {', '.join(OPS)}")
-    return [(Case(c.op, c.name, dict(c.params), {k: v.copy() for k, v in c.arrays.items()}, c.tags),
-             {k: v.copy() for k, v in exp.items()})
-            for c, exp in _verified(str(Path(dir).resolve())).get(op_name, [])]
+    return [
+        (
+            Case(c.op, c.name, dict(c.params), {k: v.copy() for k, v in c.arrays.items()}, c.tags),
+            {k: v.copy() for k, v in exp.items()},
+        )
+        for c, exp in _verified(str(Path(dir).resolve())).get(op_name, [])
+    ]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _verified(root: str) -> dict[str, list[tuple[Case, dict]]]:
     """Read, verify and parse every fixture file once (failures are not cached)."""
     base = Path(root)
-    fail = lambda where, what: FixtureError(f"{base / where}: {what}; {REGENERATE_HINT}")  # noqa: E731
+    fail = lambda where, what: FixtureError(f"{base / where}: {what}; {REGENERATE_HINT}")
     try:
         raw = (base / MANIFEST).read_bytes()
         manifest = json.loads(raw)
@@ -296,8 +334,11 @@ def _verified(root: str) -> dict[str, list[tuple[Case, dict]]]:
         raise fail(MANIFEST, f"missing or unreadable ({type(exc).__name__}: {exc})") from None
     locked = _locked_sha256()
     if locked != _sha256(raw):
-        raise fail(MANIFEST, f"does not match the grader's lock {_display(LOCK_FILE)} "
-                             "(edited, or fixtures of another grader version)")
+        raise fail(
+            MANIFEST,
+            f"does not match the grader's lock {_display(LOCK_FILE)} "
+            "(edited, or fixtures of another grader version)",
+        )
     by_op: dict[str, list[tuple[Case, dict]]] = {}
     for entry in entries:
         rel = entry["file"]
@@ -314,13 +355,21 @@ def _verified(root: str) -> dict[str, list[tuple[Case, dict]]]:
         shapes = {k: list(a.shape) for k, a in arrays.items()}
         if shapes != entry["arrays"] or any(a.dtype != np.float64 for a in arrays.values()):
             raise fail(rel, f"arrays do not match {MANIFEST} (got {shapes})")
-        case = Case(entry["op"], entry["case"], entry["params"],
-                    {k[3:]: a for k, a in arrays.items() if k.startswith("in_")}, tuple(entry["tags"]))
-        by_op.setdefault(case.op, []).append((case, {k[4:]: a for k, a in arrays.items() if k.startswith("out_")}))
+        case = Case(
+            entry["op"],
+            entry["case"],
+            entry["params"],
+            {k[3:]: a for k, a in arrays.items() if k.startswith("in_")},
+            tuple(entry["tags"]),
+        )
+        by_op.setdefault(case.op, []).append(
+            (case, {k[4:]: a for k, a in arrays.items() if k.startswith("out_")})
+        )
     return by_op
 
 
 # ---- helpers ---------------------------------------------------------------------------
+
 
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()

@@ -3,24 +3,25 @@
 Computes the expected canonical outputs of any case: fixtures, hidden cases, and the
 hypotheses of the diagnosis engine all come from here.
 """
+
 from __future__ import annotations
 
 from contextlib import contextmanager
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
 from harness import profiles
-from harness.core import device
-from harness.core import paths
+from harness.core import device, paths
 
 _xp = np  # the array module reference.run computes with (on_device)
 
 
-@lru_cache(maxsize=None)
+@cache
 def functions(folder: str = str(paths.REFERENCE_DIR), profile: str = profiles.DEFAULT) -> dict:
     """The reference's graded functions, by the profile's names."""
     from harness.core.loader import load_isolated
+
     prof = profiles.get(profile)
     return load_isolated(folder, list(prof.FUNCTIONS.values()))
 

@@ -10,6 +10,7 @@ canonical arrays (``harness.core.ops``), never a calling convention. Per operati
 - ``properties.<layer>.<kind>``: inputs left untouched, output dict fields, finite floating
   output, two calls agree.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -17,10 +18,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from harness.cases import catalogue as cases_mod
-from harness.diagnose import engine as diagnose
-from harness.core.compare import compare
 from harness.checks.gradcheck import gradcheck
+from harness.core.compare import compare
 from harness.core.ops import OPS, Op, output_meta, volume_shape
+from harness.diagnose import engine as diagnose
 from harness.sandbox.process import Reply, Sandbox
 
 # Canonical output name of a backward op -> the input it differentiates.
@@ -35,8 +36,8 @@ class CheckSpec:
 
     id: str
     op: str
-    kind: str          # fixture | hidden | gradcheck | properties
-    output: str = ""   # the canonical output judged (fixture, hidden, gradcheck)
+    kind: str  # fixture | hidden | gradcheck | properties
+    output: str = ""  # the canonical output judged (fixture, hidden, gradcheck)
     function: str = ""
 
 
@@ -50,7 +51,7 @@ class CaseOutcome:
     facts: tuple = ()
     numbers: dict = field(default_factory=dict)
     hint: str = ""
-    error: str = ""        # set when the submission crashed: the check is an ERROR
+    error: str = ""  # set when the submission crashed: the check is an ERROR
     traceback: str = ""
     output: str = ""
 
@@ -82,25 +83,46 @@ def catalogue(function_names: dict) -> list[CheckSpec]:
             specs.append(CheckSpec(f"hidden.backward.{layer}.{out}", op.name, "hidden", out, fn))
         for out in grad_outputs(op):
             specs.append(CheckSpec(f"gradcheck.{layer}.{out}", op.name, "gradcheck", out, fn))
-        specs.append(CheckSpec(f"properties.{layer}" + ("" if op.kind == "loss" else ".backward"),
-                               op.name, "properties", "", fn))
+        specs.append(
+            CheckSpec(
+                f"properties.{layer}" + ("" if op.kind == "loss" else ".backward"),
+                op.name,
+                "properties",
+                "",
+                fn,
+            )
+        )
     return specs
 
 
 # ---- judging one returned value --------------------------------------------------------
 
+
 def failed_call(reply: Reply, case: str) -> CaseOutcome:
     """A case whose call did not return: the submission crashed, timed out or is unfinished."""
     if reply.status == "not_implemented":
-        return CaseOutcome(case, False, NOT_IMPLEMENTED, error=NOT_IMPLEMENTED,
-                           traceback=reply.traceback, output=reply.output)
+        return CaseOutcome(
+            case,
+            False,
+            NOT_IMPLEMENTED,
+            error=NOT_IMPLEMENTED,
+            traceback=reply.traceback,
+            output=reply.output,
+        )
     what = {"memory": "ran out of memory (MemoryError)"}.get(reply.status, reply.error)
-    return CaseOutcome(case, False, f"raised {what}" if reply.status == "exception" else what,
-                       error=what, traceback=reply.traceback, output=reply.output)
+    return CaseOutcome(
+        case,
+        False,
+        f"raised {what}" if reply.status == "exception" else what,
+        error=what,
+        traceback=reply.traceback,
+        output=reply.output,
+    )
 
 
-def judge_value(op: Op, case, out_name: str, reply: Reply, expected: np.ndarray,
-                hidden: bool = False) -> CaseOutcome:
+def judge_value(
+    op: Op, case, out_name: str, reply: Reply, expected: np.ndarray, hidden: bool = False
+) -> CaseOutcome:
     """Compare one output of one call with the expected value; explain a mismatch."""
     if not reply.ok:
         outcome = failed_call(reply, case.name)
@@ -120,8 +142,16 @@ def judge_value(op: Op, case, out_name: str, reply: Reply, expected: np.ndarray,
     mask = ignore_mask(op, case, out_name)
     if mask is not None and got.shape == expected.shape:
         got = np.where(mask, expected, got)  # elements where any answer is right
-    cmp = compare(got, expected, what=label, volume=volume, volume_kind=kind,
-                  dtype=None if returned.kind == "scalar" else returned.dtype, hide_expected=hidden, bias_like=(out_name == "b"))
+    cmp = compare(
+        got,
+        expected,
+        what=label,
+        volume=volume,
+        volume_kind=kind,
+        dtype=None if returned.kind == "scalar" else returned.dtype,
+        hide_expected=hidden,
+        bias_like=(out_name == "b"),
+    )
     if cmp.ok:
         return CaseOutcome(case.name, True, numbers=cmp.numbers, output=reply.output)
     hint = "" if hidden else diagnose.likely_cause(op, case, out_name, got, expected)
@@ -147,6 +177,7 @@ def output_label(op: Op, out_name: str) -> str:
 
 # ---- properties ----------------------------------------------------------------------
 
+
 def property_outcomes(op: Op, case, first: Reply, second: Reply) -> list[CaseOutcome]:
     """Each property is one 'case': untouched inputs, dict fields, floating finite output, determinism."""
     if not first.ok:
@@ -155,20 +186,38 @@ def property_outcomes(op: Op, case, first: Reply, second: Reply) -> list[CaseOut
     passed_arrays = _passed_inputs(op, case)
     for name, original in passed_arrays.items():
         after = first.after.get(name)
-        changed = after is None or after.array is None or (
-            after.array.shape != original.shape or not np.array_equal(after.array, original))
-        msg = (f"{name} was modified, removed or replaced by the call: compute new arrays "
-               f"and leave the arguments as they were" if changed else "")
-        results.append(CaseOutcome(f"unchanged {name}", not changed, msg,
-                                   hint=diagnose.in_place_hint(op, name) if changed else ""))
+        changed = (
+            after is None
+            or after.array is None
+            or (after.array.shape != original.shape or not np.array_equal(after.array, original))
+        )
+        msg = (
+            f"{name} was modified, removed or replaced by the call: compute new arrays "
+            f"and leave the arguments as they were"
+            if changed
+            else ""
+        )
+        results.append(
+            CaseOutcome(
+                f"unchanged {name}",
+                not changed,
+                msg,
+                hint=diagnose.in_place_hint(op, name) if changed else "",
+            )
+        )
     if op.kind == "forward":
         want = output_meta(op, case.params, case.arrays)
         for key, value in want.items():
             got = first.meta.get(key, "missing")
             ok = got == value
-            results.append(CaseOutcome(f"field {key}", ok, "" if ok else
-                                       f"output['{key}'] is {got!r}, expected {value!r}",
-                                       hint="" if ok else diagnose.field_hint(op, case, key, got, value)))
+            results.append(
+                CaseOutcome(
+                    f"field {key}",
+                    ok,
+                    "" if ok else f"output['{key}'] is {got!r}, expected {value!r}",
+                    hint="" if ok else diagnose.field_hint(op, case, key, got, value),
+                )
+            )
     for out_name, returned in first.outputs.items():
         if op.kind == "loss" and out_name == "percent":
             continue
@@ -177,17 +226,30 @@ def property_outcomes(op: Op, case, first: Reply, second: Reply) -> list[CaseOut
             results.append(CaseOutcome(f"type of {label}", False, f"{label}: {returned.problem}"))
             continue
         floating = np.dtype(returned.dtype).kind == "f"
-        results.append(CaseOutcome(f"dtype of {label}", floating, "" if floating else
-                                   f"{label} has dtype {returned.dtype}; return floating-point values"))
+        results.append(
+            CaseOutcome(
+                f"dtype of {label}",
+                floating,
+                "" if floating else f"{label} has dtype {returned.dtype}; return floating-point values",
+            )
+        )
         finite = bool(np.isfinite(returned.array).all())
-        results.append(CaseOutcome(f"finite {label}", finite, "" if finite else
-                                   f"{label} contains NaN or inf"))
+        results.append(
+            CaseOutcome(f"finite {label}", finite, "" if finite else f"{label} contains NaN or inf")
+        )
     if second.ok:
         same = all(_same(first.outputs.get(k), second.outputs.get(k)) for k in first.outputs)
-        results.append(CaseOutcome("two calls agree", same, "" if same else
-                                   "two calls with the same inputs gave different results: does the "
-                                   "function use random numbers or state kept between calls?",
-                                   hint="" if same else diagnose.nondeterminism_hint(op)))
+        results.append(
+            CaseOutcome(
+                "two calls agree",
+                same,
+                ""
+                if same
+                else "two calls with the same inputs gave different results: does the "
+                "function use random numbers or state kept between calls?",
+                hint="" if same else diagnose.nondeterminism_hint(op),
+            )
+        )
     else:
         results.append(failed_call(second, "second call"))
     return results
@@ -196,8 +258,9 @@ def property_outcomes(op: Op, case, first: Reply, second: Reply) -> list[CaseOut
 def _same(a, b) -> bool:
     if a is None or b is None or a.array is None or b.array is None:
         return (a is None) == (b is None) and (a is None or (a.array is None) == (b.array is None))
-    return a.array.shape == b.array.shape and np.allclose(a.array, b.array, rtol=1e-12, atol=0,
-                                                          equal_nan=True)
+    return a.array.shape == b.array.shape and np.allclose(
+        a.array, b.array, rtol=1e-12, atol=0, equal_nan=True
+    )
 
 
 def _passed_inputs(op: Op, case) -> dict:
@@ -215,6 +278,7 @@ def _passed_inputs(op: Op, case) -> dict:
 
 # ---- gradient check ------------------------------------------------------------------
 
+
 class ForwardFailed(Exception):
     """The submission's forward pass failed during a gradient check."""
 
@@ -223,15 +287,19 @@ class ForwardFailed(Exception):
         self.reply = reply
 
 
-def gradcheck_outcome(sandbox: Sandbox, op: Op, case, out_name: str, reply: Reply,
-                      rng: np.random.Generator) -> CaseOutcome:
+def gradcheck_outcome(
+    sandbox: Sandbox, op: Op, case, out_name: str, reply: Reply, rng: np.random.Generator
+) -> CaseOutcome:
     """The submission's gradient for ``out_name`` against differences of its own forward."""
     if not reply.ok:
         return failed_call(reply, case.name)
     returned = reply.outputs.get(out_name)
     if returned is None or returned.array is None:
-        return CaseOutcome(case.name, False, f"{output_label(op, out_name)}: "
-                           f"{returned.problem if returned else 'nothing returned'}")
+        return CaseOutcome(
+            case.name,
+            False,
+            f"{output_label(op, out_name)}: {returned.problem if returned else 'nothing returned'}",
+        )
     if op.kind == "loss":
         fwd_op, wrt, dy, value = op.name, WRT_LOSS[out_name], None, "nll"
         inputs = {k: case.arrays[k] for k in op.inputs}
@@ -242,8 +310,12 @@ def gradcheck_outcome(sandbox: Sandbox, op: Op, case, out_name: str, reply: Repl
     if out_name == "b" and grad.size == inputs["b"].size:
         grad = grad.reshape(inputs["b"].shape)
     if grad.shape != inputs[wrt].shape:
-        return CaseOutcome(case.name, False, f"{output_label(op, out_name)} has shape {grad.shape}, "
-                                             f"expected {inputs[wrt].shape} (the shape of what it differentiates)")
+        return CaseOutcome(
+            case.name,
+            False,
+            f"{output_label(op, out_name)} has shape {grad.shape}, "
+            f"expected {inputs[wrt].shape} (the shape of what it differentiates)",
+        )
 
     def forward(arrays):
         r = sandbox.call(fwd_op, case.params, arrays)
@@ -251,8 +323,12 @@ def gradcheck_outcome(sandbox: Sandbox, op: Op, case, out_name: str, reply: Repl
             raise ForwardFailed(r)
         got = r.outputs.get(value)
         if got is None or got.array is None:
-            raise ForwardFailed(Reply("exception", f"the forward pass returned no usable value: "
-                                                   f"{got.problem if got else 'nothing'}"))
+            raise ForwardFailed(
+                Reply(
+                    "exception",
+                    f"the forward pass returned no usable value: {got.problem if got else 'nothing'}",
+                )
+            )
         return got.array
 
     volume = volume_shape(op, case.params, wrt, case.arrays)
@@ -260,8 +336,18 @@ def gradcheck_outcome(sandbox: Sandbox, op: Op, case, out_name: str, reply: Repl
     if op.kind == "loss" and wrt == "wb":
         volume, kind = (case.params["K"] - 1, case.arrays["X"].shape[0]), "wb"
     try:
-        result = gradcheck(forward, inputs, wrt, grad, dy=dy, rng=rng, what=output_label(op, out_name),
-                           kink_margin=cases_mod.kink_margin(case), volume=volume, volume_kind=kind)
+        result = gradcheck(
+            forward,
+            inputs,
+            wrt,
+            grad,
+            dy=dy,
+            rng=rng,
+            what=output_label(op, out_name),
+            kink_margin=cases_mod.kink_margin(case),
+            volume=volume,
+            volume_kind=kind,
+        )
     except ForwardFailed as exc:
         out = failed_call(exc.reply, case.name)
         out.message = f"your forward pass failed during the gradient check: {out.message}"

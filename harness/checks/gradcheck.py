@@ -39,17 +39,25 @@ Step and tolerance (the analysis is in ``docs/tolerances.md``):
   mistakes to catch. When the estimated error exceeds MAX_UNCERTAINTY * scale the check
   could no longer tell a 10% error from noise: it does not pass.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
-from harness.core.compare import (bias_equivalent, coordinates, fmt, fmt_shape, nonfinite_facts, sci,
-                             shape_facts)
+from harness.core.compare import (
+    bias_equivalent,
+    coordinates,
+    fmt,
+    fmt_shape,
+    nonfinite_facts,
+    sci,
+    shape_facts,
+)
 
-U32 = 2.0 ** -24
+U32 = 2.0**-24
 """Unit round-off of float32, the lowest precision a correct forward may compute in."""
 STEP_REL = 1e-2
 """Step along a unit direction, relative to the array's norm (each element moves ~1% of its typical size)."""
@@ -96,8 +104,7 @@ class _Unusable(Exception):
 class _Objective:
     """``L(x) = sum(dy * forward(inputs with x))``, counting forward calls."""
 
-    def __init__(self, forward: Callable[[dict], np.ndarray], inputs: dict, wrt: str,
-                 dy: np.ndarray | None):
+    def __init__(self, forward: Callable[[dict], np.ndarray], inputs: dict, wrt: str, dy: np.ndarray | None):
         self.forward, self.inputs, self.wrt, self.dy = forward, inputs, wrt, dy
         self.calls = 0
         self.rounding = 0.0
@@ -113,8 +120,9 @@ class _Objective:
             rounding = U32 * abs(value)
         else:
             if out.shape != self.dy.shape:
-                raise _Unusable(f"your forward returned shape {fmt_shape(out.shape)}, "
-                                f"expected {fmt_shape(self.dy.shape)}")
+                raise _Unusable(
+                    f"your forward returned shape {fmt_shape(out.shape)}, expected {fmt_shape(self.dy.shape)}"
+                )
             weighted = self.dy.ravel() * out.ravel()
             value, rounding = float(weighted.sum()), U32 * float(np.linalg.norm(weighted))
         if not np.isfinite(value):
@@ -123,11 +131,21 @@ class _Objective:
         return value
 
 
-def gradcheck(forward: Callable[[dict], np.ndarray], inputs: dict[str, np.ndarray], wrt: str,
-              grad: np.ndarray, *, dy: np.ndarray | None, rng: np.random.Generator,
-              n_probes: int = 3, kink_margin: float | None = None, entries: int = 4,
-              volume: tuple | None = None, volume_kind: str = "map",
-              what: str = "gradient") -> GradcheckResult:
+def gradcheck(
+    forward: Callable[[dict], np.ndarray],
+    inputs: dict[str, np.ndarray],
+    wrt: str,
+    grad: np.ndarray,
+    *,
+    dy: np.ndarray | None,
+    rng: np.random.Generator,
+    n_probes: int = 3,
+    kink_margin: float | None = None,
+    entries: int = 4,
+    volume: tuple | None = None,
+    volume_kind: str = "map",
+    what: str = "gradient",
+) -> GradcheckResult:
     """Check ``grad`` (the backward's dL/d inputs[wrt]) against the forward's finite differences.
 
     ``forward(arrays)`` returns the submission's forward output for the canonical inputs
@@ -141,33 +159,59 @@ def gradcheck(forward: Callable[[dict], np.ndarray], inputs: dict[str, np.ndarra
     grad = np.asarray(grad, dtype=np.float64)
     rms = float(np.sqrt(np.mean(np.square(x0)))) if x0.size else 0.0
     if kink_margin is not None and not (kink_margin > 0 and kink_margin >= KINK_MIN_REL * rms):
-        raise ValueError(f"kink_margin {kink_margin:.3g} is below {KINK_MIN_REL:g} x rms(inputs[{wrt!r}]) "
-                         f"= {KINK_MIN_REL * rms:.3g}: generate inputs further from the kinks")
-    numbers = {"analytic": [], "numeric": [], "rel_errors": [], "allowed": [], "scales": [],
-               "error_estimates": [], "eps": [], "rtol": GC_RTOL, "noise": None, "forward_calls": 0,
-               "ratio": None, "entries": [], "kink_margin": kink_margin}
+        raise ValueError(
+            f"kink_margin {kink_margin:.3g} is below {KINK_MIN_REL:g} x rms(inputs[{wrt!r}]) "
+            f"= {KINK_MIN_REL * rms:.3g}: generate inputs further from the kinks"
+        )
+    numbers = {
+        "analytic": [],
+        "numeric": [],
+        "rel_errors": [],
+        "allowed": [],
+        "scales": [],
+        "error_estimates": [],
+        "eps": [],
+        "rtol": GC_RTOL,
+        "noise": None,
+        "forward_calls": 0,
+        "ratio": None,
+        "entries": [],
+        "kink_margin": kink_margin,
+    }
     if grad.shape != x0.shape and bias_equivalent(grad.shape, x0.shape):
         grad = grad.reshape(x0.shape)
     if grad.shape != x0.shape:
         message = f"{what} has shape {fmt_shape(grad.shape)}, expected {fmt_shape(x0.shape)}"
-        return GradcheckResult(False, message,
-                               tuple(shape_facts(grad.shape, x0.shape, volume, volume_kind, bias_like=True)),
-                               numbers)
+        return GradcheckResult(
+            False,
+            message,
+            tuple(shape_facts(grad.shape, x0.shape, volume, volume_kind, bias_like=True)),
+            numbers,
+        )
     nan, inf = np.isnan(grad), np.isinf(grad)
     if nan.any() or inf.any():
-        return GradcheckResult(False, f"{what} has NaN or inf values",
-                               tuple(nonfinite_facts(nan, inf, volume, volume_kind)), numbers)
+        return GradcheckResult(
+            False,
+            f"{what} has NaN or inf values",
+            tuple(nonfinite_facts(nan, inf, volume, volume_kind)),
+            numbers,
+        )
     if x0.size == 0:
         return GradcheckResult(True, f"{what} is empty, as expected", (), numbers)
 
     objective = _Objective(forward, inputs, wrt, None if dy is None else np.asarray(dy, np.float64))
     try:
-        return _check(objective, x0, grad, rng, n_probes, kink_margin, entries, volume,
-                      volume_kind, what, numbers)
+        return _check(
+            objective, x0, grad, rng, n_probes, kink_margin, entries, volume, volume_kind, what, numbers
+        )
     except _Unusable as exc:
         numbers["forward_calls"] = objective.calls
-        return GradcheckResult(False, f"{what} cannot be checked: {exc}",
-                               ("fix the forward first: the gradient is checked against it",), numbers)
+        return GradcheckResult(
+            False,
+            f"{what} cannot be checked: {exc}",
+            ("fix the forward first: the gradient is checked against it",),
+            numbers,
+        )
 
 
 def _check(L, x0, grad, rng, n_probes, kink_margin, entries, volume, volume_kind, what, numbers):
@@ -179,8 +223,11 @@ def _check(L, x0, grad, rng, n_probes, kink_margin, entries, volume, volume_kind
     probes = [_probe(L, L0, x0, grad, rng, base, typical, kink_margin) for _ in range(n_probes)]
 
     # Round-off noise of L, pooled over the directions' fourth differences.
-    noise = max(float(np.sqrt(np.mean([p["fourth"] ** 2 for p in probes]) / 70)), L.rounding,
-                4 * np.finfo(float).eps * max(p["magnitude"] for p in probes))
+    noise = max(
+        float(np.sqrt(np.mean([p["fourth"] ** 2 for p in probes]) / 70)),
+        L.rounding,
+        4 * np.finfo(float).eps * max(p["magnitude"] for p in probes),
+    )
     numbers["noise"] = noise
 
     passed = conclusive = 0
@@ -191,18 +238,28 @@ def _check(L, x0, grad, rng, n_probes, kink_margin, entries, volume, volume_kind
         allowed = GC_RTOL * scale + error
         passed += abs(analytic - numeric) <= allowed
         conclusive += error <= MAX_UNCERTAINTY * scale
-        for key, value in (("analytic", analytic), ("numeric", numeric), ("allowed", allowed),
-                           ("scales", scale),
-                           ("error_estimates", error), ("eps", h),
-                           ("rel_errors", abs(analytic - numeric) / scale if scale > 0 else 0.0)):
+        for key, value in (
+            ("analytic", analytic),
+            ("numeric", numeric),
+            ("allowed", allowed),
+            ("scales", scale),
+            ("error_estimates", error),
+            ("eps", h),
+            ("rel_errors", abs(analytic - numeric) / scale if scale > 0 else 0.0),
+        ):
             numbers[key].append(float(value))
     numbers["forward_calls"] = L.calls
 
     n = n_probes
     worst = max(numbers["rel_errors"])
     if passed == n and conclusive == n:
-        return GradcheckResult(True, f"{what} agrees with finite differences of your forward in {n} "
-                               f"random directions (largest relative difference {worst:.2g})", (), numbers)
+        return GradcheckResult(
+            True,
+            f"{what} agrees with finite differences of your forward in {n} "
+            f"random directions (largest relative difference {worst:.2g})",
+            (),
+            numbers,
+        )
 
     facts = _probe_facts(numbers)
     ratio = _common_ratio(numbers["analytic"], numbers["numeric"], numbers["scales"])
@@ -210,16 +267,22 @@ def _check(L, x0, grad, rng, n_probes, kink_margin, entries, volume, volume_kind
         numbers["ratio"] = ratio
         facts.append(f"in every direction your gradient is {ratio:.4g} times the finite difference")
     if passed == n:
-        message = (f"{what} could not be checked: finite differences of your forward disagree with "
-                   "each other (does it return the same output twice for the same input?)")
+        message = (
+            f"{what} could not be checked: finite differences of your forward disagree with "
+            "each other (does it return the same output twice for the same input?)"
+        )
     else:
-        message = (f"{what} disagrees with finite differences of your forward in {n - passed} of "
-                   f"{n} random directions (rtol {sci(GC_RTOL)})")
+        message = (
+            f"{what} disagrees with finite differences of your forward in {n - passed} of "
+            f"{n} random directions (rtol {sci(GC_RTOL)})"
+        )
     facts += _entries(L, x0, grad, rng, entries, kink_margin, base, volume, volume_kind, numbers)
     numbers["forward_calls"] = L.calls
-    facts.append(f"tolerance: |yours - finite difference| <= {sci(GC_RTOL)} x the larger of the two "
-                 "(or of your gradient's typical projection) + the estimated finite-difference error; "
-                 f"steps {sci(min(numbers['eps']))}..{sci(max(numbers['eps']))} along unit-norm directions")
+    facts.append(
+        f"tolerance: |yours - finite difference| <= {sci(GC_RTOL)} x the larger of the two "
+        "(or of your gradient's typical projection) + the estimated finite-difference error; "
+        f"steps {sci(min(numbers['eps']))}..{sci(max(numbers['eps']))} along unit-norm directions"
+    )
     return GradcheckResult(False, message, tuple(facts), numbers)
 
 
@@ -250,12 +313,15 @@ def _quotients(L, L0, x0, u, h) -> dict:
     """Central differences at h and 2h: their Richardson extrapolation and error estimates."""
     p1, m1, p2, m2 = (L(x0 + t * h * u) for t in (1, -1, 2, -2))
     d1, d2 = (p1 - m1) / (2 * h), (p2 - m2) / (4 * h)
-    fourth = p2 - 4 * p1 + 6 * L0 - 4 * m1 + m2    # zero for a cubic: round-off, std sqrt(70) sigma
-    return {"h": h,
-            "numeric": (4 * d1 - d2) / 3,           # Richardson extrapolation: O(h^4)
-            "truncation": abs(d2 - d1) / 3,         # d1's O(h^2) error: a bound for the extrapolation's
-            "noise": NOISE_SIGMAS * NOISE_GAIN * max(abs(fourth) / np.sqrt(70), L.rounding) / h,
-            "fourth": fourth, "magnitude": max(abs(L0), abs(p1), abs(m1), abs(p2), abs(m2))}
+    fourth = p2 - 4 * p1 + 6 * L0 - 4 * m1 + m2  # zero for a cubic: round-off, std sqrt(70) sigma
+    return {
+        "h": h,
+        "numeric": (4 * d1 - d2) / 3,  # Richardson extrapolation: O(h^4)
+        "truncation": abs(d2 - d1) / 3,  # d1's O(h^2) error: a bound for the extrapolation's
+        "noise": NOISE_SIGMAS * NOISE_GAIN * max(abs(fourth) / np.sqrt(70), L.rounding) / h,
+        "fourth": fourth,
+        "magnitude": max(abs(L0), abs(p1), abs(m1), abs(p2), abs(m2)),
+    }
 
 
 def _probe_facts(numbers: dict) -> list[str]:
@@ -263,8 +329,10 @@ def _probe_facts(numbers: dict) -> list[str]:
     triples = zip(numbers["analytic"], numbers["numeric"], numbers["allowed"])
     for i, (a, num, allowed) in enumerate(triples, 1):
         verdict = "ok" if abs(a - num) <= allowed else f"differ by {abs(a - num):.3g}, allowed {allowed:.3g}"
-        facts.append(f"direction {i}: your gradient gives {fmt(a)}, finite differences of your "
-                     f"forward {fmt(num)} ({verdict})")
+        facts.append(
+            f"direction {i}: your gradient gives {fmt(a)}, finite differences of your "
+            f"forward {fmt(num)} ({verdict})"
+        )
     return facts
 
 
@@ -307,13 +375,21 @@ def _entries(L, x0, grad, rng, count, kink_margin, base, volume, volume_kind, nu
         x[index] = x0[index] - h
         numeric = (plus - L(x)) / (2 * h)
         where, coords = coordinates(index, x0.shape, volume, volume_kind)
-        numbers["entries"].append({"index": [int(i) for i in index], "coords": coords,
-                                   "analytic": float(grad[index]), "numeric": float(numeric), "eps": h})
+        numbers["entries"].append(
+            {
+                "index": [int(i) for i in index],
+                "coords": coords,
+                "analytic": float(grad[index]),
+                "numeric": float(numeric),
+                "eps": h,
+            }
+        )
         facts.append(f"at {where}: your gradient {fmt(grad[index])}, finite difference {fmt(numeric)}")
     return facts
 
 
 # ---- kink margins of the piecewise-linear layers, for callers -----------------------------
+
 
 def relu_margin(x: np.ndarray) -> float:
     """The distance of relu's input to its kink: ``min |x|``."""
@@ -326,12 +402,17 @@ def pooling_margin(x: np.ndarray, h: int, w: int, c: int, k: int, stride: int, p
     ``x`` is canonical ``(h*w*c, n)`` data. A window of one element has no runner-up.
     """
     n = x.shape[1]
-    vol = np.ascontiguousarray(x).reshape(c, w, h, n)           # Fortran (h, w, c) columns
+    vol = np.ascontiguousarray(x).reshape(c, w, h, n)  # Fortran (h, w, c) columns
     vol = np.pad(vol, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
     h_out, w_out = (h + 2 * pad - k) // stride + 1, (w + 2 * pad - k) // stride + 1
     if k * k < 2 or h_out <= 0 or w_out <= 0:
         return np.inf
-    windows = np.stack([vol[:, dw:dw + stride * w_out:stride, dh:dh + stride * h_out:stride]
-                        for dw in range(k) for dh in range(k)])
+    windows = np.stack(
+        [
+            vol[:, dw : dw + stride * w_out : stride, dh : dh + stride * h_out : stride]
+            for dw in range(k)
+            for dh in range(k)
+        ]
+    )
     top2 = np.sort(windows, axis=0)[-2:]
     return float(np.min(top2[1] - top2[0]))

@@ -27,6 +27,7 @@ When the child runs as the grader's own user it could have changed the grader it
 the grader's files are compared with their state when the sandbox started, and any
 change raises ``TamperError`` -- an autograder error, never a grade.
 """
+
 from __future__ import annotations
 
 import ast
@@ -40,8 +41,8 @@ from harness.cases import catalogue as cases_mod
 from harness.checks.gradcheck import STEP_REL
 from harness.core.model import CheckResult, Status
 from harness.core.ops import OPS
-from harness.sandbox.safefiles import read_bounded
 from harness.sandbox.process import MAX_SUBMISSION_BYTES, Reply, Sandbox
+from harness.sandbox.safefiles import read_bounded
 
 REVIEW = "flagged for review"
 MAX_INNER_CALLS = 2
@@ -61,6 +62,7 @@ class TamperError(Exception):
 
 
 # ---- forbidden imports ---------------------------------------------------------------------
+
 
 def _matches(name: str, forbidden) -> str:
     for f in forbidden:
@@ -83,8 +85,12 @@ def imported_names(source: str) -> list[tuple[int, str]]:
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
             found.append((node.lineno, node.module))
             found += [(node.lineno, f"{node.module}.{a.name}") for a in node.names]
-        elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) \
-                and isinstance(node.args[0].value, str):
+        elif (
+            isinstance(node, ast.Call)
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
             fn = node.func
             name = fn.id if isinstance(fn, ast.Name) else fn.attr if isinstance(fn, ast.Attribute) else ""
             if name in ("__import__", "import_module"):
@@ -107,6 +113,7 @@ def scan_imports(folder: Path, forbidden) -> list[str]:
 
 
 # ---- the probe of one layer ----------------------------------------------------------------
+
 
 @dataclasses.dataclass
 class Probe:
@@ -161,28 +168,37 @@ def probe_layer(sb: Sandbox, op_name: str, case, timeout: float) -> Probe:
     again1 = sb.call(fwd, params, at_x1, timeout=timeout)
     f, a0, a1 = _value(fresh, value), _value(again0, value), _value(again1, value)
     if f is not None and a1 is not None and _rel(a1.array, f.array) > SAME:
-        result.state = (f"on the same input, its {fwd} gave a result {_rel(a1.array, f.array):.1e} "
-                        f"(relative) away right after a backward call from the one it gave in a fresh process")
+        result.state = (
+            f"on the same input, its {fwd} gave a result {_rel(a1.array, f.array):.1e} "
+            f"(relative) away right after a backward call from the one it gave in a fresh process"
+        )
     if a0 is not None and np.dtype(a0.dtype).kind == "f" and np.dtype(a0.dtype).itemsize == 8:
         fwd_err = _rel(a0.array, ref0)
-        for out in (("wb", "input") if loss else op.outputs):
+        for out in ("wb", "input") if loss else op.outputs:
             g = _value(back, out)
             if g is None or g.dtype != "float64" or out not in expected:
                 continue
             err = _rel(g.array, expected[out])
             if FD_LOW < err < FD_HIGH and err > 1e3 * max(fwd_err, 1e-16):
-                result.numerical = (f"its gradient {out!r} is accurate only to {err:.1e} (relative) while its "
-                                    f"forward is exact to {fwd_err:.1e}: the precision of finite differences "
-                                    f"(or of float32 arithmetic in the backward alone)")
+                result.numerical = (
+                    f"its gradient {out!r} is accurate only to {err:.1e} (relative) while its "
+                    f"forward is exact to {fwd_err:.1e}: the precision of finite differences "
+                    f"(or of float32 arithmetic in the backward alone)"
+                )
                 break
     return result
 
 
 # ---- all flags -----------------------------------------------------------------------------
 
+
 def _flag(check_id: str, message: str, lines: list[str]) -> CheckResult:
-    return CheckResult(check_id, Status.FAIL, message=f"{REVIEW}: {message}"[:300],
-                       details="\n".join(f"  {l}" for l in lines[:40]))
+    return CheckResult(
+        check_id,
+        Status.FAIL,
+        message=f"{REVIEW}: {message}"[:300],
+        details="\n".join(f"  {line}" for line in lines[:40]),
+    )
 
 
 def _probe_ops(results: list[CheckResult], fn_names: dict) -> list[str]:
@@ -204,7 +220,9 @@ def _probe_ops(results: list[CheckResult], fn_names: dict) -> list[str]:
     return ops
 
 
-def run(sb: Sandbox, submission, options, rubric, results: list[CheckResult]) -> tuple[list[CheckResult], list[str]]:
+def run(
+    sb: Sandbox, submission, options, rubric, results: list[CheckResult]
+) -> tuple[list[CheckResult], list[str]]:
     """Every integrity flag of this grading run, and voids gradient checks of a stateful forward.
 
     Modifies ``results`` in place only to void gradient checks. Raises TamperError when the
@@ -220,9 +238,14 @@ def run(sb: Sandbox, submission, options, rubric, results: list[CheckResult]) ->
         loaded = sorted({_matches(m, forbidden) for m in sb.observed.modules} - {""})
         if static or loaded:
             names = sorted({_matches(h.rsplit(": ", 1)[1], forbidden) for h in static} | set(loaded))
-            flags.append(_flag("integrity.imports", f"uses {', '.join(names)}, which this course forbids",
-                               [f"imported at {h}" for h in static] +
-                               [f"loaded while your code ran: {m}" for m in loaded]))
+            flags.append(
+                _flag(
+                    "integrity.imports",
+                    f"uses {', '.join(names)}, which this course forbids",
+                    [f"imported at {h}" for h in static]
+                    + [f"loaded while your code ran: {m}" for m in loaded],
+                )
+            )
 
     numerical, state = [], []
     for op_name, calls in sorted(sb.observed.inner_calls.items()):
@@ -232,11 +255,15 @@ def run(sb: Sandbox, submission, options, rubric, results: list[CheckResult]) ->
         fwd_fn = fn_names[op.forward] if op.forward else fn_names[op_name]
         n = calls.get(fwd_fn, 0)
         if n > MAX_INNER_CALLS:
-            numerical.append(f"{fn_names[op_name]} called {fwd_fn} {n} times during one call: "
-                             f"numerical differentiation of the forward?")
+            numerical.append(
+                f"{fn_names[op_name]} called {fwd_fn} {n} times during one call: "
+                f"numerical differentiation of the forward?"
+            )
     timeout = min(options.timeout, sb.limits.timeout_s)
-    probe_cases = {c.op: c for c in cases_mod.random_cases(options.seed + PROBE_SEED, per_op=1,
-                                                           exclude_tags=rubric.exclude_tags)}
+    probe_cases = {
+        c.op: c
+        for c in cases_mod.random_cases(options.seed + PROBE_SEED, per_op=1, exclude_tags=rubric.exclude_tags)
+    }
     for op_name in _probe_ops(results, fn_names):
         if op_name not in probe_cases:
             continue
@@ -247,29 +274,50 @@ def run(sb: Sandbox, submission, options, rubric, results: list[CheckResult]) ->
             state.append(f"{found.layer}: {found.state}")
             _void_gradchecks(results, found.layer)
     if numerical:
-        flags.append(_flag("integrity.numerical_gradient",
-                           "a backward pass looks like numerical differentiation of the forward", numerical))
+        flags.append(
+            _flag(
+                "integrity.numerical_gradient",
+                "a backward pass looks like numerical differentiation of the forward",
+                numerical,
+            )
+        )
     if state:
-        flags.append(_flag("integrity.state", "a forward pass depends on earlier calls; its gradient "
-                                              "checks are void", state))
+        flags.append(
+            _flag(
+                "integrity.state",
+                "a forward pass depends on earlier calls; its gradient checks are void",
+                state,
+            )
+        )
 
     sb.restart()  # end every process before judging what the sandbox saw
-    lines = [f"{what}: {detail}" + (f" ({n} times)" if n > 1 else "")
-             for (what, detail), n in sorted(sb.observed.events.items())]
-    lines += [f"{file} was not given to your code: it is {why}"
-              for file, why in sorted(sb.observed.refused_files.items())]
+    lines = [
+        f"{what}: {detail}" + (f" ({n} times)" if n > 1 else "")
+        for (what, detail), n in sorted(sb.observed.events.items())
+    ]
+    lines += [
+        f"{file} was not given to your code: it is {why}"
+        for file, why in sorted(sb.observed.refused_files.items())
+    ]
     if sb.observed.killed:
         lines.append(f"left {sb.observed.killed} process(es) running after its calls (killed)")
     if lines:
-        kinds = sorted({l.split(":")[0] for l in lines})
-        flags.append(_flag("integrity.sandbox", "your code did what a layer function has no reason to do ("
-                           + "; ".join(kinds)[:150] + ")", lines))
+        kinds = sorted({line.split(":")[0] for line in lines})
+        flags.append(
+            _flag(
+                "integrity.sandbox",
+                "your code did what a layer function has no reason to do (" + "; ".join(kinds)[:150] + ")",
+                lines,
+            )
+        )
 
     changed = sb.changed_grader_files()
     if changed:
-        raise TamperError("the grader's own files changed while the submission ran, so no result of "
-                          "this run can be trusted; regrade on a fresh installation and review the "
-                          "submission. Changed: " + ", ".join(os.path.relpath(p) for p in changed[:10]))
+        raise TamperError(
+            "the grader's own files changed while the submission ran, so no result of "
+            "this run can be trusted; regrade on a fresh installation and review the "
+            "submission. Changed: " + ", ".join(os.path.relpath(p) for p in changed[:10])
+        )
     notices = [f"{f.id}: {f.message}" for f in flags]
     return flags, notices
 
@@ -278,7 +326,10 @@ def _void_gradchecks(results: list[CheckResult], layer: str) -> None:
     for i, r in enumerate(results):
         if r.id.startswith(f"gradcheck.{layer}.") and r.status is Status.PASS:
             results[i] = dataclasses.replace(
-                r, status=Status.FAIL, cases_passed=0,
+                r,
+                status=Status.FAIL,
+                cases_passed=0,
                 message="void: your forward pass gave a different result for the same input after a "
-                        "backward call (integrity.state); the gradient check needs a forward that is a "
-                        "function of its input alone")
+                "backward call (integrity.state); the gradient check needs a forward that is a "
+                "function of its input alone",
+            )

@@ -4,6 +4,7 @@ Within a function, points are split between its checks by the weight of their ki
 (fixture cases, hidden cases, gradient checks, properties); a check earns its share
 times the fraction of its cases that passed.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -53,8 +54,10 @@ def load(path: str | Path | None = None) -> Rubric:
     try:
         data = tomllib.loads(path.read_text())
     except FileNotFoundError:
-        raise RubricError(f"{path}: rubric file not found; pass --rubric with an existing TOML "
-                          f"file, or leave it out to use the default") from None
+        raise RubricError(
+            f"{path}: rubric file not found; pass --rubric with an existing TOML "
+            f"file, or leave it out to use the default"
+        ) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise RubricError(f"{path}: not valid TOML ({exc})") from None
     try:
@@ -62,15 +65,19 @@ def load(path: str | Path | None = None) -> Rubric:
         weights = {str(k): float(v) for k, v in data.get("weights", {}).items()}
         profile = data.get("profile", {})
         return Rubric(
-            name=str(data.get("name", path.stem)), points=points,
+            name=str(data.get("name", path.stem)),
+            points=points,
             weights={"fixture": 6.0, "hidden": 2.0, "gradcheck": 3.0, "properties": 1.0, **weights},
             provided=tuple(profile.get("provided", ())),
             exclude_tags=tuple(profile.get("exclude_tags", ())),
             train=dict(data.get("train", {})),
-            forbidden_imports=tuple(data.get("forbidden_imports", ())), path=str(path))
+            forbidden_imports=tuple(data.get("forbidden_imports", ())),
+            path=str(path),
+        )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise RubricError(f"{path}: malformed rubric ({exc!r}); see {paths.DEFAULT_RUBRIC} "
-                          f"for the expected layout") from None
+        raise RubricError(
+            f"{path}: malformed rubric ({exc!r}); see {paths.DEFAULT_RUBRIC} for the expected layout"
+        ) from None
 
 
 def score(rubric: Rubric, results: list[CheckResult], kinds: dict[str, str]) -> list[CheckResult]:

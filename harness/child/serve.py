@@ -17,6 +17,7 @@ forward many times is differentiating it numerically. Both go back with every re
 bump, not a wall: code aimed at this grader can get around them; the walls are the
 process boundary, the limits and the unprivileged user (``docs/threat-model.md``).
 """
+
 from __future__ import annotations
 
 import functools
@@ -47,6 +48,7 @@ class Functions(dict):
 
     def __missing__(self, name):
         from harness.core.loader import import_module_file
+
         if name not in self.files:
             raise NotImplementedError(f"{name} is not defined in the submission")
         file = self.files[name]
@@ -63,6 +65,7 @@ class Functions(dict):
 
 
 # ---- the audit hook ------------------------------------------------------------------------
+
 
 class Guard:
     """An audit hook (PEP 578) that refuses some accesses and records suspicious events."""
@@ -119,8 +122,11 @@ class Guard:
             self._refuse("grader file", real, path)
         if real.startswith("/proc/"):
             pid = real.split("/")[2]
-            if pid.isdigit() and int(pid) != os.getpid() and not os.path.exists(
-                    f"/proc/{os.getpid()}/task/{pid}"):
+            if (
+                pid.isdigit()
+                and int(pid) != os.getpid()
+                and not os.path.exists(f"/proc/{os.getpid()}/task/{pid}")
+            ):
                 self._refuse("another process's /proc", real, path)
         if write:
             if not self._under(real, self.writable):
@@ -132,15 +138,20 @@ class Guard:
 def _on_open(guard: Guard, event, args) -> None:
     path, mode, flags = (tuple(args) + (None, None, None))[:3]
     write = (isinstance(flags, int) and bool(flags & _WRITE_FLAGS)) or (
-        isinstance(mode, str) and any(c in mode for c in "wax+"))
+        isinstance(mode, str) and any(c in mode for c in "wax+")
+    )
     guard.check_path(path, write=write)
 
 
 def _on_change(guard: Guard, event, args) -> None:
     """os.remove, os.rename, os.mkdir...: the first path argument (and a rename's target)."""
     args = tuple(args)
-    dir_fd = args[-1] if event in ("os.remove", "os.rmdir", "os.mkdir", "os.chmod", "os.chown") and \
-        isinstance(args[-1], int) else None
+    dir_fd = (
+        args[-1]
+        if event in ("os.remove", "os.rmdir", "os.mkdir", "os.chmod", "os.chown")
+        and isinstance(args[-1], int)
+        else None
+    )
     guard.check_path(args[0], write=True, dir_fd=dir_fd)
     if event in ("os.rename", "os.link", "os.symlink") and len(args) > 1:
         guard.check_path(args[1], write=True)
@@ -166,18 +177,53 @@ def _on_network(guard: Guard, event, args) -> None:
 
 _HANDLERS = {
     "open": _on_open,
-    **dict.fromkeys(("os.remove", "os.rmdir", "os.rename", "os.mkdir", "os.symlink", "os.link",
-                     "os.chmod", "os.chown", "os.truncate", "os.utime", "shutil.rmtree"), _on_change),
-    **dict.fromkeys(("os.system", "subprocess.Popen", "os.exec", "os.posix_spawn", "os.spawn",
-                     "os.fork", "os.forkpty", "pty.spawn"), _on_process),
-    **dict.fromkeys(("ctypes.dlopen", "ctypes.dlsym", "ctypes.dlsym/handle", "ctypes.string_at",
-                     "ctypes.cdata", "ctypes.wstring_at"), _on_ctypes),
+    **dict.fromkeys(
+        (
+            "os.remove",
+            "os.rmdir",
+            "os.rename",
+            "os.mkdir",
+            "os.symlink",
+            "os.link",
+            "os.chmod",
+            "os.chown",
+            "os.truncate",
+            "os.utime",
+            "shutil.rmtree",
+        ),
+        _on_change,
+    ),
+    **dict.fromkeys(
+        (
+            "os.system",
+            "subprocess.Popen",
+            "os.exec",
+            "os.posix_spawn",
+            "os.spawn",
+            "os.fork",
+            "os.forkpty",
+            "pty.spawn",
+        ),
+        _on_process,
+    ),
+    **dict.fromkeys(
+        (
+            "ctypes.dlopen",
+            "ctypes.dlsym",
+            "ctypes.dlsym/handle",
+            "ctypes.string_at",
+            "ctypes.cdata",
+            "ctypes.wstring_at",
+        ),
+        _on_ctypes,
+    ),
     **dict.fromkeys(("os.kill", "os.killpg", "signal.pthread_kill"), _on_signal),
     **dict.fromkeys(("socket.connect", "socket.bind", "socket.sendto"), _on_network),
 }
 
 
 # ---- counting calls between the submission's functions ---------------------------------------
+
 
 class CallCounter:
     """Wraps the graded functions where the submission's modules refer to them, counting calls.
@@ -218,6 +264,7 @@ class CallCounter:
         def counted(*args, **kwargs):
             counts[name] = counts.get(name, 0) + 1
             return fn(*args, **kwargs)
+
         counted.__harness_original__ = fn
         return counted
 
@@ -229,9 +276,11 @@ class CallCounter:
 
 # ---- replies -------------------------------------------------------------------------------
 
+
 def describe(obj, path: Path, max_bytes: int = 512 * 2**20) -> dict:
     """Save one returned value as .npy if it is acceptable, else describe what it is."""
     from harness.profiles.dictapi import is_missing
+
     missing = is_missing(obj)
     if missing:
         return {"problem": missing}
@@ -243,11 +292,17 @@ def describe(obj, path: Path, max_bytes: int = 512 * 2**20) -> dict:
     if type(obj) is not np.ndarray:
         return {"problem": "wrong type", "type": f"{type(obj).__module__}.{type(obj).__qualname__}"}
     if obj.dtype.kind not in "biuf":
-        return {"problem": "wrong dtype", "type": "numpy.ndarray", "dtype": str(obj.dtype),
-                "shape": list(obj.shape)}
+        return {
+            "problem": "wrong dtype",
+            "type": "numpy.ndarray",
+            "dtype": str(obj.dtype),
+            "shape": list(obj.shape),
+        }
     if obj.nbytes > max_bytes:
-        return {"problem": f"returned an array of shape {obj.shape} ({obj.nbytes >> 20} MiB), larger than "
-                           f"the {max_bytes >> 20} MiB the grader reads"}
+        return {
+            "problem": f"returned an array of shape {obj.shape} ({obj.nbytes >> 20} MiB), larger than "
+            f"the {max_bytes >> 20} MiB the grader reads"
+        }
     np.save(path, obj, allow_pickle=False)
     return {"kind": "ndarray", "type": "numpy.ndarray", "dtype": str(obj.dtype), "shape": list(obj.shape)}
 
@@ -266,8 +321,9 @@ def _text(exc: BaseException) -> str:
 def student_traceback(exc: BaseException, roots: list[str]) -> str:
     """The traceback, keeping only frames in the submission's own files."""
     try:
-        frames = [f for f in traceback.extract_tb(exc.__traceback__)
-                  if any(f.filename.startswith(r) for r in roots)]
+        frames = [
+            f for f in traceback.extract_tb(exc.__traceback__) if any(f.filename.startswith(r) for r in roots)
+        ]
         for f in frames:  # name files as the student knows them: relu.py, not a temporary path
             f.filename = os.path.basename(f.filename)
         lines = traceback.format_list(frames) + [_text(exc) + "\n"]
@@ -276,8 +332,15 @@ def student_traceback(exc: BaseException, roots: list[str]) -> str:
         return _text(exc)
 
 
-def run_call(functions, profile, request: dict, inputs: dict, folder: Path, counter: CallCounter | None = None,
-             max_bytes: int = 512 * 2**20) -> dict:
+def run_call(
+    functions,
+    profile,
+    request: dict,
+    inputs: dict,
+    folder: Path,
+    counter: CallCounter | None = None,
+    max_bytes: int = 512 * 2**20,
+) -> dict:
     fn_name = getattr(profile, "FUNCTIONS", {}).get(request["op"])
     if counter is not None and fn_name:
         functions[fn_name]  # import it first, then wrap what its module refers to
@@ -336,21 +399,28 @@ def _write_reply(folder: Path, reply: dict) -> None:
 
 def serve(config: dict, cmd_in, reply_out) -> None:
     from harness import profiles
+
     profile = profiles.get(config.get("profile", "dictapi"))
     functions = Functions(config)
     roots = [str(Path(config["folder"])), *config.get("provided", [])]
     counter = CallCounter(getattr(profile, "FUNCTIONS", {}).values(), roots)
     max_bytes = int(config.get("max_array_bytes", 512 * 2**20))
-    tasks = {"call": lambda req, arrays, folder: run_call(functions, profile, req, arrays, folder, counter,
-                                                         max_bytes)}
+    tasks = {
+        "call": lambda req, arrays, folder: run_call(
+            functions, profile, req, arrays, folder, counter, max_bytes
+        )
+    }
 
     def more_tasks():
-        from harness.training import check as training_check  # the LeNet training runs here too
-        tasks.update(training_check.child_tasks(functions, profile))
+        from harness.child import tasks as child_tasks  # the LeNet training runs here too
+
+        tasks.update(child_tasks.child_tasks(functions, profile))
+
     if not str(config.get("group", "")).startswith("layer:"):
         more_tasks()  # before the guard: the grader's own imports are trusted
     if config.get("device"):  # cupy, the CUDA context and cuBLAS now: they load libraries with ctypes
         from harness.core import device
+
         try:
             xp = device.array_module(config["device"])
             (xp.ones((2, 2)) @ xp.ones((2, 2))).sum().item()
@@ -380,9 +450,11 @@ def serve(config: dict, cmd_in, reply_out) -> None:
             reply = _handle(tasks, request, inputs, folder, roots, out_fd, work)
         modules = set(sys.modules) - reported
         reported |= modules
-        reply["integrity"] = {"events": guard.take() if guard else [],
-                              "calls": counter.take() if request.get("task") == "call" else {},
-                              "modules": sorted(modules)[:2000]}
+        reply["integrity"] = {
+            "events": guard.take() if guard else [],
+            "calls": counter.take() if request.get("task") == "call" else {},
+            "modules": sorted(modules)[:2000],
+        }
         try:
             _write_reply(folder, reply)
         except OSError:
@@ -391,32 +463,18 @@ def serve(config: dict, cmd_in, reply_out) -> None:
         reply_out.flush()
 
 
-def use_shared_reference(folder: str) -> None:
-    """Point ``harness.cases.reference.functions`` at the folder of provided functions the parent
-    shared (``Sandbox.share_reference``): the guard refuses the reference folder itself."""
-    from harness.core import paths
-    from harness.cases import reference
-    original = getattr(reference.functions, "original", reference.functions)
-
-    def functions(path=None, profile=None):
-        if path is None or os.path.realpath(str(path)) == os.path.realpath(paths.REFERENCE_DIR):
-            path = folder
-        return original(str(path), profile) if profile else original(str(path))
-    functions.original = original
-    reference.functions = functions
-
-
 def _handle(tasks, request: dict, inputs: dict, folder: Path, roots, out_fd: int, work: str) -> dict:
     _restore_output(out_fd, work)
-    if request.get("reference_folder"):
-        use_shared_reference(str(request["reference_folder"]))
     start = time.perf_counter()
     try:
         reply = tasks[request["task"]](request, inputs, folder)
         reply["status"] = "ok"
     except NotImplementedError as exc:
-        reply = {"status": "not_implemented", "error": _text(exc).partition(": ")[2] or "NotImplementedError",
-                 "traceback": student_traceback(exc, roots)}
+        reply = {
+            "status": "not_implemented",
+            "error": _text(exc).partition(": ")[2] or "NotImplementedError",
+            "traceback": student_traceback(exc, roots),
+        }
     except MemoryError as exc:
         reply = {"status": "memory", "error": "MemoryError", "traceback": student_traceback(exc, roots)}
     except BaseException as exc:  # SystemExit, KeyboardInterrupt and friends included
@@ -435,7 +493,7 @@ def main(argv: list[str]) -> None:
     sys.modules.setdefault("harness.child.serve", sys.modules[__name__])  # one copy of this module, not two
     sys.dont_write_bytecode = True  # python -I ignores $PYTHONDONTWRITEBYTECODE
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an oversized write fails instead of killing us
-    signal.signal(signal.SIGINT, signal.SIG_IGN)   # KeyboardInterrupt only when raised
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # KeyboardInterrupt only when raised
     cmd_in = os.fdopen(config["cmd_fd"], "r")
     reply_out = os.fdopen(config["reply_fd"], "w")
     sys.path[:0] = [config["folder"], *config.get("provided", [])]

@@ -15,14 +15,15 @@ The network, its initialisation, batch order and SGD follow the contract's secti
 ``train`` hands its arrays to ``call`` and uses them again afterwards: a ``call`` that runs
 untrusted functions must pass copies (``profiles.dictapi.call`` expects them).
 """
+
 from __future__ import annotations
 
 import dataclasses
 import math
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
@@ -54,6 +55,7 @@ LAYERS = tuple(PARAM_SHAPES)
 
 # Stop reasons (TrainOutcome.status).
 COMPLETED, TIME_LIMIT, NON_FINITE, ERROR = "completed", "time_limit", "non_finite", "error"
+
 
 @dataclass
 class TrainConfig:
@@ -108,7 +110,7 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "TrainConfig":
+    def from_dict(cls, d: dict) -> TrainConfig:
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in names})
 
@@ -162,8 +164,17 @@ class TrainOutcome:
     device_note: str = ""
     """Why it trained on the CPU although cuda was asked for ('' otherwise)."""
 
-    ARRAYS = ("loss", "batch_accuracy", "grad_norm", "eval_iterations", "eval_predictions",
-              "scores", "conv1_w_initial", "conv1_w", "feature_maps")
+    ARRAYS = (
+        "loss",
+        "batch_accuracy",
+        "grad_norm",
+        "eval_iterations",
+        "eval_predictions",
+        "scores",
+        "conv1_w_initial",
+        "conv1_w",
+        "feature_maps",
+    )
     INT_ARRAYS = ("eval_iterations", "eval_predictions")
 
     def to_payload(self) -> tuple[dict, dict]:
@@ -173,7 +184,7 @@ class TrainOutcome:
         return arrays, info
 
     @classmethod
-    def from_payload(cls, arrays: dict, info: dict) -> "TrainOutcome":
+    def from_payload(cls, arrays: dict, info: dict) -> TrainOutcome:
         names = {f.name for f in dataclasses.fields(cls)}
         kwargs = {k: v for k, v in info.items() if k in names and k not in cls.ARRAYS}
         for k in cls.ARRAYS:
@@ -193,20 +204,28 @@ class _Stop(Exception):
     """Internal: leave the loop (time limit, non-finite value)."""
 
 
-def dataset(config: TrainConfig | None = None, path=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def dataset(
+    config: TrainConfig | None = None, path=None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``(x_train (784, n), y_train, x_eval (784, m), y_eval)``: a stratified, seeded split.
 
     Parent side: ``x_train, y_train, x_eval`` go to ``train``; ``y_eval`` stays for ``evaluate``.
     """
     from harness.core import mnist
+
     cfg = config or TrainConfig()
     data = mnist.load(path)
     tr, te = mnist.stratified_split(data.labels, cfg.n_train, cfg.n_test, cfg.split_seed)
-    return (mnist.to_columns(data.images[tr]), data.labels[tr],
-            mnist.to_columns(data.images[te]), data.labels[te])
+    return (
+        mnist.to_columns(data.images[tr]),
+        data.labels[tr],
+        mnist.to_columns(data.images[te]),
+        data.labels[te],
+    )
 
 
 # ---- Calling the layers -------------------------------------------------------------------
+
 
 class _Net:
     """Runs canonical ops through ``call``, validating outputs and keeping a trace of the batch."""
@@ -243,10 +262,18 @@ class _Net:
 
     def loss(self, params: dict, features: np.ndarray, labels: np.ndarray) -> dict:
         w, b = params["loss"]["w"], params["loss"]["b"]
-        arrays = {"wb": self.xp.concatenate([w.ravel(), b.ravel()]), "X": features,
-                  "y": labels.astype(np.float64)[None, :]}
-        return self.run("loss", "mlrloss", {"K": K, "prediction": 1}, arrays,
-                        {"nll": (), "wb": (w.size + b.size,), "input": features.shape})
+        arrays = {
+            "wb": self.xp.concatenate([w.ravel(), b.ravel()]),
+            "X": features,
+            "y": labels.astype(np.float64)[None, :],
+        }
+        return self.run(
+            "loss",
+            "mlrloss",
+            {"K": K, "prediction": 1},
+            arrays,
+            {"nll": (), "wb": (w.size + b.size,), "input": features.shape},
+        )
 
     def backward(self, params: dict, volumes: list, dy: np.ndarray) -> dict:
         """Parameter gradients (sums over the batch) of conv1, conv2, ip; dy is dL/d(relu3 out)."""
@@ -284,7 +311,9 @@ def _as_array(value, name: str, shape: tuple, xp=np) -> np.ndarray:
     try:
         arr = xp.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as exc:
-        raise OpError(f"returned {name!r} of type {type(value).__name__}, not a float array ({exc})") from None
+        raise OpError(
+            f"returned {name!r} of type {type(value).__name__}, not a float array ({exc})"
+        ) from None
     if arr.shape != shape:
         lenient = name in ("b", "wb", "nll")
         if not (lenient and arr.size == math.prod(shape)):
@@ -294,6 +323,7 @@ def _as_array(value, name: str, shape: tuple, xp=np) -> np.ndarray:
 
 
 # ---- Training -----------------------------------------------------------------------------
+
 
 def init_params(seed: int, xp=np) -> dict:
     """LeNet's parameters as init_convnet draws them: uniform +-sqrt(3/fan_in) weights, zero biases
@@ -317,9 +347,16 @@ def class_scores(params: dict, features: np.ndarray, xp=np) -> np.ndarray:
     return xp.concatenate([w @ features + b, xp.zeros((1, features.shape[1]))])
 
 
-def train(call: Call, x_train: np.ndarray, y_train: np.ndarray, x_eval: np.ndarray,
-          config: TrainConfig | None = None, progress: Callable[[dict], None] | None = None,
-          clock: Callable[[], float] = time.monotonic, xp=np) -> TrainOutcome:
+def train(
+    call: Call,
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_eval: np.ndarray,
+    config: TrainConfig | None = None,
+    progress: Callable[[dict], None] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    xp=np,
+) -> TrainOutcome:
     """Train LeNet through ``call``; never raises for what the functions do.
 
     x_train ``(784, n)``, y_train ``(n,)`` ints 0..9, x_eval ``(784, m)`` (no labels: the
@@ -339,10 +376,15 @@ def train(call: Call, x_train: np.ndarray, y_train: np.ndarray, x_eval: np.ndarr
     except (Exception, SystemExit) as exc:  # anything the functions do: record it, never crash the child
         run.status = ERROR
         layer, op_name = run.net.current
-        run.failure = {"phase": run.phase, "iteration": len(run.loss), "op": op_name, "layer": layer,
-                       "kind": "invalid output" if isinstance(exc, OpError) else "exception",
-                       "message": str(exc) if isinstance(exc, OpError) else f"{type(exc).__name__}: {exc}",
-                       "traceback": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))[-4000:]}
+        run.failure = {
+            "phase": run.phase,
+            "iteration": len(run.loss),
+            "op": op_name,
+            "layer": layer,
+            "kind": "invalid output" if isinstance(exc, OpError) else "exception",
+            "message": str(exc) if isinstance(exc, OpError) else f"{type(exc).__name__}: {exc}",
+            "traceback": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))[-4000:],
+        }
     return run.outcome()
 
 
@@ -355,8 +397,13 @@ class _Run:
         self.net = _Net(call, self.check_time, xp)
         self.params = init_params(cfg.seed, xp)
         self.initial_w = {layer: self.params[layer]["w"].copy() for layer in LAYERS}
-        self.inc = {layer: {"w": xp.zeros_like(p["w"]), "b": xp.zeros_like(p["b"])} for layer, p in self.params.items()}
-        self.scratch = {layer: xp.empty((2, p["w"].size)) for layer, p in self.params.items()}  # SGD's temporaries
+        self.inc = {
+            layer: {"w": xp.zeros_like(p["w"]), "b": xp.zeros_like(p["b"])}
+            for layer, p in self.params.items()
+        }
+        self.scratch = {
+            layer: xp.empty((2, p["w"].size)) for layer, p in self.params.items()
+        }  # SGD's temporaries
         self.loss, self.batch_acc, self.grad_norms = [], [], []
         self.eval_its, self.eval_preds = [], []
         self.zero_grad = dict.fromkeys(LAYERS, 0)
@@ -368,7 +415,9 @@ class _Run:
     def check_time(self) -> None:
         cfg, done = self.cfg, len(self.loss)
         elapsed = self.clock() - self.start
-        hopeless = done >= cfg.give_up_after and self.projection(elapsed) > cfg.give_up_factor * cfg.time_limit_s
+        hopeless = (
+            done >= cfg.give_up_after and self.projection(elapsed) > cfg.give_up_factor * cfg.time_limit_s
+        )
         if elapsed > cfg.time_limit_s or hopeless:
             raise _Stop(TIME_LIMIT)
 
@@ -380,15 +429,22 @@ class _Run:
         for it in range(cfg.iterations):
             if pos + bs > len(order):
                 order, pos = rng.permutation(len(y_train)), 0
-            batch = order[pos:pos + bs]
+            batch = order[pos : pos + bs]
             pos += bs
             x = self.xp.ascontiguousarray(digits[self.xp.asarray(batch)].T)
             self.step(it, x, self.xp.asarray(y_train[batch]))
             if self.progress is not None:
                 elapsed = self.clock() - self.start
-                self.progress({"iteration": it + 1, "iterations": cfg.iterations, "loss": self.loss[-1],
-                               "batch_accuracy": self.batch_acc[-1], "elapsed_s": elapsed,
-                               "rate": (it + 1) / elapsed if elapsed > 0 else None})
+                self.progress(
+                    {
+                        "iteration": it + 1,
+                        "iterations": cfg.iterations,
+                        "loss": self.loss[-1],
+                        "batch_accuracy": self.batch_acc[-1],
+                        "elapsed_s": elapsed,
+                        "rate": (it + 1) / elapsed if elapsed > 0 else None,
+                    }
+                )
             if (it + 1) % cfg.eval_every == 0 and it + 1 < cfg.iterations:
                 self.phase = "eval"
                 self.eval_preds.append(device.to_host(self.score_held_out(self.subset).argmax(axis=0)))
@@ -406,13 +462,18 @@ class _Run:
         out = self.net.loss(params, volumes[-1], y)
         grads = self.net.backward(params, volumes, out["input"])
         w_loss = params["loss"]["w"]
-        grads["loss"] = {"w": out["wb"][:w_loss.size].reshape(w_loss.shape),
-                         "b": out["wb"][w_loss.size:].reshape(params["loss"]["b"].shape)}
+        grads["loss"] = {
+            "w": out["wb"][: w_loss.size].reshape(w_loss.shape),
+            "b": out["wb"][w_loss.size :].reshape(params["loss"]["b"].shape),
+        }
         nll = float(out["nll"])
         xp = self.xp
         norms = [float(xp.linalg.norm(grads[layer]["w"])) for layer in LAYERS]
-        if not (math.isfinite(nll) and all(map(math.isfinite, norms))
-                and all(bool(xp.isfinite(g["b"]).all()) for g in grads.values())):
+        if not (
+            math.isfinite(nll)
+            and all(map(math.isfinite, norms))
+            and all(bool(xp.isfinite(g["b"]).all()) for g in grads.values())
+        ):
             raise _Stop(NON_FINITE)
         _count_dead(self.net.trace, self.dead)
         for layer, norm in zip(LAYERS, norms):
@@ -423,8 +484,17 @@ class _Run:
         lr = learning_rate(cfg, it)
         for layer, p in params.items():
             g, v = grads[layer], self.inc[layer]
-            _sgd_step(xp, p["w"], v["w"], g["w"], bs, cfg.weight_decay, cfg.w_lr_mult * lr, cfg.momentum,
-                      self.scratch[layer])
+            _sgd_step(
+                xp,
+                p["w"],
+                v["w"],
+                g["w"],
+                bs,
+                cfg.weight_decay,
+                cfg.w_lr_mult * lr,
+                cfg.momentum,
+                self.scratch[layer],
+            )
             v["b"] *= cfg.momentum
             v["b"] += cfg.b_lr_mult * lr * (g["b"] / bs)
             p["b"] -= v["b"]
@@ -434,7 +504,9 @@ class _Run:
         chunks = []
         for lo in range(0, m, self.cfg.eval_batch):
             self.net.trace = []
-            features = self.net.forward(self.params, self.x_eval[:, lo:min(lo + self.cfg.eval_batch, m)])[-1]
+            features = self.net.forward(self.params, self.x_eval[:, lo : min(lo + self.cfg.eval_batch, m)])[
+                -1
+            ]
             chunks.append(class_scores(self.params, features, self.xp))
             if not bool(self.xp.isfinite(chunks[-1]).all()):
                 raise _Stop(NON_FINITE)
@@ -448,14 +520,20 @@ class _Run:
             digit = self.x_eval[:, [self.cfg.feature_index]]
             return device.to_host(self.net.forward(self.params, digit, upto=1)[1][:, 0]), []
         except Exception as exc:
-            return None, [f"conv1's feature maps of one digit (a batch of 1) could not be computed: "
-                          f"{type(exc).__name__}: {exc}"]
+            return None, [
+                f"conv1's feature maps of one digit (a batch of 1) could not be computed: "
+                f"{type(exc).__name__}: {exc}"
+            ]
 
     def projection(self, elapsed: float) -> float:
         """Seconds the whole run would take at the speed of the complete iterations (a lower
         bound from the time spent so far while none is complete)."""
         done = len(self.loss)
-        return self.done_at / done * self.cfg.iterations if done and self.done_at else elapsed * self.cfg.iterations
+        return (
+            self.done_at / done * self.cfg.iterations
+            if done and self.done_at
+            else elapsed * self.cfg.iterations
+        )
 
     def outcome(self) -> TrainOutcome:
         elapsed = self.clock() - self.start
@@ -465,22 +543,40 @@ class _Run:
         initial = {layer: device.to_host(w) for layer, w in self.initial_w.items()}
         conv1 = host["conv1"]
         return TrainOutcome(
-            status=self.status, iterations=self.cfg.iterations, iterations_done=done, elapsed_s=elapsed,
+            status=self.status,
+            iterations=self.cfg.iterations,
+            iterations_done=done,
+            elapsed_s=elapsed,
             projected_s=elapsed if completed else self.projection(elapsed),
-            loss=np.array(self.loss), batch_accuracy=np.array(self.batch_acc),
+            loss=np.array(self.loss),
+            batch_accuracy=np.array(self.batch_acc),
             grad_norm=np.array(self.grad_norms).reshape(done, len(LAYERS)),
             eval_iterations=np.array(self.eval_its, dtype=np.int64),
-            eval_predictions=np.array(self.eval_preds, dtype=np.int64).reshape(len(self.eval_its), self.subset),
+            eval_predictions=np.array(self.eval_preds, dtype=np.int64).reshape(
+                len(self.eval_its), self.subset
+            ),
             scores=device.to_host(self.scores) if completed else None,
-            conv1_w_initial=initial["conv1"], conv1_w=conv1 if np.isfinite(conv1).all() else None,
+            conv1_w_initial=initial["conv1"],
+            conv1_w=conv1 if np.isfinite(conv1).all() else None,
             feature_maps=maps,
-            weight_change={layer: _finite_or_none(np.linalg.norm(host[layer] - initial[layer])
-                                                  / np.linalg.norm(initial[layer])) for layer in LAYERS},
-            zero_grad_iterations={k: int(v) for k, v in self.zero_grad.items()}, dead_backward=self.dead,
-            failure=self.failure, notes=notes, config=self.cfg.to_dict(), device=device.name_of(self.xp))
+            weight_change={
+                layer: _finite_or_none(
+                    np.linalg.norm(host[layer] - initial[layer]) / np.linalg.norm(initial[layer])
+                )
+                for layer in LAYERS
+            },
+            zero_grad_iterations={k: int(v) for k, v in self.zero_grad.items()},
+            dead_backward=self.dead,
+            failure=self.failure,
+            notes=notes,
+            config=self.cfg.to_dict(),
+            device=device.name_of(self.xp),
+        )
 
 
-def _sgd_step(xp, w, v, g, bs: int, decay: float, rate: float, mu: float, scratch, block: int = 16384) -> None:
+def _sgd_step(
+    xp, w, v, g, bs: int, decay: float, rate: float, mu: float, scratch, block: int = 16384
+) -> None:
     """``v = mu*v + rate*(g/bs + decay*w); w -= v``, in place.
 
     The operations of reference/utils.sgd_momentum's expression in its order, so the weights
@@ -522,7 +618,7 @@ def _all_zero(a) -> bool:
     """``not a.any()``, answered from about 1,000 of its elements when one of them is non-zero
     (the common case: a full scan of every gradient costs about 5% of an iteration)."""
     flat = a.reshape(-1)
-    return not flat[::max(1, flat.size // 1024)].any() and not a.any()
+    return not flat[:: max(1, flat.size // 1024)].any() and not a.any()
 
 
 def _max_abs(arrays) -> float:
@@ -532,19 +628,30 @@ def _max_abs(arrays) -> float:
 
 def _non_finite_report(trace: list, params: dict, phase: str, it: int) -> dict:
     """The first op of the batch whose output holds NaN or inf, and whether its inputs were finite."""
-    host = lambda arrays: {k: device.to_host(v) for k, v in arrays.items()}  # noqa: E731
+    host = lambda arrays: {k: device.to_host(v) for k, v in arrays.items()}
     trace = [(layer, op_name, host(arrays), host(out)) for layer, op_name, arrays, out in trace]
     params = {layer: host(p) for layer, p in params.items()}
-    report = {"phase": phase, "iteration": it, "op": "", "layer": "", "output": "",
-              "inputs_finite": True, "max_abs_input": 0.0,
-              "max_abs_param": _max_abs([p[k] for p in params.values() for k in ("w", "b")])}
+    report = {
+        "phase": phase,
+        "iteration": it,
+        "op": "",
+        "layer": "",
+        "output": "",
+        "inputs_finite": True,
+        "max_abs_input": 0.0,
+        "max_abs_param": _max_abs([p[k] for p in params.values() for k in ("w", "b")]),
+    }
     for layer, op_name, arrays, out in trace:
         bad = [name for name, arr in out.items() if not np.isfinite(arr).all()]
         if bad:
-            report.update(op=op_name, layer=layer, output=bad[0],
-                          inputs_finite=all(np.isfinite(a).all() for a in arrays.values()),
-                          max_abs_input=_max_abs(arrays.values()),
-                          message=f"{op_name} ({layer}) returned non-finite values in {bad[0]!r}")
+            report.update(
+                op=op_name,
+                layer=layer,
+                output=bad[0],
+                inputs_finite=all(np.isfinite(a).all() for a in arrays.values()),
+                max_abs_input=_max_abs(arrays.values()),
+                message=f"{op_name} ({layer}) returned non-finite values in {bad[0]!r}",
+            )
             return report
     report["message"] = "the class scores became non-finite"
     return report

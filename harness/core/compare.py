@@ -32,6 +32,7 @@ Tolerance (the full analysis is in ``docs/tolerances.md``): an element passes wh
   and a single misrouted element by the size of one upstream gradient -- two to five
   orders of magnitude above these tolerances.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -67,8 +68,10 @@ class Comparison:
 
 # ---- naming elements --------------------------------------------------------------------
 
-def coordinates(index: tuple[int, ...], shape: tuple[int, ...], volume: tuple | None = None,
-                volume_kind: str = "map") -> tuple[str, dict | None]:
+
+def coordinates(
+    index: tuple[int, ...], shape: tuple[int, ...], volume: tuple | None = None, volume_kind: str = "map"
+) -> tuple[str, dict | None]:
     """Name one element of an array by its place in the assignment's layouts.
 
     ``volume_kind``:
@@ -86,8 +89,10 @@ def coordinates(index: tuple[int, ...], shape: tuple[int, ...], volume: tuple | 
             (i,) = index
             if i < classes * features:
                 k, j = divmod(i, features)
-                return (f"theta[{k}, {j}] (class {k}, feature {j})",
-                        {"part": "theta", "class": k, "feature": j})
+                return (
+                    f"theta[{k}, {j}] (class {k}, feature {j})",
+                    {"part": "theta", "class": k, "feature": j},
+                )
             k = i - classes * features
             return f"bias[{k}] (class {k})", {"part": "bias", "class": k}
     if volume is not None and len(shape) == 2 and len(volume) == 3:
@@ -96,39 +101,52 @@ def coordinates(index: tuple[int, ...], shape: tuple[int, ...], volume: tuple | 
             r, col = index
             ih, iw, ic = r % h, (r // h) % w, r // (h * w)
             if volume_kind == "kernel":
-                return (f"kernel (dh={ih}, dw={iw}, c={ic}) -> filter {col}",
-                        {"dh": ih, "dw": iw, "c": ic, "filter": col})
+                return (
+                    f"kernel (dh={ih}, dw={iw}, c={ic}) -> filter {col}",
+                    {"dh": ih, "dw": iw, "c": ic, "filter": col},
+                )
             if volume_kind == "map":
                 return f"(h={ih}, w={iw}, c={ic}, n={col})", {"h": ih, "w": iw, "c": ic, "n": col}
     return "[" + ", ".join(str(i) for i in index) + "]", None
 
 
-def shape_facts(got_shape: tuple, expected_shape: tuple, volume: tuple | None = None,
-                volume_kind: str = "map", bias_like: bool = False) -> list[str]:
+def shape_facts(
+    got_shape: tuple,
+    expected_shape: tuple,
+    volume: tuple | None = None,
+    volume_kind: str = "map",
+    bias_like: bool = False,
+) -> list[str]:
     """Facts about a wrong shape: the transpose, the same number of elements, what the rows mean."""
     got_shape, expected_shape = tuple(got_shape), tuple(expected_shape)
     facts = [f"shape {fmt_shape(got_shape)}, expected {fmt_shape(expected_shape)}"]
     got_size, expected_size = int(np.prod(got_shape)), int(np.prod(expected_shape))
     if len(got_shape) == 2 and got_shape == expected_shape[::-1]:
-        facts.append("that is the expected shape transposed: look for a missing or an extra "
-                     "transpose (.T)")
+        facts.append("that is the expected shape transposed: look for a missing or an extra transpose (.T)")
     elif got_size == expected_size:
-        facts.append(f"same number of elements ({expected_size}): check the order in which "
-                     "you reshape or flatten")
+        facts.append(
+            f"same number of elements ({expected_size}): check the order in which you reshape or flatten"
+        )
     else:
         facts.append(f"{got_size} elements, expected {expected_size}")
     column = len(expected_shape) == 2 and expected_shape[0] == 1 and got_shape == expected_shape[::-1]
     if bias_like and column:
-        facts.append(f"a bias gradient is a row {fmt_shape(expected_shape)} (or 1-D "
-                     f"{fmt_shape(expected_shape[1:])}), not a column")
+        facts.append(
+            f"a bias gradient is a row {fmt_shape(expected_shape)} (or 1-D "
+            f"{fmt_shape(expected_shape[1:])}), not a column"
+        )
     if volume is not None and len(volume) == 3 and len(expected_shape) == 2:
         h, w, c = volume
         if volume_kind == "map":
-            facts.append(f"expected rows: h*w*c = {h}*{w}*{c} = {h * w * c}, the Fortran "
-                         f"flattening of an (h, w, c) volume; one column per image ({expected_shape[1]})")
+            facts.append(
+                f"expected rows: h*w*c = {h}*{w}*{c} = {h * w * c}, the Fortran "
+                f"flattening of an (h, w, c) volume; one column per image ({expected_shape[1]})"
+            )
         elif volume_kind == "kernel":
-            facts.append(f"expected rows: k*k*c = {h}*{w}*{c} = {h * w * c} (one per kernel "
-                         f"offset and input channel); one column per filter ({expected_shape[1]})")
+            facts.append(
+                f"expected rows: k*k*c = {h}*{w}*{c} = {h * w * c} (one per kernel "
+                f"offset and input channel); one column per filter ({expected_shape[1]})"
+            )
     return facts
 
 
@@ -157,10 +175,20 @@ def tolerance_text(rtol: float, atol_scale: float) -> str:
 
 # ---- the ladder ---------------------------------------------------------------------------
 
-def compare(got: np.ndarray, expected: np.ndarray, *, what: str = "output",
-            volume: tuple | None = None, volume_kind: str = "map", dtype: str | None = None,
-            hide_expected: bool = False, bias_like: bool = False,
-            rtol: float = RTOL, atol_scale: float = ATOL_SCALE) -> Comparison:
+
+def compare(
+    got: np.ndarray,
+    expected: np.ndarray,
+    *,
+    what: str = "output",
+    volume: tuple | None = None,
+    volume_kind: str = "map",
+    dtype: str | None = None,
+    hide_expected: bool = False,
+    bias_like: bool = False,
+    rtol: float = RTOL,
+    atol_scale: float = ATOL_SCALE,
+) -> Comparison:
     """Compare a submission's array (already float64) with the expected one.
 
     ``what`` names the array in messages (``y``, ``dL/dw``); ``volume``/``volume_kind`` name
@@ -174,11 +202,25 @@ def compare(got: np.ndarray, expected: np.ndarray, *, what: str = "output",
     expected = np.asarray(expected, dtype=np.float64)
     if not np.all(np.isfinite(expected)):
         raise ValueError(f"expected {what} has NaN or inf values: the reference or the case is broken")
-    numbers = {"mismatched": None, "total": int(expected.size), "max_abs": None, "max_rel": None,
-               "worst_index": None, "worst_coords": None, "got": None, "expected": None,
-               "rtol": rtol, "atol": None, "atol_scale": atol_scale, "scale": None,
-               "shape": list(got.shape), "expected_shape": list(expected.shape),
-               "dtype": dtype or "float64", "nan": None, "inf": None}
+    numbers = {
+        "mismatched": None,
+        "total": int(expected.size),
+        "max_abs": None,
+        "max_rel": None,
+        "worst_index": None,
+        "worst_coords": None,
+        "got": None,
+        "expected": None,
+        "rtol": rtol,
+        "atol": None,
+        "atol_scale": atol_scale,
+        "scale": None,
+        "shape": list(got.shape),
+        "expected_shape": list(expected.shape),
+        "dtype": dtype or "float64",
+        "nan": None,
+        "inf": None,
+    }
     if bias_like and got.shape != expected.shape and bias_equivalent(got.shape, expected.shape):
         got = got.reshape(expected.shape)
 
@@ -196,8 +238,11 @@ def compare(got: np.ndarray, expected: np.ndarray, *, what: str = "output",
     numbers.update(nan=int(nan.sum()), inf=int(inf.sum()))
     if nan.any() or inf.any():
         facts += nonfinite_facts(nan, inf, volume, volume_kind)
-        message = (f"{what} has {_count_nonfinite(nan, inf)} among {got.size} elements" if got.ndim
-                   else f"{what} is {'NaN' if nan.any() else fmt(got)}")
+        message = (
+            f"{what} has {_count_nonfinite(nan, inf)} among {got.size} elements"
+            if got.ndim
+            else f"{what} is {'NaN' if nan.any() else fmt(got)}"
+        )
         if bad_dtype:
             message = _dtype_message(what, dtype)
         return Comparison(False, message, tuple(facts), numbers)
@@ -207,8 +252,12 @@ def compare(got: np.ndarray, expected: np.ndarray, *, what: str = "output",
     if bad_dtype:
         facts.append(f"values: {value_message}")
         return Comparison(False, _dtype_message(what, dtype), tuple(facts), numbers)
-    return Comparison(ok, f"{what}: {value_message}" if got.ndim else f"{what} {value_message}",
-                      tuple(facts + value_facts), numbers)
+    return Comparison(
+        ok,
+        f"{what}: {value_message}" if got.ndim else f"{what} {value_message}",
+        tuple(facts + value_facts),
+        numbers,
+    )
 
 
 def _values(got, expected, rtol, atol_scale, volume, volume_kind, hide, numbers):
@@ -222,13 +271,20 @@ def _values(got, expected, rtol, atol_scale, volume, volume_kind, hide, numbers)
     tol = tolerance_text(rtol, atol_scale)
     numbers.update(mismatched=n_bad)
     if not hide:  # atol = ATOL_SCALE * max|expected| would give the scale away
-        numbers.update(atol=atol, scale=scale, max_abs=float(diff.max()) if diff.size else 0.0,
-                       max_rel=_max_rel(diff, expected))
+        numbers.update(
+            atol=atol,
+            scale=scale,
+            max_abs=float(diff.max()) if diff.size else 0.0,
+            max_rel=_max_rel(diff, expected),
+        )
     if total == 0:
         return True, f"empty, as expected ({tol})", []
     if n_bad == 0:
-        return True, (f"all {total} elements within tolerance ({tol})" if got.ndim
-                      else f"within tolerance ({tol})"), []
+        return (
+            True,
+            (f"all {total} elements within tolerance ({tol})" if got.ndim else f"within tolerance ({tol})"),
+            [],
+        )
 
     worst = np.unravel_index(int(np.argmax(diff / allowed)), got.shape)
     where, coords = coordinates(worst, got.shape, volume, volume_kind)
@@ -241,18 +297,24 @@ def _values(got, expected, rtol, atol_scale, volume, volume_kind, hide, numbers)
     if hide:
         if got.ndim:
             facts.append(f"worst at {where}")
-        facts.append(f"tolerance: |got - expected| <= {sci(atol_scale)} x largest |expected| "
-                     f"+ {sci(rtol)} x |expected|")
+        facts.append(
+            f"tolerance: |got - expected| <= {sci(atol_scale)} x largest |expected| "
+            f"+ {sci(rtol)} x |expected|"
+        )
         return False, message, facts
     g, e = float(got[worst]), float(expected[worst])
     numbers.update(got=g, expected=e)
     if got.ndim:
         facts.append(f"worst at {where}: got {fmt(g)}, expected {fmt(e)}")
     rel = numbers["max_rel"]
-    facts.append(f"largest error {numbers['max_abs']:.3g} absolute"
-                 + (f", {rel:.3g} relative" if rel is not None else ""))
-    facts.append(f"tolerance: |got - expected| <= {sci(atol_scale)} x {scale:.3g} (largest |expected|) "
-                 f"+ {sci(rtol)} x |expected|")
+    facts.append(
+        f"largest error {numbers['max_abs']:.3g} absolute"
+        + (f", {rel:.3g} relative" if rel is not None else "")
+    )
+    facts.append(
+        f"tolerance: |got - expected| <= {sci(atol_scale)} x {scale:.3g} (largest |expected|) "
+        f"+ {sci(rtol)} x |expected|"
+    )
     return False, message, facts
 
 

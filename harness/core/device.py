@@ -4,6 +4,7 @@
 of submissions whose layers work with any array module on cupy. The checks themselves compare
 numpy arrays: results come back to the host (``to_host``) before anything judges them.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -25,16 +26,20 @@ def array_module(device: str = CPU):
     try:
         import cupy
     except ImportError:
-        raise DeviceError("--device cuda needs cupy: install it with `pip install -e .[gpu]` "
-                          "(cupy-cuda12x), or grade on the CPU without --device") from None
+        raise DeviceError(
+            "--device cuda needs cupy: install it with `pip install -e .[gpu]` "
+            "(cupy-cuda12x), or grade on the CPU without --device"
+        ) from None
     try:
         if cupy.cuda.runtime.getDeviceCount() < 1:
             raise RuntimeError("no CUDA device found")
         cupy.arange(3).sum().item()  # a kernel runs: the driver and the toolkit match
     except Exception as exc:  # cupy's CUDARuntimeError and friends
-        raise DeviceError(f"--device cuda: cupy is installed but cannot use a GPU here "
-                          f"({type(exc).__name__}: {exc}); grade on the CPU without --device, "
-                          f"or check the NVIDIA driver and CUDA_VISIBLE_DEVICES") from None
+        raise DeviceError(
+            f"--device cuda: cupy is installed but cannot use a GPU here "
+            f"({type(exc).__name__}: {exc}); grade on the CPU without --device, "
+            f"or check the NVIDIA driver and CUDA_VISIBLE_DEVICES"
+        ) from None
     return cupy
 
 

@@ -3,6 +3,7 @@
 Used by the sandboxed child for a submission, and in the grader's own process for
 the trusted reference (``harness.cases.reference``).
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -50,6 +51,8 @@ def load_isolated(folder: Path, names: list[str]) -> dict:
         sys.path[:] = saved_path
         for name, module in list(sys.modules.items()):
             # Forget the folder's own modules; keep libraries they imported (numpy...).
-            if name not in saved_modules and str(getattr(module, "__file__", "") or "").startswith(str(folder)):
+            if name not in saved_modules and str(getattr(module, "__file__", "") or "").startswith(
+                str(folder)
+            ):
                 del sys.modules[name]
         sys.modules.update(saved_modules)

@@ -14,6 +14,7 @@
 Pixels must be integers 0..255 and are scaled by 1/255; labels must be 0..9. Anything else
 raises ``MnistError`` naming the file, what was expected and what was found.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -86,10 +87,11 @@ def stratified_split(labels, n_train: int, n_test: int, seed: int) -> tuple[np.n
         idx = rng.permutation(np.flatnonzero(labels == k))
         keys[idx] = (np.arange(len(idx)) + 0.5) / len(idx)
     order = np.lexsort((rng.random(len(labels)), keys))  # ties between classes broken at random
-    return np.sort(order[:n_train]), np.sort(order[n_train:n_train + n_test])
+    return np.sort(order[:n_train]), np.sort(order[n_train : n_train + n_test])
 
 
 # ---- formats ---------------------------------------------------------------------------------
+
 
 def _load_folder(folder: Path) -> Mnist:
     parts = []
@@ -98,8 +100,10 @@ def _load_folder(folder: Path) -> Mnist:
         if images is not None:
             parts.append(_load_idx_pair(images, _labels_beside(images)))
     if not parts:
-        raise MnistError(f"{folder}: expected IDX files train-images-idx3-ubyte[.gz] or "
-                         f"t10k-images-idx3-ubyte[.gz] in this folder, found none")
+        raise MnistError(
+            f"{folder}: expected IDX files train-images-idx3-ubyte[.gz] or "
+            f"t10k-images-idx3-ubyte[.gz] in this folder, found none"
+        )
     return _concat(parts, " + ".join(p.source for p in parts))
 
 
@@ -112,8 +116,10 @@ def _first_existing(stem: Path) -> Path | None:
 
 def _labels_beside(images: Path) -> Path:
     if "images-idx3" not in images.name:
-        raise MnistError(f"{images}: expected an IDX images file named like "
-                         f"'*-images-idx3-ubyte[.gz]', a .mat, a .npz or a folder")
+        raise MnistError(
+            f"{images}: expected an IDX images file named like "
+            f"'*-images-idx3-ubyte[.gz]', a .mat, a .npz or a folder"
+        )
     stem = images.name.removesuffix(".gz").replace("images-idx3", "labels-idx1")
     found = _first_existing(images.with_name(stem))
     if found is None:
@@ -128,20 +134,26 @@ def _read_idx(path: Path, ndim: int) -> np.ndarray:
         with opener(path, "rb") as f:
             raw = f.read()
     except (OSError, EOFError) as exc:
-        raise MnistError(f"{path}: expected a {'gzipped ' if path.suffix == '.gz' else ''}"
-                         f"IDX file, could not read it ({exc})") from None
+        raise MnistError(
+            f"{path}: expected a {'gzipped ' if path.suffix == '.gz' else ''}"
+            f"IDX file, could not read it ({exc})"
+        ) from None
     magic = tuple(raw[:4])
     if magic != (0, 0, IDX_UBYTE, ndim):
         found = f"0x{raw[:4].hex()}" if raw else "an empty file"
-        raise MnistError(f"{path}: expected the IDX magic number 0x{IDX_UBYTE << 8 | ndim:08x} "
-                         f"(unsigned bytes, {ndim}-D), found {found}")
+        raise MnistError(
+            f"{path}: expected the IDX magic number 0x{IDX_UBYTE << 8 | ndim:08x} "
+            f"(unsigned bytes, {ndim}-D), found {found}"
+        )
     header = 4 + 4 * ndim
     if len(raw) < header:
         raise MnistError(f"{path}: truncated: expected a {header}-byte header, found {len(raw)} bytes")
     dims = tuple(int(d) for d in np.frombuffer(raw, ">u4", ndim, 4))
     if len(raw) != header + int(np.prod(dims)):
-        raise MnistError(f"{path}: expected {header + int(np.prod(dims))} bytes for dimensions "
-                         f"{dims}, found {len(raw)} (truncated or padded)")
+        raise MnistError(
+            f"{path}: expected {header + int(np.prod(dims))} bytes for dimensions "
+            f"{dims}, found {len(raw)} (truncated or padded)"
+        )
     return np.frombuffer(raw, np.uint8, offset=header).reshape(dims)
 
 
@@ -155,6 +167,7 @@ def _load_idx_pair(images_path: Path, labels_path: Path) -> Mnist:
 
 def _load_mat(path: Path) -> Mnist:
     from scipy.io import loadmat
+
     try:
         data = loadmat(path)
     except Exception as exc:  # scipy raises several types for files that are not MATLAB files
@@ -163,8 +176,9 @@ def _load_mat(path: Path) -> Mnist:
     missing = [key for key in keys if key not in data]
     if missing:
         found = sorted(key for key in data if not key.startswith("__"))
-        raise MnistError(f"{path}: expected keys train0..train9 and test0..test9, "
-                         f"missing {missing}, found {found}")
+        raise MnistError(
+            f"{path}: expected keys train0..train9 and test0..test9, missing {missing}, found {found}"
+        )
     for key in keys:
         if data[key].ndim != 2 or data[key].shape[1] != PIXELS:
             raise MnistError(f"{path}: expected {key} of shape (n, {PIXELS}), found {data[key].shape}")
@@ -181,8 +195,9 @@ def _load_npz(path: Path) -> Mnist:
         with np.load(path, allow_pickle=False) as data:
             missing = [key for key in keys if key not in data.files]
             if missing:
-                raise MnistError(f"{path}: expected arrays {list(keys)}, missing {missing}, "
-                                 f"found {sorted(data.files)}")
+                raise MnistError(
+                    f"{path}: expected arrays {list(keys)}, missing {missing}, found {sorted(data.files)}"
+                )
             x_train, y_train, x_test, y_test = (data[key] for key in keys)
     except MnistError:
         raise
@@ -191,8 +206,9 @@ def _load_npz(path: Path) -> Mnist:
     parts = []
     for x, y, name in ((x_train, y_train, "x_train"), (x_test, y_test, "x_test")):
         if x.ndim not in (2, 3) or x.shape[1:] not in ((PIXELS,), (28, 28)):
-            raise MnistError(f"{path}: expected {name} of shape (n, 28, 28) or (n, {PIXELS}), "
-                             f"found {x.shape}")
+            raise MnistError(
+                f"{path}: expected {name} of shape (n, 28, 28) or (n, {PIXELS}), found {x.shape}"
+            )
         parts.append(_checked(x.reshape(len(x), PIXELS), y, path, str(path)))
     return _concat(parts, str(path))
 
@@ -200,8 +216,10 @@ def _load_npz(path: Path) -> Mnist:
 def _checked(images: np.ndarray, labels: np.ndarray, where: Path, source: str) -> Mnist:
     """Validate uint8-valued pixels and 0..9 labels; scale pixels to [0, 1]."""
     if images.dtype.kind not in "ui" or (images.size and (images.min() < 0 or images.max() > 255)):
-        raise MnistError(f"{where}: expected pixels as integers 0..255, found dtype {images.dtype}"
-                         + (f" with range [{images.min()}, {images.max()}]" if images.size else ""))
+        raise MnistError(
+            f"{where}: expected pixels as integers 0..255, found dtype {images.dtype}"
+            + (f" with range [{images.min()}, {images.max()}]" if images.size else "")
+        )
     labels = np.asarray(labels)
     if labels.ndim != 1 or labels.dtype.kind not in "ui":
         raise MnistError(f"{where}: expected 1-D integer labels, found {labels.dtype} {labels.shape}")
@@ -213,5 +231,4 @@ def _checked(images: np.ndarray, labels: np.ndarray, where: Path, source: str) -
 
 
 def _concat(parts: list[Mnist], source: str) -> Mnist:
-    return Mnist(np.concatenate([p.images for p in parts]),
-                 np.concatenate([p.labels for p in parts]), source)
+    return Mnist(np.concatenate([p.images for p in parts]), np.concatenate([p.labels for p in parts]), source)

@@ -1,17 +1,17 @@
 """The result model: plain dataclasses that every report is rendered from."""
+
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
 
 
 class Status(str, Enum):
     PASS = "PASS"
-    FAIL = "FAIL"      # the submission ran and gave a wrong answer
-    ERROR = "ERROR"    # the submission crashed, timed out, was killed or is not implemented
-    SKIP = "SKIP"      # not run (provided by the course profile, filtered out by --only, ...)
+    FAIL = "FAIL"  # the submission ran and gave a wrong answer
+    ERROR = "ERROR"  # the submission crashed, timed out, was killed or is not implemented
+    SKIP = "SKIP"  # not run (provided by the course profile, filtered out by --only, ...)
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ class CheckResult:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "CheckResult":
+    def from_dict(cls, d: dict) -> CheckResult:
         return cls(**{**d, "status": Status(d["status"])})
 
 
@@ -95,13 +95,22 @@ class GradeReport:
         return 1 if bad else 0
 
     def to_dict(self) -> dict:
-        return {"submission": self.submission, "score": self.score, "max_score": self.max_score,
-                "provenance": self.provenance, "autograder_error": self.autograder_error,
-                "notices": list(self.notices), "checks": [c.to_dict() for c in self.checks]}
+        return {
+            "submission": self.submission,
+            "score": self.score,
+            "max_score": self.max_score,
+            "provenance": self.provenance,
+            "autograder_error": self.autograder_error,
+            "notices": list(self.notices),
+            "checks": [c.to_dict() for c in self.checks],
+        }
 
     @classmethod
-    def from_dict(cls, d: dict) -> "GradeReport":
-        return cls(submission=d["submission"], provenance=d["provenance"],
-                   checks=tuple(CheckResult.from_dict(c) for c in d["checks"]),
-                   autograder_error=d.get("autograder_error", ""),
-                   notices=tuple(d.get("notices", ())))
+    def from_dict(cls, d: dict) -> GradeReport:
+        return cls(
+            submission=d["submission"],
+            provenance=d["provenance"],
+            checks=tuple(CheckResult.from_dict(c) for c in d["checks"]),
+            autograder_error=d.get("autograder_error", ""),
+            notices=tuple(d.get("notices", ())),
+        )

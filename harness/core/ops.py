@@ -10,6 +10,7 @@ Canonical layout (that of the assignment contract): a feature map is 2-D,
 ``(k*k*c, num)`` with row ``dh + k*dw + k*k*ic``; biases ``(1, num)``. A new calling
 convention converts to and from this layout in its adapter.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -38,23 +39,66 @@ class Op:
 # Inputs:  x (h*w*c, n) | w | b | dy: upstream gradient of the forward output y.
 # Outputs: forward -> y; backward -> gradients named after what they differentiate:
 #          input (dL/dx), w, b.  mlrloss -> nll (scalar), wb (= g), input (= od), percent.
-OPS: dict[str, Op] = {op.name: op for op in [
-    Op("inner_product.forward", "inner_product", "forward", ("x", "w", "b"), (), ("y",)),
-    Op("inner_product.backward", "inner_product", "backward", ("x", "w", "b", "dy"), (),
-       ("input", "w", "b"), forward="inner_product.forward"),
-    Op("relu.forward", "relu", "forward", ("x",), ("h", "w", "c"), ("y",)),
-    Op("relu.backward", "relu", "backward", ("x", "dy"), ("h", "w", "c"), ("input",),
-       forward="relu.forward"),
-    Op("pooling.forward", "pooling", "forward", ("x",), ("h", "w", "c", "k", "stride", "pad"), ("y",)),
-    Op("pooling.backward", "pooling", "backward", ("x", "dy"), ("h", "w", "c", "k", "stride", "pad"),
-       ("input",), forward="pooling.forward"),
-    Op("conv.forward", "conv", "forward", ("x", "w", "b"), ("h", "w", "c", "k", "stride", "pad", "num"),
-       ("y",)),
-    Op("conv.backward", "conv", "backward", ("x", "w", "b", "dy"),
-       ("h", "w", "c", "k", "stride", "pad", "num"), ("input", "w", "b"), forward="conv.forward"),
-    Op("mlrloss", "mlrloss", "loss", ("wb", "X", "y"), ("K", "prediction"),
-       ("nll", "wb", "input", "percent")),
-]}
+OPS: dict[str, Op] = {
+    op.name: op
+    for op in [
+        Op("inner_product.forward", "inner_product", "forward", ("x", "w", "b"), (), ("y",)),
+        Op(
+            "inner_product.backward",
+            "inner_product",
+            "backward",
+            ("x", "w", "b", "dy"),
+            (),
+            ("input", "w", "b"),
+            forward="inner_product.forward",
+        ),
+        Op("relu.forward", "relu", "forward", ("x",), ("h", "w", "c"), ("y",)),
+        Op(
+            "relu.backward",
+            "relu",
+            "backward",
+            ("x", "dy"),
+            ("h", "w", "c"),
+            ("input",),
+            forward="relu.forward",
+        ),
+        Op("pooling.forward", "pooling", "forward", ("x",), ("h", "w", "c", "k", "stride", "pad"), ("y",)),
+        Op(
+            "pooling.backward",
+            "pooling",
+            "backward",
+            ("x", "dy"),
+            ("h", "w", "c", "k", "stride", "pad"),
+            ("input",),
+            forward="pooling.forward",
+        ),
+        Op(
+            "conv.forward",
+            "conv",
+            "forward",
+            ("x", "w", "b"),
+            ("h", "w", "c", "k", "stride", "pad", "num"),
+            ("y",),
+        ),
+        Op(
+            "conv.backward",
+            "conv",
+            "backward",
+            ("x", "w", "b", "dy"),
+            ("h", "w", "c", "k", "stride", "pad", "num"),
+            ("input", "w", "b"),
+            forward="conv.forward",
+        ),
+        Op(
+            "mlrloss",
+            "mlrloss",
+            "loss",
+            ("wb", "X", "y"),
+            ("K", "prediction"),
+            ("nll", "wb", "input", "percent"),
+        ),
+    ]
+}
 
 
 def output_hw(params: dict) -> tuple[int, int]:

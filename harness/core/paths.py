@@ -1,4 +1,5 @@
 """Where the project's folders are: the reference, the fixtures, the shipped data."""
+
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent

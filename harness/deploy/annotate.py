@@ -7,6 +7,7 @@ that function when there is one, else on the function's ``def`` line; a flag for
 come from parsing the submission's source (``ast``), never from running it.
 https://docs.github.com/en/actions/using-workflows/workflow-commands-for-github-actions
 """
+
 from __future__ import annotations
 
 import ast
@@ -15,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness import profiles
-from harness.deploy import FLAG_PREFIX
 from harness.core.model import CheckResult, GradeReport
+from harness.deploy import FLAG_PREFIX
 from harness.report.common import AUTOGRADER_ERROR, NOT_PASSED, first_line, points
 from harness.sandbox.submission import SubmissionError, locate, read_source
 
@@ -111,42 +112,59 @@ def _traceback_line(checks: list[CheckResult], where: Where) -> int:
 
 
 def _message(checks: list[CheckResult]) -> str:
-    lines = [f"{c.id} ({c.status.value}, {points(c.score)}/{points(c.max_score)}): {first_line(c.message)}"
-             for c in checks]
+    lines = [
+        f"{c.id} ({c.status.value}, {points(c.score)}/{points(c.max_score)}): {first_line(c.message)}"
+        for c in checks
+    ]
     hints = list(dict.fromkeys(c.hint for c in checks if c.hint))
     lines += [f"hint (likely cause): {h}" for h in hints[:3]]
-    reproduce = next((line.strip() for c in checks for line in c.details.splitlines()
-                      if line.strip().startswith("reproduce:")), "")
+    reproduce = next(
+        (
+            line.strip()
+            for c in checks
+            for line in c.details.splitlines()
+            if line.strip().startswith("reproduce:")
+        ),
+        "",
+    )
     if reproduce:
         lines.append(reproduce)
     text = "\n".join(lines)
     return text if len(text) <= MAX_MESSAGE else text[:MAX_MESSAGE] + "\n..."
 
 
-def annotations(report: GradeReport, path: str | Path | None = None,
-                profile: str = profiles.DEFAULT) -> list[str]:
+def annotations(
+    report: GradeReport, path: str | Path | None = None, profile: str = profiles.DEFAULT
+) -> list[str]:
     """Workflow commands for every graded function that did not pass; hidden checks stay hidden.
 
     ``path`` is the repository root as given to the grader (default: ``report.submission``):
     ``file=`` is relative to it.
     """
     if report.autograder_error:
-        return [command("error", f"{AUTOGRADER_ERROR}\n{first_line(report.autograder_error)}",
-                        title="Autograder error")]
+        return [
+            command(
+                "error",
+                f"{AUTOGRADER_ERROR}\n{first_line(report.autograder_error)}",
+                title="Autograder error",
+            )
+        ]
     where = locations(path if path is not None else report.submission, profile)
     groups: dict[str, list[CheckResult]] = {}
     out = []
     for check in report.checks:
         if check.status not in NOT_PASSED or check.hidden:
             continue
-        if check.message.startswith(FLAG_PREFIX):   # a person will look: a warning, not an error
+        if check.message.startswith(FLAG_PREFIX):  # a person will look: a warning, not an error
             out.append(command("warning", check.message, title=check.id))
         else:
             groups.setdefault(check.function or check.id, []).append(check)
     for function, checks in groups.items():
         lost = sum(c.max_score - c.score for c in checks)
-        title = (f"{function}: {len(checks)} check{'s' if len(checks) != 1 else ''} not passed "
-                 f"({points(lost)} points lost)")
+        title = (
+            f"{function}: {len(checks)} check{'s' if len(checks) != 1 else ''} not passed "
+            f"({points(lost)} points lost)"
+        )
         place = where.get(function)
         if place is None:
             out.append(command("error", _message(checks), title=title))

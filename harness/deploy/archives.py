@@ -5,6 +5,7 @@ letters), encrypted entries, more than ``MAX_MEMBERS`` entries, more than ``MAX_
 inflated -- counted while inflating, since a zip bomb lies about its sizes. Skipped quietly:
 symbolic links, macOS resource forks (``__MACOSX/``, ``._*``), ``.DS_Store``.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -61,8 +62,15 @@ def extract(archive: str | Path, target: str | Path) -> Path:
     except ArchiveError:
         shutil.rmtree(target, ignore_errors=True)
         raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, RuntimeError,
-            NotImplementedError, ValueError) as exc:
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        OSError,
+        EOFError,
+        RuntimeError,
+        NotImplementedError,
+        ValueError,
+    ) as exc:
         shutil.rmtree(target, ignore_errors=True)
         raise ArchiveError(f"not a readable zip archive ({type(exc).__name__}: {exc})") from None
     entries = [p for p in target.iterdir()] if target.is_dir() else []

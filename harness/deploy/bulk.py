@@ -16,6 +16,7 @@ A re-run skips a submission whose bulk.json says it was graded from the same fil
 same options (``--force`` regrades everything); submissions that could not be graded are tried
 again.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -27,15 +28,15 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
-from harness import cli
+from harness.core.model import GradeReport
 from harness.deploy import archives, class_report, gradebook
 from harness.deploy.gradebook import Row
-from harness.core.model import GradeReport
+from harness.options import HIDDEN_SEED_ENV
 from harness.report.common import first_line, points
 
 STATE = "bulk.json"
@@ -142,19 +143,34 @@ class Batch:
         try:
             return self._grade(entry, folder, rel)
         except Exception as exc:  # a bug of ours, or the disk: this student's row says so
-            return Row(entry.name, str(entry.source), None, f"the bulk runner failed: {exc!r}", report_dir=rel)
+            return Row(
+                entry.name, str(entry.source), None, f"the bulk runner failed: {exc!r}", report_dir=rel
+            )
 
     def _grade(self, entry: Entry, folder: Path, rel: str) -> Row:
         folder.mkdir(parents=True, exist_ok=True)
         if entry.is_zip and entry.source.stat().st_size > archives.MAX_ARCHIVE_BYTES:
-            return self._record(entry, folder, rel, "", None, f"archive larger than "
-                                f"{archives.MAX_ARCHIVE_BYTES >> 20} MiB", 0.0)
+            return self._record(
+                entry,
+                folder,
+                rel,
+                "",
+                None,
+                f"archive larger than {archives.MAX_ARCHIVE_BYTES >> 20} MiB",
+                0.0,
+            )
         stamp = fingerprint(entry, self.settings)
         previous = self._previous(folder, stamp)
         if previous is not None and not self.settings.force:
-            return Row(entry.name, str(entry.source), previous, seconds=self._state(folder).get("seconds", 0.0),
-                       report_dir=rel, reused=True)
-        shutil.rmtree(folder)   # no report of an earlier grade may pass for this one's
+            return Row(
+                entry.name,
+                str(entry.source),
+                previous,
+                seconds=self._state(folder).get("seconds", 0.0),
+                report_dir=rel,
+                reused=True,
+            )
+        shutil.rmtree(folder)  # no report of an earlier grade may pass for this one's
         folder.mkdir(parents=True)
         path = entry.source
         if entry.is_zip:
@@ -176,21 +192,36 @@ class Batch:
         return self._record(entry, folder, rel, stamp, report, reason, seconds)
 
     def _command(self, path: Path, folder: Path) -> list[str]:
-        argv = [sys.executable, "-m", "harness.deploy.worker", "grade", str(path.resolve()),
-                "--out", str(folder.resolve()), "--quiet", *self.settings.grade_args]
+        argv = [
+            sys.executable,
+            "-m",
+            "harness.deploy.worker",
+            "grade",
+            str(path.resolve()),
+            "--out",
+            str(folder.resolve()),
+            "--quiet",
+            *self.settings.grade_args,
+        ]
         return argv if self.settings.html else argv + ["--no-html"]
 
     def _run(self, argv: list[str], log: Path) -> tuple[int, bool]:
         """Run one grading process under the time limit; (exit status, timed out)."""
         env = dict(os.environ)
-        env.pop(cli.HIDDEN_SEED_ENV, None)
+        env.pop(HIDDEN_SEED_ENV, None)
         for key in BLAS_THREADS:
             env.setdefault(key, str(self.threads))
         if self.settings.hidden_seed is not None:
-            env[cli.HIDDEN_SEED_ENV] = str(self.settings.hidden_seed)
+            env[HIDDEN_SEED_ENV] = str(self.settings.hidden_seed)
         with open(log, "wb") as out:
-            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                    env=env, start_new_session=True)
+            proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
+            )
             with self._lock:
                 self._running.add(proc)
             try:
@@ -233,9 +264,15 @@ class Batch:
 
     def _record(self, entry, folder, rel, stamp, report, reason, seconds) -> Row:
         row = Row(entry.name, str(entry.source), report, reason, seconds, rel)
-        state = {"student": entry.name, "source": str(entry.source), "fingerprint": stamp,
-                 "status": "graded" if row.graded else "not graded", "reason": reason,
-                 "seconds": round(seconds, 2), "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        state = {
+            "student": entry.name,
+            "source": str(entry.source),
+            "fingerprint": stamp,
+            "status": "graded" if row.graded else "not graded",
+            "reason": reason,
+            "seconds": round(seconds, 2),
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
         (folder / STATE).write_text(json.dumps(state, indent=2) + "\n")
         return row
 
@@ -273,21 +310,30 @@ def _tail(log: Path) -> str:
 
 def _outcome(row: Row) -> str:
     if row.reused:
-        return f"{points(row.report.score)} / {points(row.report.max_score)} (graded earlier; --force regrades)"
+        return (
+            f"{points(row.report.score)} / {points(row.report.max_score)} (graded earlier; --force regrades)"
+        )
     if row.graded:
         return f"{points(row.report.score)} / {points(row.report.max_score)} ({row.seconds:.1f} s)"
     return f"NOT GRADED: {row.reason}"
 
 
-def run(folder: str | Path, out: str | Path, settings: Settings, jobs: int = 1,
-        progress: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True),
-        profile: str | None = None) -> list[Row]:
+def run(
+    folder: str | Path,
+    out: str | Path,
+    settings: Settings,
+    jobs: int = 1,
+    progress: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True),
+    profile: str | None = None,
+) -> list[Row]:
     """Grade every submission in ``folder``; write the gradebook and the class report into ``out``."""
     from harness import profiles
+
     folder, out = Path(folder), Path(out)
     if not folder.is_dir():
-        raise NotADirectoryError(f"{folder}: not a folder; give the folder holding one subfolder or "
-                                 f"zip file per student")
+        raise NotADirectoryError(
+            f"{folder}: not a folder; give the folder holding one subfolder or zip file per student"
+        )
     out.mkdir(parents=True, exist_ok=True)
     entries, ignored = discover(folder, exclude=out)
     for name in ignored:
@@ -312,12 +358,21 @@ def run(folder: str | Path, out: str | Path, settings: Settings, jobs: int = 1,
     pool.shutdown()
     profile = profile or profiles.DEFAULT
     book = gradebook.write(rows, out / "gradebook.csv", profile)
-    page = class_report.write(rows, out / "class_report.html",
-                              {"folder": str(folder), "options": " ".join(settings.grade_args) or "(defaults)",
-                               "hidden cases": "yes" if settings.hidden_seed is not None else "no",
-                               "wall time": f"{time.monotonic() - started:.0f} s with {jobs} jobs"}, profile)
+    page = class_report.write(
+        rows,
+        out / "class_report.html",
+        {
+            "folder": str(folder),
+            "options": " ".join(settings.grade_args) or "(defaults)",
+            "hidden cases": "yes" if settings.hidden_seed is not None else "no",
+            "wall time": f"{time.monotonic() - started:.0f} s with {jobs} jobs",
+        },
+        profile,
+    )
     failed = [r for r in rows if not r.graded]
-    progress(f"graded {len(rows) - len(failed)} of {len(rows)}"
-             + (f"; NOT GRADED: {', '.join(r.student for r in failed)}" if failed else ""))
+    progress(
+        f"graded {len(rows) - len(failed)} of {len(rows)}"
+        + (f"; NOT GRADED: {', '.join(r.student for r in failed)}" if failed else "")
+    )
     progress(f"gradebook: {book}\nclass report: {page}")
     return rows

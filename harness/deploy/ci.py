@@ -6,6 +6,7 @@ On top of ``grade`` (reports written to ``--out``, the text report printed), it 
 Classroom's command-grader format), ``score``, ``max_score`` and ``points``. Outside GitHub
 Actions the environment variables are unset and only the printing happens.
 """
+
 from __future__ import annotations
 
 import sys
@@ -13,8 +14,10 @@ from pathlib import Path
 
 from harness.deploy import annotate, classroom
 
-ARTIFACT_NOTE = ("The full report (report.html: every check, your code's output, figures) is attached "
-                 "to this run as the artifact **grade-report**.")
+ARTIFACT_NOTE = (
+    "The full report (report.html: every check, your code's output, figures) is attached "
+    "to this run as the artifact **grade-report**."
+)
 """Under the step summary: where the HTML report is."""
 
 
@@ -37,8 +40,13 @@ def run(path: str, options, out: Path, *, html: bool = True) -> int:
     line = classroom.points_line(result)
     print(annotate.command("notice", line, title="Autograding complete"))
     print(line)
-    classroom.set_outputs({"result": classroom.encoded(result), "points": line.removeprefix("Points "),
-                           "score": f"{0.0 if result.autograder_error else result.score:g}",
-                           "max_score": f"{result.max_score:g}"})
+    classroom.set_outputs(
+        {
+            "result": classroom.encoded(result),
+            "points": line.removeprefix("Points "),
+            "score": f"{0.0 if result.autograder_error else result.score:g}",
+            "max_score": f"{result.max_score:g}",
+        }
+    )
     sys.stdout.flush()
     return result.exit_code

@@ -5,6 +5,7 @@ submissions, the submissions that could not be graded, and every student with a 
 their own report. Figures are matplotlib (Agg, object-oriented API) PNGs embedded as base64;
 no script, no external resource. Everything a student wrote (names, messages) is escaped.
 """
+
 from __future__ import annotations
 
 import base64
@@ -21,9 +22,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from harness import __version__, profiles
+from harness.core.model import CheckResult, Status
 from harness.deploy import FLAG_PREFIX
 from harness.deploy.gradebook import Row, groups
-from harness.core.model import CheckResult, Status
 from harness.report.common import NOT_PASSED, first_line, points
 
 TOP = 10
@@ -47,8 +48,13 @@ def _table(head: list[str], rows: list[list[str]], numeric: tuple[int, ...] = ()
     attr = f' class="{cls}"' if cls else ""
     out = [f"<table{attr}><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr>"]
     for row in rows:
-        out.append("<tr>" + "".join(f'<td class="num">{c}</td>' if i in numeric else f"<td>{c}</td>"
-                                    for i, c in enumerate(row)) + "</tr>")
+        out.append(
+            "<tr>"
+            + "".join(
+                f'<td class="num">{c}</td>' if i in numeric else f"<td>{c}</td>" for i, c in enumerate(row)
+            )
+            + "</tr>"
+        )
     return "\n".join(out) + "</table>"
 
 
@@ -72,7 +78,7 @@ def _some(items: list[str], n: int) -> str:
 
 
 def _short(text: str, limit: int = 90) -> str:
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _img(png: str, alt: str) -> str:
@@ -80,6 +86,7 @@ def _img(png: str, alt: str) -> str:
 
 
 # -- the numbers -------------------------------------------------------------------------------
+
 
 def pass_rates(rows: list[Row]) -> list[tuple[str, int, int]]:
     """(check id, students who passed it, students who ran it), in catalogue order."""
@@ -94,10 +101,12 @@ def pass_rates(rows: list[Row]) -> list[tuple[str, int, int]]:
     return [(cid, p, n) for cid, (p, n) in order.items()]
 
 
-_ERRORS = (("not implemented", "not implemented yet"),
-           ("timed out", "a call timed out (an endless loop, or far too slow)"),
-           ("killed by", "the process was killed (out of memory, or a crash)"),
-           ("exited with status", "the code exits the process"))
+_ERRORS = (
+    ("not implemented", "not implemented yet"),
+    ("timed out", "a call timed out (an endless loop, or far too slow)"),
+    ("killed by", "the process was killed (out of memory, or a crash)"),
+    ("exited with status", "the code exits the process"),
+)
 
 
 def cause(check: CheckResult) -> str:
@@ -129,8 +138,13 @@ def causes(rows: list[Row]) -> list[tuple[str, set, set]]:
 
 def flags(rows: list[Row]) -> list[tuple[str, CheckResult]]:
     """(student, check) for every check that flags a submission for a person to review."""
-    return [(row.student, c) for row in sorted(rows, key=lambda r: r.student.lower()) if row.graded
-            for c in row.report.checks if is_flag(c)]
+    return [
+        (row.student, c)
+        for row in sorted(rows, key=lambda r: r.student.lower())
+        if row.graded
+        for c in row.report.checks
+        if is_flag(c)
+    ]
 
 
 def is_flag(check: CheckResult) -> bool:
@@ -139,13 +153,16 @@ def is_flag(check: CheckResult) -> bool:
 
 # -- the figures -------------------------------------------------------------------------------
 
+
 def histogram(scores: list[float], max_score: float) -> str:
     fig = new_figure(7.0, 3.0)
     ax = fig.add_subplot()
     bins = max(5, min(20, int(max_score) or 10))
     ax.hist(scores, bins=bins, range=(0, max_score or 1), color="#4c78a8", edgecolor="white")
-    for value, style, label in ((statistics.mean(scores), "--", "mean"),
-                                (statistics.median(scores), ":", "median")):
+    for value, style, label in (
+        (statistics.mean(scores), "--", "mean"),
+        (statistics.median(scores), ":", "median"),
+    ):
         ax.axvline(value, color="#333", linestyle=style, label=f"{label} {points(value)}")
     ax.set_xlabel(f"points (of {points(max_score)})")
     ax.set_ylabel("students")
@@ -172,6 +189,7 @@ def pass_rate_chart(rates: list[tuple[str, int, int]]) -> str:
 
 # -- the page ----------------------------------------------------------------------------------
 
+
 def _link(row: Row, out_dir: Path | None) -> str:
     if not row.report_dir:
         return ""
@@ -182,24 +200,37 @@ def _link(row: Row, out_dir: Path | None) -> str:
     return ""
 
 
-def render(rows: list[Row], meta: dict | None = None, profile: str = profiles.DEFAULT,
-           out_dir: Path | None = None) -> str:
+def render(
+    rows: list[Row], meta: dict | None = None, profile: str = profiles.DEFAULT, out_dir: Path | None = None
+) -> str:
     """The page; ``out_dir`` (where it is written) lets links point only at files that exist."""
     graded = [r for r in rows if r.graded]
     failed = [r for r in rows if not r.graded]
     scores = [r.report.score for r in graded]
     max_score = Counter(r.report.max_score for r in graded).most_common(1)[0][0] if graded else 0.0
-    parts = [f"<h1>Class report</h1>",
-             f'<p class="meta">{escape(str((meta or {}).get("folder", "")))} &middot; generated '
-             f'{datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")} &middot; harness {escape(__version__)}</p>']
-    cards = [("submissions", str(len(rows)), ""), ("graded", str(len(graded)), "ok"),
-             ("not graded", str(len(failed)), "bad" if failed else "")]
+    parts = [
+        "<h1>Class report</h1>",
+        f'<p class="meta">{escape(str((meta or {}).get("folder", "")))} &middot; generated '
+        f"{datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')} &middot; harness {escape(__version__)}</p>",
+    ]
+    cards = [
+        ("submissions", str(len(rows)), ""),
+        ("graded", str(len(graded)), "ok"),
+        ("not graded", str(len(failed)), "bad" if failed else ""),
+    ]
     if scores:
-        cards += [("mean", f"{points(statistics.mean(scores))} / {points(max_score)}", ""),
-                  ("median", points(statistics.median(scores)), ""),
-                  ("full marks", str(sum(s >= max_score - 1e-9 for s in scores)), "")]
-    parts.append('<div class="cards">' + "".join(
-        f'<div class="card"><b class="{cls}">{escape(v)}</b>{escape(k)}</div>' for k, v, cls in cards) + "</div>")
+        cards += [
+            ("mean", f"{points(statistics.mean(scores))} / {points(max_score)}", ""),
+            ("median", points(statistics.median(scores)), ""),
+            ("full marks", str(sum(s >= max_score - 1e-9 for s in scores)), ""),
+        ]
+    parts.append(
+        '<div class="cards">'
+        + "".join(
+            f'<div class="card"><b class="{cls}">{escape(v)}</b>{escape(k)}</div>' for k, v, cls in cards
+        )
+        + "</div>"
+    )
 
     parts.append("<h2>Scores</h2>")
     if scores:
@@ -209,10 +240,18 @@ def render(rows: list[Row], meta: dict | None = None, profile: str = profiles.DE
         body = []
         for g in columns:
             got = [sum(c.score for c in r.report.checks if (c.function or c.id) == g) for r in graded]
-            top = max((sum(c.max_score for c in r.report.checks if (c.function or c.id) == g) for r in graded),
-                      default=0.0)
-            body.append([f"<code>{escape(g)}</code>", points(statistics.mean(got)), points(top),
-                         str(sum(x >= top - 1e-9 for x in got))])
+            top = max(
+                (sum(c.max_score for c in r.report.checks if (c.function or c.id) == g) for r in graded),
+                default=0.0,
+            )
+            body.append(
+                [
+                    f"<code>{escape(g)}</code>",
+                    points(statistics.mean(got)),
+                    points(top),
+                    str(sum(x >= top - 1e-9 for x in got)),
+                ]
+            )
         parts.append(_table(head, body, numeric=(1, 2, 3)))
     else:
         parts.append("<p>No submission was graded.</p>")
@@ -222,44 +261,95 @@ def render(rows: list[Row], meta: dict | None = None, profile: str = profiles.DE
     if rates:
         parts.append(_img(pass_rate_chart(rates), "share of students passing each check"))
         worst = sorted(rates, key=lambda t: (t[1] / t[2], t[0]))
-        body = [[f"<code>{escape(cid)}</code>", f"{p} / {n}",
-                 f'<span class="barbg"><span class="bar" style="width:{100 * p / n:.0f}%"></span></span> '
-                 f"{100 * p / n:.0f}%"] for cid, p, n in worst]
-        parts.append("<details><summary>As a table, hardest first</summary>"
-                     + _table(["check", "passed", "rate"], body, numeric=(1,)) + "</details>")
+        body = [
+            [
+                f"<code>{escape(cid)}</code>",
+                f"{p} / {n}",
+                f'<span class="barbg"><span class="bar" style="width:{100 * p / n:.0f}%"></span></span> '
+                f"{100 * p / n:.0f}%",
+            ]
+            for cid, p, n in worst
+        ]
+        parts.append(
+            "<details><summary>As a table, hardest first</summary>"
+            + _table(["check", "passed", "rate"], body, numeric=(1,))
+            + "</details>"
+        )
 
     parts.append("<h2>Most common likely causes</h2>")
     found = causes(rows)
     if found:
-        body = [[str(len(s)), escape(h), _some([f"<code>{escape(i)}</code>" for i in sorted(ids)], 4),
-                 _some([escape(name) for name in sorted(s)], 8)] for h, s, ids in found[:TOP]]
-        parts.append(_table(["students", "likely cause (hint, or kind of error)", "checks", "who"], body,
-                            numeric=(0,), cls="causes"))
+        body = [
+            [
+                str(len(s)),
+                escape(h),
+                _some([f"<code>{escape(i)}</code>" for i in sorted(ids)], 4),
+                _some([escape(name) for name in sorted(s)], 8),
+            ]
+            for h, s, ids in found[:TOP]
+        ]
+        parts.append(
+            _table(
+                ["students", "likely cause (hint, or kind of error)", "checks", "who"],
+                body,
+                numeric=(0,),
+                cls="causes",
+            )
+        )
     else:
         parts.append("<p>No failing check came with a likely cause.</p>")
 
     parts.append("<h2>Flagged for review</h2>")
     flagged = flags(rows)
     if flagged:
-        parts.append(_table(["student", "check", "flag"], [[escape(name), f"<code>{escape(c.id)}</code>",
-                                                            escape(first_line(c.message))] for name, c in flagged]))
+        parts.append(
+            _table(
+                ["student", "check", "flag"],
+                [
+                    [escape(name), f"<code>{escape(c.id)}</code>", escape(first_line(c.message))]
+                    for name, c in flagged
+                ],
+            )
+        )
     else:
         parts.append("<p>No submission was flagged.</p>")
 
     parts.append("<h2>Slowest submissions</h2>")
     slow = sorted((r for r in rows if r.seconds), key=lambda r: -r.seconds)[:TOP]
     if slow:
-        parts.append(_table(["student", "seconds", "score"],
-                            [[escape(r.student), f"{r.seconds:.1f}",
-                              points(r.report.score) if r.graded else "not graded"] for r in slow], numeric=(1,)))
+        parts.append(
+            _table(
+                ["student", "seconds", "score"],
+                [
+                    [
+                        escape(r.student),
+                        f"{r.seconds:.1f}",
+                        points(r.report.score) if r.graded else "not graded",
+                    ]
+                    for r in slow
+                ],
+                numeric=(1,),
+            )
+        )
     else:
         parts.append("<p>No submission reached the grader.</p>")
 
     parts.append("<h2>Failures to grade</h2>")
     if failed:
-        parts.append(_table(["student", "source", "reason", "report"],
-                            [[escape(r.student), escape(os.path.basename(r.source)),
-                              escape(r.reason or "not graded"), _link(r, out_dir)] for r in failed]))
+        parts.append(
+            _table(
+                ["student", "source", "reason", "report"],
+                [
+                    [
+                        escape(r.student),
+                        escape(os.path.basename(r.source)),
+                        escape(r.reason or "not graded"),
+                        _link(r, out_dir),
+                    ]
+                    for r in failed
+                ],
+            )
+        )
     else:
         parts.append('<p class="ok">None: every submission was graded.</p>')
 
@@ -268,21 +358,36 @@ def render(rows: list[Row], meta: dict | None = None, profile: str = profiles.DE
     for r in sorted(rows, key=lambda r: r.student.lower()):
         score = f"{points(r.report.score)} / {points(r.report.max_score)}" if r.graded else "not graded"
         bad = sum(c.status in NOT_PASSED for c in r.report.checks) if r.graded else 0
-        body.append([escape(r.student), score, str(bad) if r.graded else "",
-                     escape(_short(first_line(r.reason))) if not r.graded else ("graded earlier" if r.reused else ""),
-                     _link(r, out_dir)])
+        body.append(
+            [
+                escape(r.student),
+                score,
+                str(bad) if r.graded else "",
+                escape(_short(first_line(r.reason)))
+                if not r.graded
+                else ("graded earlier" if r.reused else ""),
+                _link(r, out_dir),
+            ]
+        )
     parts.append(_table(["student", "score", "checks not passed", "note", "report"], body, numeric=(1, 2)))
 
     prov = next((r.report.provenance for r in graded), {})
     footer = [f"{escape(str(k))}: {escape(str(v))}" for k, v in (meta or {}).items() if k != "folder"]
-    footer += [f"{k}: {escape(str(prov[k]))}" for k in ("rubric", "fixtures_version", "fixtures_sha256", "python",
-                                                          "numpy") if k in prov]
+    footer += [
+        f"{k}: {escape(str(prov[k]))}"
+        for k in ("rubric", "fixtures_version", "fixtures_sha256", "python", "numpy")
+        if k in prov
+    ]
     parts.append("<footer>" + " &middot; ".join(footer) + "</footer>")
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Class report</title>"
-            f"<style>{CSS}</style></head><body>\n" + "\n".join(parts) + "\n</body></html>\n")
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Class report</title>'
+        f"<style>{CSS}</style></head><body>\n" + "\n".join(parts) + "\n</body></html>\n"
+    )
 
 
-def write(rows: list[Row], path: str | Path, meta: dict | None = None, profile: str = profiles.DEFAULT) -> Path:
+def write(
+    rows: list[Row], path: str | Path, meta: dict | None = None, profile: str = profiles.DEFAULT
+) -> Path:
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(render(rows, meta, profile, out_dir=path.parent), encoding="utf-8")

@@ -10,6 +10,7 @@ known when this was written (no network here to re-check); see ``docs/deployment
   check run, which is where Classroom takes the grade from;
 * the line ``Points X/Y`` itself, as the older ``education/autograding`` action wrote it.
 """
+
 from __future__ import annotations
 
 import base64
@@ -41,18 +42,36 @@ def result(report: GradeReport) -> dict:
         failed = [c for c in checks if c.status in NOT_PASSED]
         visible = [c for c in failed if not c.hidden]
         message = "; ".join(f"{c.id}: {first_line(c.message)}" for c in visible[:3]) or "all checks passed"
-        tests.append({"name": name, "status": "fail" if failed else "pass",
-                      "score": round(sum(c.score for c in checks), 2),
-                      "max_score": round(sum(c.max_score for c in checks), 2),
-                      "message": message, "test_code": COMMAND, "filename": "", "line_no": 0,
-                      "execution_time": f"{sum(c.duration for c in checks):.1f}s"})
+        tests.append(
+            {
+                "name": name,
+                "status": "fail" if failed else "pass",
+                "score": round(sum(c.score for c in checks), 2),
+                "max_score": round(sum(c.max_score for c in checks), 2),
+                "message": message,
+                "test_code": COMMAND,
+                "filename": "",
+                "line_no": 0,
+                "execution_time": f"{sum(c.duration for c in checks):.1f}s",
+            }
+        )
     if report.autograder_error:
         status = "error"
         for t in tests:
             t["score"] = 0
-        tests.insert(0, {"name": "autograder error", "status": "error", "score": 0,
-                         "message": first_line(report.autograder_error), "test_code": COMMAND,
-                         "filename": "", "line_no": 0, "execution_time": "0s"})
+        tests.insert(
+            0,
+            {
+                "name": "autograder error",
+                "status": "error",
+                "score": 0,
+                "message": first_line(report.autograder_error),
+                "test_code": COMMAND,
+                "filename": "",
+                "line_no": 0,
+                "execution_time": "0s",
+            },
+        )
     else:
         status = "fail" if any(t["status"] == "fail" for t in tests) else "pass"
     return {"version": 1, "status": status, "max_score": round(report.max_score, 2), "tests": tests}

@@ -4,6 +4,7 @@ A check group is the graded function a check belongs to (``conv_layer_forward``,
 for checks of no function, the check's id (``train.lenet``). A student who could not be
 graded gets empty points and the reason in ``status``: never a silent zero.
 """
+
 from __future__ import annotations
 
 import csv
@@ -13,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness import profiles
-from harness.deploy import FLAG_PREFIX
 from harness.core.model import GradeReport
+from harness.deploy import FLAG_PREFIX
 from harness.report.common import first_line, points
 
 FIXED = ("student", "status", "total", "max_total")
@@ -78,13 +79,19 @@ def render(rows: list[Row], profile: str = profiles.DEFAULT) -> str:
             for check in row.report.checks:
                 per[group_of(check)] = per.get(group_of(check), 0.0) + check.score
             flags = " ".join(c.id for c in row.report.checks if c.message.startswith(FLAG_PREFIX))
-            cells = ["graded", points(row.report.score), points(row.report.max_score),
-                     *(points(per[c]) if c in per else "" for c in columns), flags]
+            cells = [
+                "graded",
+                points(row.report.score),
+                points(row.report.max_score),
+                *(points(per[c]) if c in per else "" for c in columns),
+                flags,
+            ]
         else:
             why = row.reason or first_line(row.report.autograder_error if row.report else "") or "not graded"
             cells = [f"not graded: {why}", "", "", *("" for _ in columns), ""]
-        writer.writerow([_safe(row.student), *(_safe(c) for c in cells), f"{row.seconds:.1f}",
-                         _safe(row.report_dir)])
+        writer.writerow(
+            [_safe(row.student), *(_safe(c) for c in cells), f"{row.seconds:.1f}", _safe(row.report_dir)]
+        )
     return buf.getvalue()
 
 

@@ -9,6 +9,7 @@ runs ``setup.sh`` once per image, then ``run_autograder`` per submission, which 
 ``/autograder/submission``, write ``/autograder/results/results.json``.
 https://gradescope-autograders.readthedocs.io/en/latest/specs/
 """
+
 from __future__ import annotations
 
 import json
@@ -100,11 +101,18 @@ def _tree(root: Path, top: str):
             yield rel, f
 
 
-def build(out: str | Path, grade_args: list[str], *, hidden_seed: int | None = None,
-          rubric: str | Path | None = None, data: str | Path | None = None) -> Path:
+def build(
+    out: str | Path,
+    grade_args: list[str],
+    *,
+    hidden_seed: int | None = None,
+    rubric: str | Path | None = None,
+    data: str | Path | None = None,
+) -> Path:
     """Write the bundle to ``out``; ``grade_args`` are passed to every grade (e.g. ``--no-train``)."""
     from harness.cases import fixtures
     from harness.checks import rubric as rubric_mod
+
     out = Path(out)
     config = {"harness_version": __version__, "grade_args": list(grade_args), "rubric": None, "data": None}
     try:
@@ -140,12 +148,19 @@ def build(out: str | Path, grade_args: list[str], *, hidden_seed: int | None = N
 
 # -- inside the bundle, on Gradescope -----------------------------------------------------------
 
+
 def grade_command(root: Path) -> list[str]:
     """The ``python -m harness`` arguments that grade ``root/submission`` as configured."""
     config_dir = root / "source" / "config"
     config = json.loads((config_dir / "bundle.json").read_text())
-    argv = ["grade", str(root / "submission"), "--out", str(root / "results" / "harness"), "--no-html",
-            *config.get("grade_args", [])]
+    argv = [
+        "grade",
+        str(root / "submission"),
+        "--out",
+        str(root / "results" / "harness"),
+        "--no-html",
+        *config.get("grade_args", []),
+    ]
     if config.get("rubric"):
         argv += ["--rubric", str(config_dir / config["rubric"])]
     if config.get("data"):
@@ -155,18 +170,20 @@ def grade_command(root: Path) -> list[str]:
 
 def run(root: str | Path) -> int:
     """Grade the submission under ``root`` (``/autograder``) into ``root/results/results.json``."""
-    from harness import cli
+    from harness import grade
+    from harness.options import HIDDEN_SEED_ENV
+
     root = Path(root)
     results = root / "results"
     results.mkdir(parents=True, exist_ok=True)
     try:
         seed_file = root / "source" / "config" / "hidden_seed"
         if seed_file.is_file():
-            os.environ[cli.HIDDEN_SEED_ENV] = seed_file.read_text().strip()  # the CLI takes it out again
-        rc = cli.main(grade_command(root))
+            os.environ[HIDDEN_SEED_ENV] = seed_file.read_text().strip()  # the CLI takes it out again
+        rc = grade.main(grade_command(root)[1:])
         shutil.copyfile(results / "harness" / "results.json", results / "results.json")
         return rc
-    except BaseException:  # noqa: BLE001 - whatever happened, Gradescope gets a results.json
+    except BaseException:
         _write_error(results, traceback.format_exc())
         return 2
 
@@ -174,8 +191,13 @@ def run(root: str | Path) -> int:
 def _write_error(results: Path, reason: str) -> None:
     from harness.core.model import GradeReport
     from harness.report import gradescope
-    report = GradeReport("/autograder/submission", (), {"harness_version": __version__},
-                         autograder_error="the Gradescope runner failed:\n" + reason)
+
+    report = GradeReport(
+        "/autograder/submission",
+        (),
+        {"harness_version": __version__},
+        autograder_error="the Gradescope runner failed:\n" + reason,
+    )
     (results / "results.json").write_text(json.dumps(gradescope.render(report), indent=2) + "\n")
 
 

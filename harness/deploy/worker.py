@@ -4,6 +4,7 @@ The same as ``python -m harness grade``, except that SIGTERM (the bulk run's tim
 unwinds the grade instead of killing the process outright, so the sandbox's clean-up runs
 and the submission's own process group is killed with it.
 """
+
 from __future__ import annotations
 
 import signal
@@ -16,8 +17,11 @@ def _stop(signum, frame):
 
 def main(argv: list[str]) -> int:
     signal.signal(signal.SIGTERM, _stop)
-    from harness import cli
-    return cli.main(argv)
+    from harness import grade
+
+    if argv[:1] != ["grade"]:
+        raise SystemExit("usage: python -m harness.deploy.worker grade PATH [grade options]")
+    return grade.main(argv[1:])
 
 
 if __name__ == "__main__":

@@ -20,16 +20,17 @@ relative, so the two tolerance bands never overlap.
 A hint is a guess, worded as what the result *matches* and what to look at; ``''`` when no
 hypothesis fits. Diagnosing never raises: a failure here must not turn into a grading error.
 """
+
 from __future__ import annotations
 
 import re
 
 import numpy as np
 
-from harness.diagnose import mistakes
 from harness.core.compare import bias_equivalent
-from harness.diagnose.mistakes import MISTAKES, Mistake, close
 from harness.core.ops import OPS, output_hw
+from harness.diagnose import mistakes
+from harness.diagnose.mistakes import MISTAKES, Mistake, close
 
 IN_PLACE = mistakes.IN_PLACE
 
@@ -90,6 +91,7 @@ def render(mistake: Mistake, detail: str) -> str:
 
 # ---- properties -----------------------------------------------------------------------------
 
+
 def in_place_hint(op, name: str) -> str:
     """Why an argument came back changed (``input.data``, ``param.w``, ``output.diff``, ``X``...)."""
     if name == "input.data":
@@ -146,8 +148,10 @@ def _field_hint(op, case, key, got, want) -> str:
 
 # ---- crashes --------------------------------------------------------------------------------
 
-_MISMATCH = (re.compile(r"size (\d+) is different from (\d+)"),          # np.matmul / @
-             re.compile(r"not aligned: (\d+) \(dim \d+\) != (\d+)"))     # np.dot
+_MISMATCH = (
+    re.compile(r"size (\d+) is different from (\d+)"),  # np.matmul / @
+    re.compile(r"not aligned: (\d+) \(dim \d+\) != (\d+)"),
+)  # np.dot
 
 
 def crash_hint(op, case, error: str) -> str:

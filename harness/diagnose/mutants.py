@@ -8,10 +8,11 @@ array (``layouts``), and the tolerance within which a student's result *is* a pr
 (``close``). Canonical layouts are those of ``harness.core.ops``: data ``(h*w*c, n)``, each column
 the Fortran flattening of ``(h, w, c)``, which is a C-ordered ``(c, w, h, n)`` array.
 """
+
 from __future__ import annotations
 
 import itertools
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -24,6 +25,7 @@ Candidates = Iterable[tuple[np.ndarray, str]]
 
 
 # ---- matching: the grader's own tolerance ----------------------------------------------------
+
 
 def close_mask(got: np.ndarray, predicted: np.ndarray, scale: float | None = None) -> np.ndarray:
     """Elements of ``got`` within the grader's tolerance of ``predicted`` (``harness.core.compare``):
@@ -52,6 +54,7 @@ def close(got: np.ndarray, predicted: np.ndarray, scale: float | None = None) ->
 
 
 # ---- the reference on changed inputs; canonical layouts -------------------------------------
+
 
 def batch_size(case) -> int:
     a = case.arrays
@@ -107,8 +110,10 @@ def layouts(a: np.ndarray, names: tuple[str, ...], sizes: tuple[int, ...]) -> Ca
             if perm == (0, 1, 2, 3) and order == "F":
                 continue
             axes = ", ".join(names[i] for i in perm)
-            yield (vol.transpose(perm).reshape(rows, m, order=order),
-                   f"they look like an ({axes}) array reshaped with order='{order}'")
+            yield (
+                vol.transpose(perm).reshape(rows, m, order=order),
+                f"they look like an ({axes}) array reshaped with order='{order}'",
+            )
 
 
 def read_rows(w: np.ndarray, sizes: tuple[int, int, int], names: tuple[str, str, str]) -> Candidates:
@@ -139,6 +144,7 @@ def flip_kernel(w: np.ndarray, k: int, c: int) -> np.ndarray:
 
 # ---- windows (convolution and pooling) placed, padded, routed or cropped otherwise ---------
 
+
 def patches(x, params, place=None, pad_value=0.0) -> np.ndarray:
     """Every window's values, ``(c, k_w, k_h, w_out, h_out, n)``; windows start ``place`` apart
     (the stride by default) and the map is padded with ``pad_value``."""
@@ -149,7 +155,9 @@ def patches(x, params, place=None, pad_value=0.0) -> np.ndarray:
     out = np.empty((c, k, k, w_out, h_out, x.shape[1]))
     for dw in range(k):
         for dh in range(k):
-            out[:, dw, dh] = v[:, dw:dw + step * (w_out - 1) + 1:step, dh:dh + step * (h_out - 1) + 1:step]
+            out[:, dw, dh] = v[
+                :, dw : dw + step * (w_out - 1) + 1 : step, dh : dh + step * (h_out - 1) + 1 : step
+            ]
     return out
 
 
@@ -165,11 +173,13 @@ def unpatch(g, params, place=None, crop="center") -> np.ndarray:
     v = np.zeros((c, w + 2 * p, h + 2 * p, g.shape[-1]))
     for dw in range(k):
         for dh in range(k):
-            v[:, dw:dw + step * (w_out - 1) + 1:step, dh:dh + step * (h_out - 1) + 1:step] += g[:, dw, dh]
+            v[:, dw : dw + step * (w_out - 1) + 1 : step, dh : dh + step * (h_out - 1) + 1 : step] += g[
+                :, dw, dh
+            ]
     if crop == "none":
         return flat(v)
     start = p if crop == "center" else 0
-    return flat(v[:, start:start + w, start:start + h])
+    return flat(v[:, start : start + w, start : start + h])
 
 
 def border_mask(case, out: str) -> np.ndarray | None:
@@ -183,7 +193,7 @@ def border_mask(case, out: str) -> np.ndarray | None:
     oh, ow = np.arange(h_out), np.arange(w_out)
     edge_h = (oh * s - pad < 0) | (oh * s - pad + k > h)
     edge_w = (ow * s - pad < 0) | (ow * s - pad + k > w)
-    edge = edge_w[:, None] | edge_h[None, :]                       # (w_out, h_out)
+    edge = edge_w[:, None] | edge_h[None, :]  # (w_out, h_out)
     n = batch_size(case)
     if out == "y":
         return np.broadcast_to(edge[None, :, :, None], (out_channels(case), w_out, h_out, n)).reshape(-1, n)
@@ -270,23 +280,27 @@ def pool_backward_overwrite(case, h_outer: bool) -> np.ndarray:
     share = pool_routes(case)
     dy = cwhn(case.arrays["dy"], h_out, w_out, c)
     v = np.zeros((c, w + 2 * p, h + 2 * p, dy.shape[-1]))
-    pairs = [(oh, ow) for oh in range(h_out) for ow in range(w_out)] if h_outer else \
-        [(oh, ow) for ow in range(w_out) for oh in range(h_out)]
+    pairs = (
+        [(oh, ow) for oh in range(h_out) for ow in range(w_out)]
+        if h_outer
+        else [(oh, ow) for ow in range(w_out) for oh in range(h_out)]
+    )
     for oh, ow in pairs:
-        region = v[:, ow * s:ow * s + k, oh * s:oh * s + k]
+        region = v[:, ow * s : ow * s + k, oh * s : oh * s + k]
         chosen = share[:, :, :, ow, oh] > 0
         region[chosen] = (chosen * dy[:, None, None, ow, oh])[chosen]
-    return flat(v[:, p:p + w, p:p + h])
+    return flat(v[:, p : p + w, p : p + h])
 
 
 # ---- mlrloss ----------------------------------------------------------------------------------
+
 
 def mlr_parts(case):
     """theta (K-1, N), bias (K-1, 1), logits (K, M) and labels of an mlrloss case."""
     a, K = case.arrays, case.params["K"]
     X = a["X"]
     N = X.shape[0]
-    theta = a["wb"][:N * (K - 1)].reshape(K - 1, N)
-    bias = a["wb"][N * (K - 1):].reshape(K - 1, 1)
+    theta = a["wb"][: N * (K - 1)].reshape(K - 1, N)
+    bias = a["wb"][N * (K - 1) :].reshape(K - 1, 1)
     logits = np.vstack([theta @ X + bias, np.zeros((1, X.shape[1]))])
     return theta, bias, logits, a["y"].reshape(-1).astype(int)

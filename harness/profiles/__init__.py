@@ -6,6 +6,7 @@ diagnoses and reports never see a profile's data structures, so another calling
 convention (layer objects with NCHW arrays, plain ``fc_forward(x, W, b)`` functions) is one
 more module here.
 """
+
 from harness.profiles import dictapi
 
 PROFILES = {"dictapi": dictapi}

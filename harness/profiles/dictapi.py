@@ -4,6 +4,7 @@
 submission, the grader itself for the trusted reference. It must not trust what the
 function returns: results are handed back raw, for the caller to validate.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -24,10 +25,14 @@ FUNCTIONS = {
 }
 # Where each function lives in the historical layout (a submission may put them anywhere).
 MODULES = {
-    "inner_product_forward": "inner_product", "inner_product_backward": "inner_product",
-    "relu_forward": "relu", "relu_backward": "relu",
-    "pooling_layer_forward": "pooling_layer", "pooling_layer_backward": "pooling_layer",
-    "conv_layer_forward": "conv_layer", "conv_layer_backward": "conv_layer",
+    "inner_product_forward": "inner_product",
+    "inner_product_backward": "inner_product",
+    "relu_forward": "relu",
+    "relu_backward": "relu",
+    "pooling_layer_forward": "pooling_layer",
+    "pooling_layer_backward": "pooling_layer",
+    "conv_layer_forward": "conv_layer",
+    "conv_layer_backward": "conv_layer",
     "mlrloss": "mlrloss",
 }
 # Modules the course provides; a submission that lacks them gets the reference's copy.
@@ -37,8 +42,13 @@ LAYER_TYPES = {"inner_product": "IP", "relu": "RELU", "pooling": "POOLING", "con
 
 
 def _volume(params: dict, data: np.ndarray) -> dict:
-    return {"height": params["h"], "width": params["w"], "channel": params["c"],
-            "batch_size": data.shape[1], "data": data}
+    return {
+        "height": params["h"],
+        "width": params["w"],
+        "channel": params["c"],
+        "batch_size": data.shape[1],
+        "data": data,
+    }
 
 
 def _layer(op, params: dict, arrays: dict) -> dict:
@@ -139,8 +149,9 @@ class _NotADict(_Missing):
 
 def _unpack(result, names: tuple[str, ...]) -> dict:
     if not isinstance(result, (tuple, list)) or len(result) != len(names):
-        what = (f"expected a tuple of {len(names)} ({', '.join(names)}), got {type(result).__name__}"
-                + (f" of length {len(result)}" if isinstance(result, (tuple, list)) else ""))
+        what = f"expected a tuple of {len(names)} ({', '.join(names)}), got {type(result).__name__}" + (
+            f" of length {len(result)}" if isinstance(result, (tuple, list)) else ""
+        )
         return {name: _Missing(what) for name in names}
     return dict(zip(names, result))
 

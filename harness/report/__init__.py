@@ -4,6 +4,7 @@
 parts pytest-html draws) each render the same report; JUnit XML and the HTML page come from a
 pytest session replaying it (``harness.report.plugin``). ``write_all`` writes every file at once.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -12,14 +13,14 @@ import json
 import logging
 import os
 import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from harness.core.model import GradeReport
 from harness.report import gradescope, markdown, terminal
 from harness.report.common import json_default
 
-__all__ = ["write_all", "terminal", "gradescope", "markdown", "RENDER_ERRORS"]
+__all__ = ["RENDER_ERRORS", "gradescope", "markdown", "terminal", "write_all"]
 
 RENDER_ERRORS = "render_errors.txt"
 """Written by ``write_all`` (and returned under this key) when some renderer failed: the tracebacks."""
@@ -46,7 +47,7 @@ def _pytest_session(report: GradeReport, out: Path, html: bool) -> dict[str, Pat
 
     names = ["junit.xml", "report.html"] if html else ["junit.xml"]
     for name in names:
-        (out / name).unlink(missing_ok=True)   # a stale file must not pass for this run's
+        (out / name).unlink(missing_ok=True)  # a stale file must not pass for this run's
     session_output = io.StringIO()
     with contextlib.redirect_stdout(session_output):
         rc = plugin.run_pytest(report, out, html=html)

@@ -1,12 +1,15 @@
 """Wording and formatting shared by every renderer: points, groups, provenance, the autograder error."""
+
 from __future__ import annotations
 
 import json
 
 from harness.core.model import CheckResult, GradeReport, Status
 
-AUTOGRADER_ERROR = ("Autograder error: the grader itself failed, so this is not a grade of your work. "
-                    "Please contact the course staff and include this report.")
+AUTOGRADER_ERROR = (
+    "Autograder error: the grader itself failed, so this is not a grade of your work. "
+    "Please contact the course staff and include this report."
+)
 """What a student reads when the harness, not their submission, failed."""
 
 AUTOGRADER_ERROR_SHORT = "autograder error, contact staff"
@@ -76,8 +79,10 @@ def counts(checks) -> dict[Status, int]:
 def counts_line(checks) -> str:
     """``8 passed, 1 failed, 1 error, 0 skipped``."""
     n = counts(checks)
-    return (f"{n[Status.PASS]} passed, {n[Status.FAIL]} failed, "
-            f"{n[Status.ERROR]} error{'s' if n[Status.ERROR] != 1 else ''}, {n[Status.SKIP]} skipped")
+    return (
+        f"{n[Status.PASS]} passed, {n[Status.FAIL]} failed, "
+        f"{n[Status.ERROR]} error{'s' if n[Status.ERROR] != 1 else ''}, {n[Status.SKIP]} skipped"
+    )
 
 
 def _value(value) -> str:
@@ -111,8 +116,9 @@ def autograder_error_check(report: GradeReport) -> CheckResult | None:
     """The autograder error as a check, for reports made of checks (JUnit, HTML, Gradescope tests)."""
     if not report.autograder_error:
         return None
-    return CheckResult(id=AUTOGRADER_ERROR_ID, status=Status.ERROR, message=AUTOGRADER_ERROR,
-                       details=report.autograder_error)
+    return CheckResult(
+        id=AUTOGRADER_ERROR_ID, status=Status.ERROR, message=AUTOGRADER_ERROR, details=report.autograder_error
+    )
 
 
 def json_default(value):

@@ -2,11 +2,20 @@
 
 https://gradescope-autograders.readthedocs.io/en/latest/specs/#output-format
 """
+
 from __future__ import annotations
 
 from harness.core.model import CheckResult, GradeReport, Status
-from harness.report.common import (AUTOGRADER_ERROR, autograder_error_check, counts_line, explanation,
-                                   first_line, provenance_lines, score_line, truncate)
+from harness.report.common import (
+    AUTOGRADER_ERROR,
+    autograder_error_check,
+    counts_line,
+    explanation,
+    first_line,
+    provenance_lines,
+    score_line,
+    truncate,
+)
 
 TEST_OUTPUT_LIMIT = 10_000
 """Characters per test's output; Gradescope caps the whole file, so one check must not eat it."""
@@ -36,9 +45,15 @@ def _test_output(check: CheckResult) -> str:
 
 def _test(check: CheckResult) -> dict:
     name = f"{check.id} ({check.function})" if check.function else check.id
-    test = {"name": name, "score": check.score, "max_score": check.max_score, "status": _status(check),
-            "output": _test_output(check), "output_format": "text",
-            "visibility": "after_due_date" if check.hidden else "visible"}
+    test = {
+        "name": name,
+        "score": check.score,
+        "max_score": check.max_score,
+        "status": _status(check),
+        "output": _test_output(check),
+        "output_format": "text",
+        "visibility": "after_due_date" if check.hidden else "visible",
+    }
     if not check.hidden:  # the numbers behind the text: the training check's metrics and curves
         data = {k: check.extra[k] for k in ("metrics", "eval_curve", "curves") if check.extra.get(k)}
         if check.numbers or data:
@@ -74,4 +89,3 @@ def render(report: GradeReport) -> dict:
         "test_output_format": "text",
         "tests": tests,
     }
-

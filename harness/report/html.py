@@ -4,6 +4,7 @@ pytest-html draws the page; this module only says what goes in it, from the one 
 The extras are plain dicts in pytest-html's format (``pytest_html.extras``) so that nothing here
 imports pytest-html before pytest loads it as a plugin.
 """
+
 from __future__ import annotations
 
 import base64
@@ -11,8 +12,16 @@ import binascii
 from html import escape
 
 from harness.core.model import CheckResult, GradeReport
-from harness.report.common import (AUTOGRADER_ERROR, NOT_PASSED, counts_line, explanation, points,
-                                   provenance_items, score_line, truncate)
+from harness.report.common import (
+    AUTOGRADER_ERROR,
+    NOT_PASSED,
+    counts_line,
+    explanation,
+    points,
+    provenance_items,
+    score_line,
+    truncate,
+)
 
 _RED = "color:#b00020"
 
@@ -34,12 +43,16 @@ def environment(report: GradeReport) -> dict:
 
 def summary(report: GradeReport) -> list[str]:
     """HTML paragraphs for the top of the Summary section: the score first."""
-    parts = [f'<p style="font-size:1.6em;font-weight:bold">{escape(score_line(report))}</p>',
-             f"<p>{escape(counts_line(report.checks))}</p>"]
+    parts = [
+        f'<p style="font-size:1.6em;font-weight:bold">{escape(score_line(report))}</p>',
+        f"<p>{escape(counts_line(report.checks))}</p>",
+    ]
     if report.autograder_error:
-        parts.append(f'<div style="border:2px solid #b00020;padding:0.5em">'
-                     f'<p style="{_RED};font-weight:bold">{escape(AUTOGRADER_ERROR)}</p>'
-                     f"<pre>{escape(report.autograder_error)}</pre></div>")
+        parts.append(
+            f'<div style="border:2px solid #b00020;padding:0.5em">'
+            f'<p style="{_RED};font-weight:bold">{escape(AUTOGRADER_ERROR)}</p>'
+            f"<pre>{escape(report.autograder_error)}</pre></div>"
+        )
     if report.notices:
         items = "".join(f"<li>{escape(n)}</li>" for n in report.notices)
         parts.append(f"<p>Notes:</p><ul>{items}</ul>")
@@ -59,29 +72,46 @@ def figures_section(check: CheckResult) -> list[str]:
     for figure in figures:
         data = _png(figure.get("png_base64", ""))
         name = escape(figure.get("title") or "Figure")
-        parts.append(f'<p style="{_RED}">Figure {name} could not be shown (not base64 PNG).</p>' if data is None
-                     else f'<h4>{name}</h4><img alt="{name}" style="max-width:100%" '
-                          f'src="data:image/png;base64,{data}">')
+        parts.append(
+            f'<p style="{_RED}">Figure {name} could not be shown (not base64 PNG).</p>'
+            if data is None
+            else f'<h4>{name}</h4><img alt="{name}" style="max-width:100%" '
+            f'src="data:image/png;base64,{data}">'
+        )
     return parts
 
 
 def header_cells() -> list[str]:
     """Columns added to the results table, after the test name."""
-    return ['<th class="sortable" data-column-type="points">Points</th>',
-            '<th data-column-type="message">Message</th>']
+    return [
+        '<th class="sortable" data-column-type="points">Points</th>',
+        '<th data-column-type="message">Message</th>',
+    ]
 
 
 def row_cells(check: CheckResult | None) -> list[str]:
     if check is None:
         return ['<td class="col-points"></td>', '<td class="col-message"></td>']
-    return [f'<td class="col-points">{points(check.score)} / {points(check.max_score)}</td>',
-            f'<td class="col-message">{escape(check.message.strip())}</td>']
+    return [
+        f'<td class="col-points">{points(check.score)} / {points(check.max_score)}</td>',
+        f'<td class="col-message">{escape(check.message.strip())}</td>',
+    ]
 
 
-def _extra(content: str, format_type: str, name: str | None = None, mime_type: str | None = None,
-           extension: str | None = None) -> dict:
-    return {"name": name, "format_type": format_type, "content": content,
-            "mime_type": mime_type, "extension": extension}
+def _extra(
+    content: str,
+    format_type: str,
+    name: str | None = None,
+    mime_type: str | None = None,
+    extension: str | None = None,
+) -> dict:
+    return {
+        "name": name,
+        "format_type": format_type,
+        "content": content,
+        "mime_type": mime_type,
+        "extension": extension,
+    }
 
 
 def _png(data: str) -> str | None:
@@ -105,4 +135,3 @@ def extras(check: CheckResult) -> list[dict]:
     if check.extra.get("tables") or check.extra.get("figures"):
         blocks.append("<p>Figures and tables: in the summary at the top of the page.</p>")
     return [_extra("".join(blocks), "html")] if blocks else []
-

@@ -1,4 +1,5 @@
 """The report as GitHub-flavoured markdown (a CI job summary, a PR comment)."""
+
 from __future__ import annotations
 
 import html
@@ -6,8 +7,17 @@ import os
 from pathlib import Path
 
 from harness.core.model import GradeReport, Status
-from harness.report.common import (AUTOGRADER_ERROR, NOT_PASSED, counts_line, explanation, first_line,
-                                   points, provenance_lines, score_line, truncate)
+from harness.report.common import (
+    AUTOGRADER_ERROR,
+    NOT_PASSED,
+    counts_line,
+    explanation,
+    first_line,
+    points,
+    provenance_lines,
+    score_line,
+    truncate,
+)
 
 ICONS = {Status.PASS: "✅", Status.FAIL: "❌", Status.ERROR: "❌", Status.SKIP: "⏭️"}
 
@@ -29,14 +39,24 @@ def render(report: GradeReport) -> str:
     """Summary table, failures in ``<details>`` blocks, provenance footer."""
     out = [f"## Grade for `{report.submission}`: {score_line(report).removeprefix('Score: ')}", ""]
     if report.autograder_error:
-        out += ["> [!CAUTION]", f"> **{AUTOGRADER_ERROR}**", "",
-                "<details><summary>Autograder error (for staff)</summary>", "",
-                _fenced(report.autograder_error), "", "</details>", ""]
+        out += [
+            "> [!CAUTION]",
+            f"> **{AUTOGRADER_ERROR}**",
+            "",
+            "<details><summary>Autograder error (for staff)</summary>",
+            "",
+            _fenced(report.autograder_error),
+            "",
+            "</details>",
+            "",
+        ]
 
     out += ["| | Check | Points | Result |", "|:-:|---|--:|---|"]
     for c in report.checks:
-        out.append(f"| {ICONS[c.status]} | `{c.id}` | {points(c.score)} / {points(c.max_score)} "
-                   f"| {c.status.value}: {_cell(c.message)} |")
+        out.append(
+            f"| {ICONS[c.status]} | `{c.id}` | {points(c.score)} / {points(c.max_score)} "
+            f"| {c.status.value}: {_cell(c.message)} |"
+        )
     out += ["", f"{counts_line(report.checks)}. **{score_line(report)}**", ""]
 
     failures = [c for c in report.checks if c.status in NOT_PASSED]
@@ -46,8 +66,15 @@ def render(report: GradeReport) -> str:
         body = explanation(c)
         if c.output.strip():
             body += "\n\noutput of your code:\n" + truncate(c.output.rstrip())
-        out += [f"<details><summary><code>{html.escape(c.id)}</code>: {html.escape(first_line(c.message))}"
-                "</summary>", "", _fenced(body or c.message), "", "</details>", ""]
+        out += [
+            f"<details><summary><code>{html.escape(c.id)}</code>: {html.escape(first_line(c.message))}"
+            "</summary>",
+            "",
+            _fenced(body or c.message),
+            "",
+            "</details>",
+            "",
+        ]
 
     if report.notices:
         out += ["### Notes", "", *(f"- {n}" for n in report.notices), ""]

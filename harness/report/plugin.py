@@ -10,6 +10,7 @@ disk is imported), which holds one ``CheckGroup`` per id prefix (JUnit's classna
 ``CheckItem`` per check. PASS passes, FAIL fails in the call with its message and details,
 ERROR errors in setup, SKIP skips with the message as reason.
 """
+
 from __future__ import annotations
 
 import os
@@ -20,8 +21,17 @@ import pytest
 
 from harness.core.model import CheckResult, GradeReport, Status
 from harness.report import html as html_report
-from harness.report.common import (AUTOGRADER_ERROR, autograder_error_check, explanation, first_line,
-                                   group_of, grouped, points, provenance_lines, score_line)
+from harness.report.common import (
+    AUTOGRADER_ERROR,
+    autograder_error_check,
+    explanation,
+    first_line,
+    group_of,
+    grouped,
+    points,
+    provenance_lines,
+    score_line,
+)
 
 
 class CheckNotPassed(Exception):
@@ -50,8 +60,10 @@ class CheckFailureRepr:
 
     def lines(self) -> list[str]:
         body = explanation(self.check)
-        return [self.check.message.strip() or self.check.status.value,
-                *("    " + line if line else "" for line in body.splitlines())]
+        return [
+            self.check.message.strip() or self.check.status.value,
+            *("    " + line if line else "" for line in body.splitlines()),
+        ]
 
     def toterminal(self, tw) -> None:
         head, *rest = self.lines()
@@ -93,7 +105,7 @@ class CheckItem(pytest.Item):
         if report.when != self.verdict_phase:
             return
         report.duration = self.check.duration
-        if self.check.status is Status.SKIP:   # (where, line, reason), as pytest's skips: no plugin.py line
+        if self.check.status is Status.SKIP:  # (where, line, reason), as pytest's skips: no plugin.py line
             report.longrepr = (self.check.id, None, f"Skipped: {self.check.message or 'skipped'}")
         elif self.check.status is not Status.PASS:
             report.longrepr = CheckFailureRepr(self.check)
@@ -120,8 +132,10 @@ class GradeRun(pytest.Directory):
         self.checks = checks
 
     def collect(self):
-        return [CheckGroup.from_parent(self, name=group, nodeid=group, checks=members)
-                for group, members in grouped(self.checks)]
+        return [
+            CheckGroup.from_parent(self, name=group, nodeid=group, checks=members)
+            for group, members in grouped(self.checks)
+        ]
 
 
 class GradePlugin:
@@ -187,8 +201,22 @@ def pytest_args(out_dir: str | os.PathLike, *, html: bool = True, extra_args=())
     """
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    args = [str(out), "-c", os.devnull, "--rootdir", os.getcwd(), "--confcutdir", str(out), "--noconftest",
-            "-p", "no:cacheprovider", "-o", "junit_suite_name=grade", "--junitxml", str(out / "junit.xml")]
+    args = [
+        str(out),
+        "-c",
+        os.devnull,
+        "--rootdir",
+        os.getcwd(),
+        "--confcutdir",
+        str(out),
+        "--noconftest",
+        "-p",
+        "no:cacheprovider",
+        "-o",
+        "junit_suite_name=grade",
+        "--junitxml",
+        str(out / "junit.xml"),
+    ]
     if html:
         args += ["--html", str(out / "report.html"), "--self-contained-html"]
     return args + list(extra_args)
@@ -200,4 +228,6 @@ def run_pytest(report: GradeReport, out_dir: str | os.PathLike, extra_args=(), *
     Returns pytest's exit code: 0 all passed, 1 some check did not pass, 5 no checks; others mean
     the session itself went wrong.
     """
-    return int(pytest.main(pytest_args(out_dir, html=html, extra_args=extra_args), plugins=[GradePlugin(report)]))
+    return int(
+        pytest.main(pytest_args(out_dir, html=html, extra_args=extra_args), plugins=[GradePlugin(report)])
+    )

@@ -1,11 +1,21 @@
 """The report as plain text for a terminal: a table of checks, then failures, then the score."""
+
 from __future__ import annotations
 
 import textwrap
 
 from harness.core.model import GradeReport, Status
-from harness.report.common import (AUTOGRADER_ERROR, NOT_PASSED, counts_line, explanation, first_line,
-                                   grouped, points, score_line, truncate)
+from harness.report.common import (
+    AUTOGRADER_ERROR,
+    NOT_PASSED,
+    counts_line,
+    explanation,
+    first_line,
+    grouped,
+    points,
+    score_line,
+    truncate,
+)
 
 _COLORS = {Status.PASS: "32", Status.FAIL: "31", Status.ERROR: "1;35", Status.SKIP: "33"}
 _WIDTH = max(len(s.value) for s in Status)
@@ -21,7 +31,13 @@ def _indent(text: str, spaces: int) -> list[str]:
 
 def _banner(report: GradeReport, color: bool) -> list[str]:
     bar = "!" * 78
-    lines = [bar, *textwrap.wrap(AUTOGRADER_ERROR, 78), bar, *_indent(report.autograder_error.rstrip(), 4), bar]
+    lines = [
+        bar,
+        *textwrap.wrap(AUTOGRADER_ERROR, 78),
+        bar,
+        *_indent(report.autograder_error.rstrip(), 4),
+        bar,
+    ]
     return [_paint(line, "1;31", color) for line in lines]
 
 

@@ -5,6 +5,7 @@ with ``no_new_privs``; where that user cannot read the Python installation (Pyth
 private /root), the child keeps only the capability to read files: it can read, but write,
 signal or trace nothing of the grader's. Used by ``harness.sandbox.process``.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -14,6 +15,7 @@ import secrets
 import subprocess
 import sys
 from typing import NamedTuple
+
 
 class Drop(NamedTuple):
     """Who the child runs as when the grader is root."""
@@ -61,8 +63,11 @@ class _CapHeader(ctypes.Structure):
 
 
 class _CapData(ctypes.Structure):
-    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
-                ("inheritable", ctypes.c_uint32)]
+    _fields_ = [
+        ("effective", ctypes.c_uint32),
+        ("permitted", ctypes.c_uint32),
+        ("inheritable", ctypes.c_uint32),
+    ]
 
 
 def _prctl(*args) -> None:
@@ -102,9 +107,12 @@ def unprivileged_user() -> tuple[Drop | None, str]:
     if "result" in _DROP:
         return _DROP["result"]
     if os.geteuid() != 0:
-        _DROP["result"] = (None, "the grader is not root: the child runs as the grader's own user "
-                                 "(it could write what the grader can; changes to the grader's files "
-                                 "are detected)")
+        _DROP["result"] = (
+            None,
+            "the grader is not root: the child runs as the grader's own user "
+            "(it could write what the grader can; changes to the grader's files "
+            "are detected)",
+        )
         return _DROP["result"]
     candidates = []
     try:
@@ -122,19 +130,32 @@ def unprivileged_user() -> tuple[Drop | None, str]:
         for user, who in candidates:
             user = user._replace(keep_read=keep_read)
             try:
-                probe = subprocess.run([sys.executable, "-I", "-c", "import numpy, harness.child.serve"],
-                                       preexec_fn=lambda: drop_privileges(user), cwd="/",
-                                       capture_output=True, timeout=60)
+                probe = subprocess.run(
+                    [sys.executable, "-I", "-c", "import numpy, harness.child.serve"],
+                    preexec_fn=lambda user=user: drop_privileges(user),
+                    cwd="/",
+                    capture_output=True,
+                    timeout=60,
+                )
             except (OSError, subprocess.SubprocessError) as exc:
                 result = (None, f"could not drop privileges: {exc}")
                 continue
             if probe.returncode == 0:
-                _DROP["result"] = (user, f"the child runs as {who}" + (
-                    ", keeping only the capability to read files (this Python is not readable by other "
-                    "users): it can read every file but write, signal or trace none of the grader's"
-                    if keep_read else ""))
+                _DROP["result"] = (
+                    user,
+                    f"the child runs as {who}"
+                    + (
+                        ", keeping only the capability to read files (this Python is not readable by other "
+                        "users): it can read every file but write, signal or trace none of the grader's"
+                        if keep_read
+                        else ""
+                    ),
+                )
                 return _DROP["result"]
-            result = (None, "could not drop privileges: other users cannot run this Python "
-                            "(install the grader where every user can read it)")
+            result = (
+                None,
+                "could not drop privileges: other users cannot run this Python "
+                "(install the grader where every user can read it)",
+            )
     _DROP["result"] = result
     return result

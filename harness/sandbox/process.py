@@ -13,6 +13,7 @@ its session included (``harness.sandbox.proctree``) -- is killed after each requ
 
 The threat model, with what is and is not defended: ``docs/threat-model.md``.
 """
+
 from __future__ import annotations
 
 import json
@@ -34,11 +35,19 @@ import numpy as np
 
 from harness import profiles
 from harness.core import paths
+from harness.core.ops import OPS
 from harness.sandbox import proctree
 from harness.sandbox.privileges import drop_privileges, fresh_uid, unprivileged_user
-from harness.sandbox.safefiles import (OutputPipe, changed_files, grader_files, lock_answers, open_regular,
-                               read_bounded, tree_size, write_new)
-from harness.core.ops import OPS
+from harness.sandbox.safefiles import (
+    OutputPipe,
+    changed_files,
+    grader_files,
+    lock_answers,
+    open_regular,
+    read_bounded,
+    tree_size,
+    write_new,
+)
 from harness.sandbox.submission import Submission
 
 MAX_SUBMISSION_BYTES = 20 * 2**20
@@ -144,11 +153,18 @@ def _signal_name(code: int) -> str:
 
 # ---- the sandbox -------------------------------------------------------------------------
 
+
 class Sandbox:
     """Children serving one submission, one per layer; restarted after any crash or timeout."""
 
-    def __init__(self, submission: Submission, limits: Limits = Limits(),
-                 profile: str = profiles.DEFAULT, env: dict | None = None, device: str = "cpu"):
+    def __init__(
+        self,
+        submission: Submission,
+        limits: Limits = Limits(),
+        profile: str = profiles.DEFAULT,
+        env: dict | None = None,
+        device: str = "cpu",
+    ):
         self.submission = submission
         self.limits = limits
         self.device = device
@@ -164,7 +180,9 @@ class Sandbox:
             uid = fresh_uid()
             self.user = self.user._replace(uid=uid, gid=uid)
             self.user_note += f" (uid {uid})"
-        self.tracker = proctree.Tracker(self.token, self.user.uid if self.user and self.user.dedicated else None)
+        self.tracker = proctree.Tracker(
+            self.token, self.user.uid if self.user and self.user.dedicated else None
+        )
         self.grader_state = grader_files() if self.user is None else None
         if self.user and not self.user.keep_read:
             self.user_note += lock_answers()
@@ -188,8 +206,13 @@ class Sandbox:
         for f in sorted(self.submission.folder.glob("*.py")):
             data = read_bounded(f, MAX_SUBMISSION_BYTES - total)
             if data is None:
-                why = ("a symbolic link: submit the file itself" if f.is_symlink() else
-                       "not a regular file" if not f.is_file() else "over the size limit of a submission")
+                why = (
+                    "a symbolic link: submit the file itself"
+                    if f.is_symlink()
+                    else "not a regular file"
+                    if not f.is_file()
+                    else "over the size limit of a submission"
+                )
                 self.observed.refused_files[f.name] = why
                 continue
             total += len(data)
@@ -211,7 +234,9 @@ class Sandbox:
         if path.is_dir():
             if private:
                 os.chown(path, 0, self.user.gid)
-            path.chmod((0o710 if traverse_only else 0o750) if private else (0o711 if traverse_only else 0o755))
+            path.chmod(
+                (0o710 if traverse_only else 0o750) if private else (0o711 if traverse_only else 0o755)
+            )
             if traverse_only:
                 return
             for f in path.iterdir():
@@ -223,28 +248,51 @@ class Sandbox:
             path.chmod(0o640 if private else 0o644)
 
     def _env(self, gpu: bool = False) -> dict:
-        env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(self.root / "work"),
-               "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
-               "MPLBACKEND": "Agg", "TMPDIR": str(self.root / "work"), TOKEN_VAR: self.token,
-               # Keep freed buffers in the process: LeNet's layers reallocate the same large arrays
-               # every iteration, and glibc's default returns them to the kernel (page faults).
-               "MALLOC_MMAP_THRESHOLD_": "268435456", "MALLOC_TRIM_THRESHOLD_": "536870912"}
-        for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS",
-                    "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "CUDA_VISIBLE_DEVICES"):
+        env = {
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "HOME": str(self.root / "work"),
+            "LANG": "C.UTF-8",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONHASHSEED": "0",
+            "MPLBACKEND": "Agg",
+            "TMPDIR": str(self.root / "work"),
+            TOKEN_VAR: self.token,
+            # Keep freed buffers in the process: LeNet's layers reallocate the same large arrays
+            # every iteration, and glibc's default returns them to the kernel (page faults).
+            "MALLOC_MMAP_THRESHOLD_": "268435456",
+            "MALLOC_TRIM_THRESHOLD_": "536870912",
+        }
+        for key in (
+            "OPENBLAS_CORETYPE",
+            "OPENBLAS_L2_SIZE",
+            "OMP_NUM_THREADS",
+            "OPENBLAS_NUM_THREADS",
+            "MKL_NUM_THREADS",
+            "CUDA_VISIBLE_DEVICES",
+        ):
             if key in os.environ:
                 env[key] = os.environ[key]
         if gpu:  # where cupy finds the CUDA libraries
-            env.update({k: v for k, v in os.environ.items()
-                        if k in ("CUDA_PATH", "CUDA_HOME", "LD_LIBRARY_PATH") or k.startswith("CUPY_")})
+            env.update(
+                {
+                    k: v
+                    for k, v in os.environ.items()
+                    if k in ("CUDA_PATH", "CUDA_HOME", "LD_LIBRARY_PATH") or k.startswith("CUPY_")
+                }
+            )
         env.update(self.extra_env)
         return env
 
     def _guard(self) -> dict:
         """What the child's audit hook refuses (see ``harness.child.serve.Guard``)."""
-        return {"protected": [str(p) for p in (paths.REFERENCE_DIR, paths.FIXTURES_DIR,
-                                               paths.ROOT / "tests", paths.ROOT / ".git")],
-                "writable": [str(self.root / "work"), str(self.root / "calls"), os.devnull],
-                "report_names": list(REPORT_NAMES)}
+        return {
+            "protected": [
+                str(p)
+                for p in (paths.REFERENCE_DIR, paths.FIXTURES_DIR, paths.ROOT / "tests", paths.ROOT / ".git")
+            ],
+            "writable": [str(self.root / "work"), str(self.root / "calls"), os.devnull],
+            "report_names": list(REPORT_NAMES),
+        }
 
     def _preexec(self, address_space: bool = True):
         limits, user = self.limits, self.user
@@ -263,17 +311,26 @@ class Sandbox:
             if user:
                 drop_privileges(user)
                 resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
+
         return setup
 
     def _start(self, group: str) -> None:
         cmd_r, cmd_w = os.pipe()
         rep_r, rep_w = os.pipe()
         out_r, out_w = os.pipe()
-        config = {"folder": str(self.root / "submission"), "provided": [str(self.root / "provided")],
-                  "functions": self.submission.functions, "profile": self.profile_name,
-                  "cmd_fd": cmd_r, "reply_fd": rep_w, "out_fd": out_w, "guard": self._guard(),
-                  "max_array_bytes": self.limits.max_array_bytes, "group": group,
-                  "refused_files": self.observed.refused_files}
+        config = {
+            "folder": str(self.root / "submission"),
+            "provided": [str(self.root / "provided")],
+            "functions": self.submission.functions,
+            "profile": self.profile_name,
+            "cmd_fd": cmd_r,
+            "reply_fd": rep_w,
+            "out_fd": out_w,
+            "guard": self._guard(),
+            "max_array_bytes": self.limits.max_array_bytes,
+            "group": group,
+            "refused_files": self.observed.refused_files,
+        }
         gpu = self.device == "cuda" and group.startswith("task:")
         if gpu:
             config["device"] = self.device
@@ -284,9 +341,15 @@ class Sandbox:
         try:
             self.proc = subprocess.Popen(
                 [sys.executable, "-I", "-m", "harness.child", config_path],
-                stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w,
-                cwd=self.root / "work", env=self._env(gpu), pass_fds=(cmd_r, rep_w, out_w),
-                start_new_session=True, preexec_fn=self._preexec(address_space=not gpu))
+                stdin=subprocess.DEVNULL,
+                stdout=out_w,
+                stderr=out_w,
+                cwd=self.root / "work",
+                env=self._env(gpu),
+                pass_fds=(cmd_r, rep_w, out_w),
+                start_new_session=True,
+                preexec_fn=self._preexec(address_space=not gpu),
+            )
         except BaseException:
             for fd in (cmd_w, rep_r, out_r):
                 os.close(fd)
@@ -346,6 +409,7 @@ class Sandbox:
                 func(path)
             except OSError:
                 pass
+
         shutil.rmtree(self.root, onerror=writable)
 
     def __enter__(self):
@@ -364,6 +428,7 @@ class Sandbox:
         ``reference.functions(folder)``.
         """
         import ast
+
         folder = self.root / "reference_provided"
         folder.mkdir(exist_ok=True)
         modules: dict[str, set] = {}
@@ -380,8 +445,11 @@ class Sandbox:
                 if fn not in keep:
                     keep.add(fn)
                     todo += [n.id for n in ast.walk(defs[fn]) if isinstance(n, ast.Name) and n.id in defs]
-            tree.body = [n for n in tree.body if n.__class__ not in (ast.FunctionDef, ast.AsyncFunctionDef)
-                         or n.name in keep]
+            tree.body = [
+                n
+                for n in tree.body
+                if n.__class__ not in (ast.FunctionDef, ast.AsyncFunctionDef) or n.name in keep
+            ]
             (folder / f"{module}.py").write_text(ast.unparse(tree) + "\n")
         self._readable(folder)
         return str(folder)
@@ -394,13 +462,15 @@ class Sandbox:
         return changed_files(self.grader_state, grader_files())
 
     # -- requests -----------------------------------------------------------------------
-    def call(self, op: str, params: dict, arrays: dict, *, after: bool = False,
-             timeout: float | None = None) -> Reply:
+    def call(
+        self, op: str, params: dict, arrays: dict, *, after: bool = False, timeout: float | None = None
+    ) -> Reply:
         """Call the submission's function for one canonical operation."""
         return self.run("call", {"op": op, "params": params, "after": after}, arrays, timeout=timeout)
 
-    def run(self, task: str, request: dict, arrays: dict, *, timeout: float | None = None,
-            on_progress=None) -> Reply:
+    def run(
+        self, task: str, request: dict, arrays: dict, *, timeout: float | None = None, on_progress=None
+    ) -> Reply:
         """Run one request in the child; never raises for anything the submission does.
 
         A ``call`` runs in the child of its layer, any other task in a child of its own.
@@ -448,11 +518,17 @@ class Sandbox:
         """A fresh folder of the request (a name the child cannot guess), written without following links."""
         name = f"{self.count}-{secrets.token_hex(6)}"
         os.mkdir(name, 0o700, dir_fd=self._calls_fd)
-        dfd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=self._calls_fd)
+        dfd = os.open(
+            name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=self._calls_fd
+        )
         try:
             write_new(dfd, "request.json", json.dumps({"task": task, **request}).encode())
-            fd = os.open("inputs.npz", os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
-                         0o644, dir_fd=dfd)
+            fd = os.open(
+                "inputs.npz",
+                os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+                0o644,
+                dir_fd=dfd,
+            )
             with os.fdopen(fd, "wb") as f:
                 np.savez(f, **{k: np.asarray(v) for k, v in arrays.items()})
             os.chmod(dfd, 0o700 if self.user else 0o755)  # its own: no other sandbox reads it
@@ -505,8 +581,9 @@ class Sandbox:
             return Reply("crashed", f"started more than {self.limits.processes} processes (killed)")
         size, entries = tree_size(self.root)
         if size > self.limits.disk_bytes or entries >= 20000:
-            return Reply("crashed", f"wrote more than {self.limits.disk_bytes >> 20} MiB or 20000 files "
-                                    f"(killed)")
+            return Reply(
+                "crashed", f"wrote more than {self.limits.disk_bytes >> 20} MiB or 20000 files (killed)"
+            )
         return None
 
     def _crashed(self, folder: Path, start: float) -> Reply:
@@ -555,22 +632,34 @@ class Sandbox:
             seconds = seconds if math.isfinite(seconds) and seconds >= 0 else 0.0
         except Exception:  # missing, malformed, nested too deep (RecursionError): all the same
             return Reply("protocol", "the child's reply was missing or malformed")
-        result = Reply(status[:40], str(reply.get("error", ""))[:500], str(reply.get("traceback", ""))[:4000],
-                       seconds=seconds, integrity=_integrity(reply.get("integrity")))
+        result = Reply(
+            status[:40],
+            str(reply.get("error", ""))[:500],
+            str(reply.get("traceback", ""))[:4000],
+            seconds=seconds,
+            integrity=_integrity(reply.get("integrity")),
+        )
         if status != "ok":
             return result
         meta = reply.get("meta")
         if isinstance(meta, dict):
-            result.meta = {str(k)[:100]: v for k, v in list(meta.items())[:100]
-                           if isinstance(v, (int, float, str, bool)) or v is None}
+            result.meta = {
+                str(k)[:100]: v
+                for k, v in list(meta.items())[:100]
+                if isinstance(v, (int, float, str, bool)) or v is None
+            }
         if isinstance(reply.get("data"), dict):
             result.data = reply["data"]  # bounded by MAX_REPLY_BYTES; its reader validates
         for group, prefix in (("outputs", "out_"), ("after", "after_")):
             descr = reply.get(group) or {}
             if isinstance(descr, dict):
                 getattr(result, group).update(
-                    {str(k): self.read_value(folder / f"{prefix}{k}.npy", d)
-                     for k, d in list(descr.items())[:50] if _plain_name(k)})
+                    {
+                        str(k): self.read_value(folder / f"{prefix}{k}.npy", d)
+                        for k, d in list(descr.items())[:50]
+                        if _plain_name(k)
+                    }
+                )
         return result
 
     def read_value(self, path: Path, descr) -> Returned:
@@ -590,8 +679,11 @@ class Sandbox:
             return Returned(None, problem, dtype=str(descr.get("dtype", ""))[:40])
         opened = open_regular(path, self.limits.max_array_bytes + 4096)
         if opened is None:
-            return Returned(None, "the grader could not read the returned value (missing, not a "
-                                  f"regular file, or larger than {self.limits.max_array_bytes >> 20} MiB)")
+            return Returned(
+                None,
+                "the grader could not read the returned value (missing, not a "
+                f"regular file, or larger than {self.limits.max_array_bytes >> 20} MiB)",
+            )
         fd, size = opened
         with os.fdopen(fd, "rb") as f:
             try:
@@ -605,8 +697,12 @@ class Sandbox:
 
 
 def _plain_name(key) -> bool:
-    return isinstance(key, str) and 0 < len(key) <= 40 and all(c.isalnum() or c in "._" for c in key) \
+    return (
+        isinstance(key, str)
+        and 0 < len(key) <= 40
+        and all(c.isalnum() or c in "._" for c in key)
         and ".." not in key
+    )
 
 
 def _load_npy(f, size: int, limit: int) -> np.ndarray:
@@ -642,8 +738,11 @@ def _integrity(raw) -> dict:
         if isinstance(e, list) and len(e) == 3 and isinstance(e[2], int) and e[2] > 0:
             events.append((str(e[0])[:60], str(e[1])[:200], e[2]))
     calls = raw.get("calls")
-    calls = {str(k)[:80]: v for k, v in list(calls.items())[:50]
-             if isinstance(v, int) and v >= 0} if isinstance(calls, dict) else {}
+    calls = (
+        {str(k)[:80]: v for k, v in list(calls.items())[:50] if isinstance(v, int) and v >= 0}
+        if isinstance(calls, dict)
+        else {}
+    )
     modules = raw.get("modules")
     modules = [str(m)[:120] for m in modules[:2000]] if isinstance(modules, list) else []
     return {"events": events, "calls": calls, "modules": modules}

@@ -16,6 +16,7 @@ to the grader instead of init, and stays findable. A sandbox's processes are the
 Processes are signalled through a pidfd pinned before their start time is
 re-checked, so a recycled pid is never hit.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -68,10 +69,9 @@ def read_stat(pid: int) -> Proc | None:
     except OSError:
         return None
     # "pid (comm) state ppid pgrp session ..."; comm may hold spaces and parentheses.
-    fields = raw[raw.rfind(b")") + 2:].split()
+    fields = raw[raw.rfind(b")") + 2 :].split()
     try:
-        return Proc(pid, int(fields[1]), int(fields[2]), int(fields[3]), int(fields[19]),
-                    fields[0].decode())
+        return Proc(pid, int(fields[1]), int(fields[2]), int(fields[3]), int(fields[19]), fields[0].decode())
     except (IndexError, ValueError):
         return None
 
@@ -124,7 +124,7 @@ class Tracker:
         self.uid = uid
         """A uid only this sandbox's processes run as, or None."""
         self.since = now_ticks() - CLK_TCK  # a second of slack: ticks are coarse
-        self.seen: dict[int, int] = {}       # pid -> start time of processes found before
+        self.seen: dict[int, int] = {}  # pid -> start time of processes found before
         self.strays: set[tuple[int, int]] = set()
         """(pid, start) of every process other than a server found by ``kill_all``."""
         self.subreaper = become_subreaper()
@@ -138,9 +138,9 @@ class Tracker:
         for p in procs.values():
             if p.pid in guard or p.start < self.since:
                 continue
-            if server is not None and (p.pid == server or p.sid == server or p.pgid == server):
-                roots.add(p.pid)
-            elif self.seen.get(p.pid) == p.start:
+            if (
+                server is not None and (p.pid == server or p.sid == server or p.pgid == server)
+            ) or self.seen.get(p.pid) == p.start:
                 roots.add(p.pid)
             elif p.ppid == me and p.pid not in _SERVERS:
                 roots.add(p.pid)  # an orphan re-parented to us
@@ -166,8 +166,9 @@ class Tracker:
             strays.update((pid, p.start) for pid, p in found.items() if pid != server)
             self.strays.update(strays)
             self._reap(found, server)
-            alive = {pid: p for pid, p in found.items()
-                     if p.state != "Z" and not (spare_server and pid == server)}
+            alive = {
+                pid: p for pid, p in found.items() if p.state != "Z" and not (spare_server and pid == server)
+            }
             if not alive or time.monotonic() > deadline:
                 return len(strays)
             for pid, p in alive.items():

@@ -4,6 +4,7 @@ The child can create links, FIFOs and huge files where the parent reads; everyth
 opens without following links or blocking, and bounds sizes before reading. It also
 records the state of the grader's files, to detect a child that changed them.
 """
+
 from __future__ import annotations
 
 import os
@@ -14,6 +15,7 @@ from harness.core import paths
 
 MAX_OUTPUT_CHARS = 4000
 """Characters of a child's stdout/stderr kept per request."""
+
 
 def open_regular(path, limit: int, dir_fd: int | None = None) -> tuple[int, int] | None:
     """``(fd, size)`` of a regular file opened without following a link or blocking, else None."""
@@ -40,8 +42,9 @@ def read_bounded(path, limit: int, dir_fd: int | None = None) -> bytes | None:
 
 
 def write_new(dir_fd: int, name: str, data: bytes) -> None:
-    fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644,
-                 dir_fd=dir_fd)
+    fd = os.open(
+        name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644, dir_fd=dir_fd
+    )
     with os.fdopen(fd, "wb") as f:
         f.write(data)
 
@@ -50,7 +53,7 @@ def grader_files() -> dict[str, tuple]:
     """The state of the grader's own files (package, reference, fixtures), to detect changes."""
     state = {}
     for root in (paths.PACKAGE_DIR, paths.REFERENCE_DIR, paths.FIXTURES_DIR):
-        for dirpath, dirnames, filenames in os.walk(root):
+        for dirpath, _dirnames, filenames in os.walk(root):
             for name in filenames:
                 p = os.path.join(dirpath, name)
                 try:
@@ -68,8 +71,11 @@ def changed_files(before: dict[str, tuple], after: dict[str, tuple]) -> list[str
     for the first time, not a change.
     """
     changed = [p for p, s in before.items() if after.get(p) != s]
-    changed += [p for p in after.keys() - before.keys()
-                if not (os.path.basename(os.path.dirname(p)) == "__pycache__" and p.endswith(".pyc"))]
+    changed += [
+        p
+        for p in after.keys() - before.keys()
+        if not (os.path.basename(os.path.dirname(p)) == "__pycache__" and p.endswith(".pyc"))
+    ]
     return sorted(changed)
 
 

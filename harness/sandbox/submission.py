@@ -5,6 +5,7 @@ A submission is a folder of modules, a repository whose modules sit in a subfold
 found by parsing the source (``ast``), so a module that crashes at import still shows
 which functions it defines.
 """
+
 from __future__ import annotations
 
 import ast
@@ -72,10 +73,14 @@ def _defined_functions(path: Path) -> tuple[set[str], str]:
     for node in tree.body:
         if isinstance(node, ast.Assign):
             names.update(t.id for t in node.targets if isinstance(t, ast.Name))
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+        elif (
+            isinstance(node, ast.ImportFrom)
+            and node.module
+            and not node.level
             # A re-export counts only when the module it comes from is in the same folder.
-            if (path.parent / f"{node.module.split('.')[0]}.py").is_file():
-                names.update(a.asname or a.name for a in node.names)
+            and (path.parent / f"{node.module.split('.')[0]}.py").is_file()
+        ):
+            names.update(a.asname or a.name for a in node.names)
     return names, ""
 
 
@@ -90,8 +95,9 @@ def _candidate_folders(root: Path):
                 children = sorted(p for p in folder.iterdir() if p.is_dir())
             except OSError:
                 continue
-            queue.extend((p, depth + 1) for p in children
-                         if p.name not in SKIP_DIRS and not p.name.startswith("."))
+            queue.extend(
+                (p, depth + 1) for p in children if p.name not in SKIP_DIRS and not p.name.startswith(".")
+            )
 
 
 def scan(folder: Path, wanted: dict[str, str]) -> Submission:
@@ -124,12 +130,15 @@ def locate(path: str | Path, wanted: dict[str, str]) -> Submission:
     """Find the submission's folder and functions, or raise SubmissionError saying what to do."""
     path = Path(path)
     if not path.exists():
-        raise SubmissionError(f"{path}: no such file or folder; give the folder holding your "
-                              f"modules (e.g. conv_layer.py) or a single .py file")
+        raise SubmissionError(
+            f"{path}: no such file or folder; give the folder holding your "
+            f"modules (e.g. conv_layer.py) or a single .py file"
+        )
     if path.is_file():
         if path.suffix != ".py":
-            raise SubmissionError(f"{path}: not a Python file; give a folder of modules or one .py file "
-                                  f"(unzip archives first)")
+            raise SubmissionError(
+                f"{path}: not a Python file; give a folder of modules or one .py file (unzip archives first)"
+            )
         sub = scan(path.parent, wanted)
         only = {name: f for name, f in sub.functions.items() if f == path.name}
         errors = {f: e for f, e in sub.syntax_errors.items() if f == path.name}
@@ -146,6 +155,8 @@ def locate(path: str | Path, wanted: dict[str, str]) -> Submission:
     if best is None or not best.functions:
         raise SubmissionError(
             f"{path}: none of the assignment's functions ({', '.join(sorted(wanted)[:3])}, ...) is "
-            f"defined in any .py file here or in its subfolders; is this the right folder?")
-    return Submission(path=path, folder=best.folder, functions=best.functions,
-                      syntax_errors=best.syntax_errors)
+            f"defined in any .py file here or in its subfolders; is this the right folder?"
+        )
+    return Submission(
+        path=path, folder=best.folder, functions=best.functions, syntax_errors=best.syntax_errors
+    )

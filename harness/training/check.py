@@ -1,14 +1,14 @@
 """The ``train.lenet`` check: LeNet trained with the submission's layers, inside the sandbox.
 
-``child_tasks`` runs in the child: the training loop of ``harness.child.training`` calls the
-submission's functions (the reference's for those the course provides). ``run`` runs in
+The child's side is ``harness.child.tasks``: the training loop of ``harness.child.training``
+calls the submission's functions (the shared copies of those the course provides). ``run`` runs in
 the parent: it sends the training digits and the *images* of the held-out digits, keeps
 the held-out labels, and judges the returned class scores with ``training_verdict.evaluate``.
 """
+
 from __future__ import annotations
 
 import json
-import math
 import sys
 import time
 from pathlib import Path
@@ -16,124 +16,33 @@ from pathlib import Path
 import numpy as np
 
 from harness import profiles
-from harness.core import device
-from harness.training import lenet_ops
 from harness.cases import reference
-from harness.child import training
-from harness.training import verdict as training_verdict
+from harness.child import lenet_ops, training
+from harness.core import device
 from harness.core.model import CheckResult, Status
 from harness.sandbox.safefiles import read_bounded
+from harness.training import verdict as training_verdict
 
 CHECK_ID = "train.lenet"
-EVAL_MARGIN_S = 120.0   # the request's timeout beyond the training's own limit (final evaluation)
-
-
-# ---- child side ----------------------------------------------------------------------
-
-def _readonly(a: np.ndarray) -> np.ndarray:
-    if not isinstance(a, np.ndarray):  # cupy has no read-only arrays: a copy (on the GPU, cheap)
-        return a.copy()
-    view = a.view()
-    view.flags.writeable = False
-    return view
-
-
-def _caller(functions, profile, provided: list[str]):
-    """``call(op, params, arrays)`` over the submission's functions, provided ones from the reference.
-
-    Arguments go in as read-only views: copying every input of every call costs about a
-    quarter of the layers' own compute. A function that writes into its arguments (a ReLU in
-    place, say) gets copies from then on, as the training loop needs its arrays unchanged.
-    """
-    needs_copies: set[str] = set()
-
-    def call(op_name, params, arrays):
-        name = profile.FUNCTIONS[op_name]
-        fn = {name: (reference.functions() if name in provided else functions)[name]}
-        if name not in needs_copies:
-            try:
-                return _writable(profile.call(fn, op_name, params,
-                                              {k: _readonly(v) for k, v in arrays.items()})[0])
-            except ValueError as exc:
-                if "read-only" not in str(exc):
-                    raise
-                needs_copies.add(name)
-        return _writable(profile.call(fn, op_name, params, {k: v.copy() for k, v in arrays.items()})[0])
-    return call
-
-
-def _writable(outputs: dict) -> dict:
-    """Outputs the loop may update in place (a function may return a view of its read-only input)."""
-    return {k: v.copy() if isinstance(v, np.ndarray) and not v.flags.writeable else v
-            for k, v in outputs.items()}
-
-
-def child_tasks(functions, profile) -> dict:
-    """The tasks the child serves for this check: ``train`` and ``time_ops``."""
-
-    def train_task(request, arrays, folder: Path) -> dict:
-        call = _caller(functions, profile, request.get("provided", []))
-        config = training.TrainConfig.from_dict(request["config"])
-        progress = progress_writer(folder / "progress.json")
-        xp, note = _device(call, config.device)
-        outcome = training.train(call, arrays["x_train"], arrays["y_train"], arrays["x_eval"], config,
-                                 progress=progress, xp=xp)
-        outcome.device_note = note
-        out_arrays, info = outcome.to_payload()
-        for name, value in out_arrays.items():
-            np.save(folder / f"out_{name}.npy", np.asarray(value, dtype=np.float64), allow_pickle=False)
-        return {"outputs": {name: {"kind": "ndarray"} for name in out_arrays}, "data": {"info": info}}
-
-    def time_task(request, arrays, folder: Path) -> dict:
-        call = _caller(functions, profile, request.get("provided", []))
-        times = lenet_ops.time_ops(call, batch_size=request.get("batch_size", 64),
-                                  budget_s=request.get("budget_s", 60.0),
-                                  xp=device.array_module(request.get("device", device.CPU)))
-        return {"outputs": {}, "data": {"times": times}}
-
-    return {"train": train_task, "time_ops": time_task}
-
-
-def progress_writer(path: Path, every_s: float = 0.2):
-    """``progress(info)`` for ``training.train``: the parent's progress line reads this file."""
-    written = [-math.inf]
-
-    def progress(info: dict) -> None:
-        now = time.monotonic()
-        if now - written[0] >= every_s or info["iteration"] == info["iterations"]:
-            written[0] = now
-            path.write_text(json.dumps(info, default=float))
-    return progress
-
-
-def _device(call, asked: str) -> tuple:
-    """``(array module, note)``: where to train; the note says why not on the GPU asked for."""
-    if asked == device.CPU:
-        return np, ""
-    try:
-        xp = device.array_module(asked)
-    except device.DeviceError as exc:
-        return np, f"trained on the CPU: {exc}"
-    problem = lenet_ops.device_problem(call, xp)
-    if problem:
-        return np, (f"trained on the CPU, not the GPU asked for: {problem}. Layers that take their "
-                    f"array module from their inputs (xp = cupy.get_array_module(x)) run on either.")
-    return xp, ""
+EVAL_MARGIN_S = 120.0  # the request's timeout beyond the training's own limit (final evaluation)
 
 
 # ---- parent side ---------------------------------------------------------------------
 
+
 def load_data(options) -> tuple:
     """The split, from the shipped digits or ``--data`` (raises mnist.MnistError before any training)."""
     config = config_from(options)
-    return training.dataset(config, options.extra.get("data"))
+    return training.dataset(config, options.training.data)
 
 
 def config_from(options) -> training.TrainConfig:
-    return training.TrainConfig(seed=options.seed,
-                                iterations=int(options.extra.get("train_iterations", 500)),
-                                time_limit_s=float(options.extra.get("train_time_limit", 300.0)),
-                                device=options.extra.get("device") or device.CPU)
+    return training.TrainConfig(
+        seed=options.seed,
+        iterations=options.training.iterations,
+        time_limit_s=options.training.time_limit_s,
+        device=options.device,
+    )
 
 
 def _terminal_progress(info: dict) -> None:
@@ -143,8 +52,10 @@ def _terminal_progress(info: dict) -> None:
     loss = info.get("loss")
     rate = info.get("rate") or 0
     eta = (total - done) / rate if rate else float("nan")
-    sys.stderr.write(f"\r  train.lenet: iteration {done}/{total}  loss {loss if loss is not None else '?':.4}"
-                     f"  {rate:.1f} it/s  eta {eta:.0f} s   ")
+    sys.stderr.write(
+        f"\r  train.lenet: iteration {done}/{total}  loss {loss if loss is not None else '?':.4}"
+        f"  {rate:.1f} it/s  eta {eta:.0f} s   "
+    )
     sys.stderr.flush()
 
 
@@ -155,11 +66,14 @@ def run(sb, submission, options, rubric, data=None) -> CheckResult:
     x_train, y_train, x_eval, y_eval = data if data is not None else load_data(options)
     prof = profiles.get(options.profile)
     provided = [fn for fn in prof.FUNCTIONS.values() if fn in rubric.provided]
-    missing = [fn for fn in prof.FUNCTIONS.values()
-               if fn not in provided and fn not in submission.functions]
+    missing = [fn for fn in prof.FUNCTIONS.values() if fn not in provided and fn not in submission.functions]
     if missing:
-        return _result(Status.ERROR, f"cannot train: {', '.join(missing)} not defined in the submission",
-                       start, provided=provided)
+        return _result(
+            Status.ERROR,
+            f"cannot train: {', '.join(missing)} not defined in the submission",
+            start,
+            provided=provided,
+        )
 
     def progress(folder: Path) -> None:
         try:
@@ -167,42 +81,62 @@ def run(sb, submission, options, rubric, data=None) -> CheckResult:
         except (OSError, ValueError, TypeError):
             pass
 
-    reply = sb.run("train", {"config": config.to_dict(), "provided": provided},
-                   {"x_train": x_train, "y_train": y_train.astype(np.float64), "x_eval": x_eval},
-                   timeout=config.time_limit_s + EVAL_MARGIN_S, on_progress=progress)
+    reply = sb.run(
+        "train",
+        {"config": config.to_dict(), "provided": provided},
+        {"x_train": x_train, "y_train": y_train.astype(np.float64), "x_eval": x_eval},
+        timeout=config.time_limit_s + EVAL_MARGIN_S,
+        on_progress=progress,
+    )
     if sys.stderr.isatty():
         sys.stderr.write("\n")
     if not reply.ok:
         what = "not implemented" if reply.status == "not_implemented" else reply.error
         details = reply.traceback and "  your traceback:\n" + reply.traceback
-        return _result(Status.ERROR, f"training stopped: {what}", start, details=details,
-                       output=reply.output, provided=provided)
+        return _result(
+            Status.ERROR,
+            f"training stopped: {what}",
+            start,
+            details=details,
+            output=reply.output,
+            provided=provided,
+        )
     arrays = {k: v.array for k, v in reply.outputs.items() if v.array is not None}
     try:
         outcome = training.TrainOutcome.from_payload(arrays, reply.data.get("info", {}))
     except (KeyError, TypeError, ValueError) as exc:
-        return _result(Status.ERROR, f"the training returned malformed results ({exc})", start,
-                       provided=provided)
+        return _result(
+            Status.ERROR, f"the training returned malformed results ({exc})", start, provided=provided
+        )
     student_times = reference_times = None
     if outcome.status == training.TIME_LIMIT:
         timed = sb.run("time_ops", {"provided": provided, "device": outcome.device}, {}, timeout=120)
         student_times = timed.data.get("times") if timed.ok else None
         reference_times = lenet_ops.time_ops(_reference_call(prof), xp=device.array_module(outcome.device))
-    verdict = training_verdict.evaluate(outcome, y_eval, reference_times, student_times, config,
-                                names=dict(prof.FUNCTIONS))
+    verdict = training_verdict.evaluate(
+        outcome, y_eval, reference_times, student_times, config, names=dict(prof.FUNCTIONS)
+    )
     from harness.training import figures  # matplotlib: parent only
+
     shown = figures.training_figures(outcome, verdict, x_eval, y_eval)
     from harness.training import metrics
-    extra = {"figures": [f for f in shown if "png_base64" in f],
-             "metrics": (metrics.summary(y_eval, outcome.scores, max_mistakes=20)
-                         if outcome.scores is not None else {}),
-             "curves": {"loss": [float(v) for v in outcome.loss],
-                        "batch_accuracy": [float(v) for v in outcome.batch_accuracy]},
-             "tables": [f for f in shown if "html" in f],
-             "eval_curve": verdict.get("eval_curve", []),
-             "provided": provided,
-             "from_submission": [fn for fn in prof.FUNCTIONS.values() if fn not in provided],
-             "device": outcome.device, "device_note": outcome.device_note}
+
+    extra = {
+        "figures": [f for f in shown if "png_base64" in f],
+        "metrics": (
+            metrics.summary(y_eval, outcome.scores, max_mistakes=20) if outcome.scores is not None else {}
+        ),
+        "curves": {
+            "loss": [float(v) for v in outcome.loss],
+            "batch_accuracy": [float(v) for v in outcome.batch_accuracy],
+        },
+        "tables": [f for f in shown if "html" in f],
+        "eval_curve": verdict.get("eval_curve", []),
+        "provided": provided,
+        "from_submission": [fn for fn in prof.FUNCTIONS.values() if fn not in provided],
+        "device": outcome.device,
+        "device_note": outcome.device_note,
+    }
     credit = band_credit(verdict.get("accuracy"), rubric.train.get("bands", []))
     if verdict.get("not_learning"):  # random conv features still classify: no credit for that
         credit = 0.0
@@ -216,9 +150,17 @@ def run(sb, submission, options, rubric, data=None) -> CheckResult:
         details.append(outcome.device_note)
     elif outcome.device != device.CPU:
         details.append(f"trained on the GPU ({outcome.device}, cupy)")
-    return _result(status, verdict["message"], start, details="\n".join("  " + d for d in details),
-                   hint=verdict.get("hint", ""), numbers=numbers, extra=extra, output=reply.output,
-                   provided=provided)
+    return _result(
+        status,
+        verdict["message"],
+        start,
+        details="\n".join("  " + d for d in details),
+        hint=verdict.get("hint", ""),
+        numbers=numbers,
+        extra=extra,
+        output=reply.output,
+        provided=provided,
+    )
 
 
 def _reference_call(prof):
@@ -226,6 +168,7 @@ def _reference_call(prof):
 
     def call(op_name, params, arrays):
         return prof.call(fns, op_name, params, {k: v.copy() for k, v in arrays.items()})[0]
+
     return call
 
 
@@ -245,11 +188,22 @@ def _sources_line(provided: list, prof) -> str:
     return line + (f"; the reference's {', '.join(provided)} (provided by the course)" if provided else "")
 
 
-def _result(status, message, start, *, details="", hint="", numbers=None, extra=None, output="",
-            provided=()) -> CheckResult:
+def _result(
+    status, message, start, *, details="", hint="", numbers=None, extra=None, output="", provided=()
+) -> CheckResult:
     numbers = numbers or {}
     credit = numbers.get("credit", 0.0)
-    return CheckResult(CHECK_ID, status, message=message, details=details, hint=hint,
-                       function=CHECK_ID, cases_passed=int(round(credit * 100)), cases_total=100,
-                       numbers=numbers, output=output[-4000:], duration=time.perf_counter() - start,
-                       extra=extra or {"provided": list(provided)})
+    return CheckResult(
+        CHECK_ID,
+        status,
+        message=message,
+        details=details,
+        hint=hint,
+        function=CHECK_ID,
+        cases_passed=round(credit * 100),
+        cases_total=100,
+        numbers=numbers,
+        output=output[-4000:],
+        duration=time.perf_counter() - start,
+        extra=extra or {"provided": list(provided)},
+    )

@@ -10,6 +10,7 @@ row-major, so ``col.reshape(28, 28)`` shows it upright (the network reads the sa
 in Fortran order, i.e. transposed). Conv weights and feature maps are in the network's
 ``(h, w)`` coordinates and are transposed for display for the same reason.
 """
+
 from __future__ import annotations
 
 import base64
@@ -82,8 +83,15 @@ def confusion_matrix_figure(cm, title: str = "Confusion matrix (held-out digits)
     for i in range(k):
         for j in range(k):
             if cm[i, j]:
-                ax.text(j, i, str(int(cm[i, j])), ha="center", va="center", fontsize=7,
-                        color="white" if norm[i, j] > 0.5 else "black")
+                ax.text(
+                    j,
+                    i,
+                    str(int(cm[i, j])),
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if norm[i, j] > 0.5 else "black",
+                )
     ax.set_xticks(range(k))
     ax.set_yticks(range(k))
     ax.set_xlabel("predicted")
@@ -103,8 +111,9 @@ def curves_figure(loss, batch_accuracy, eval_curve=(), title: str = "Training cu
     ax_loss, ax_acc = fig.subplots(1, 2)
     ax_loss.plot(its, loss, lw=0.8, color="tab:blue", alpha=0.5, label="batch loss")
     if len(loss) >= 10:
-        ax_loss.plot(its[9:], np.convolve(loss, np.ones(10) / 10, mode="valid"), color="tab:blue",
-                     label="mean of 10")
+        ax_loss.plot(
+            its[9:], np.convolve(loss, np.ones(10) / 10, mode="valid"), color="tab:blue", label="mean of 10"
+        )
     ax_loss.set_xlabel("iteration")
     ax_loss.set_ylabel("loss")
     ax_loss.legend(fontsize=8)
@@ -120,8 +129,13 @@ def curves_figure(loss, batch_accuracy, eval_curve=(), title: str = "Training cu
     return render(fig, title)
 
 
-def misclassified_figure(images, mistakes: list[dict], max_digits: int = 24, cols: int = 8,
-                         title: str = "Misclassified held-out digits (most confident first)") -> dict:
+def misclassified_figure(
+    images,
+    mistakes: list[dict],
+    max_digits: int = 24,
+    cols: int = 8,
+    title: str = "Misclassified held-out digits (most confident first)",
+) -> dict:
     """Gallery of mistakes (``metrics.misclassified`` entries): the digit, true, predicted, confidence."""
     images = np.asarray(images)
     shown = mistakes[:max_digits]
@@ -129,16 +143,18 @@ def misclassified_figure(images, mistakes: list[dict], max_digits: int = 24, col
     fig = new_figure(1.3 * cols, 1.5 * rows + 0.4)
     for n, m in enumerate(shown):
         ax = fig.add_subplot(rows, cols, n + 1)
-        _show_digit(ax, images[:, m["index"]],
-                    f"true {m['true']}, pred {m['predicted']}\n{m['confidence']:.1%} sure")
+        _show_digit(
+            ax, images[:, m["index"]], f"true {m['true']}, pred {m['predicted']}\n{m['confidence']:.1%} sure"
+        )
     if not shown:
         fig.text(0.5, 0.5, "no misclassified digits", ha="center", va="center")
     fig.suptitle(title)
     return render(fig, title)
 
 
-def confused_pairs_figure(images, pairs: list[dict], examples: int = 6,
-                          title: str = "Most confused pairs") -> dict:
+def confused_pairs_figure(
+    images, pairs: list[dict], examples: int = 6, title: str = "Most confused pairs"
+) -> dict:
     """One row per pair (``metrics.confused_pairs`` entries): the count and example digits."""
     images = np.asarray(images)
     rows = max(len(pairs), 1)
@@ -146,19 +162,33 @@ def confused_pairs_figure(images, pairs: list[dict], examples: int = 6,
     for r, pair in enumerate(pairs):
         ax = fig.add_subplot(rows, examples + 1, r * (examples + 1) + 1)
         ax.axis("off")
-        ax.text(0.5, 0.5, f"true {pair['true']}\nread as {pair['predicted']}\n{pair['count']} times",
-                ha="center", va="center", fontsize=9)
+        ax.text(
+            0.5,
+            0.5,
+            f"true {pair['true']}\nread as {pair['predicted']}\n{pair['count']} times",
+            ha="center",
+            va="center",
+            fontsize=9,
+        )
         for j, idx in enumerate(pair["indices"][:examples]):
-            _show_digit(fig.add_subplot(rows, examples + 1, r * (examples + 1) + j + 2), images[:, idx], f"#{idx}")
+            _show_digit(
+                fig.add_subplot(rows, examples + 1, r * (examples + 1) + j + 2), images[:, idx], f"#{idx}"
+            )
     if not pairs:
         fig.text(0.5, 0.5, "no misclassified digits", ha="center", va="center")
     fig.suptitle(title)
     return render(fig, title)
 
 
-def conv_filters_figure(w, feature_maps=None, digit=None, k: int = 5, map_hw: tuple = (24, 24),
-                        per_row: int = 10,
-                        title: str = "First conv layer: filters and feature maps") -> dict:
+def conv_filters_figure(
+    w,
+    feature_maps=None,
+    digit=None,
+    k: int = 5,
+    map_hw: tuple = (24, 24),
+    per_row: int = 10,
+    title: str = "First conv layer: filters and feature maps",
+) -> dict:
     """conv1's filters (w ``(k*k, num)``, row ``dh + k*dw``) and, if given, its maps for one digit.
 
     ``feature_maps`` is the conv1 output column ``(h*w*num,)`` (Fortran ``(h, w, num)``),
@@ -194,13 +224,18 @@ def conv_filters_figure(w, feature_maps=None, digit=None, k: int = 5, map_hw: tu
 def per_class_table(stats: dict, title: str = "Per-class precision, recall and F1") -> dict:
     """HTML table of ``metrics.per_class`` output (one row per class, a total row of support)."""
     head = "<tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>"
-    rows = [f"<tr><td>{c}</td><td>{p:.3f}</td><td>{r:.3f}</td><td>{f:.3f}</td><td>{s}</td></tr>"
-            for c, (p, r, f, s) in enumerate(zip(stats["precision"], stats["recall"], stats["f1"],
-                                                 stats["support"]))]
+    rows = [
+        f"<tr><td>{c}</td><td>{p:.3f}</td><td>{r:.3f}</td><td>{f:.3f}</td><td>{s}</td></tr>"
+        for c, (p, r, f, s) in enumerate(
+            zip(stats["precision"], stats["recall"], stats["f1"], stats["support"])
+        )
+    ]
     total = f"<tr><td>all</td><td></td><td></td><td></td><td>{sum(stats['support'])}</td></tr>"
     body = "".join([head, *rows, total])
-    return {"title": title,
-            "html": f'<table class="per-class"><caption>{html.escape(title)}</caption>{body}</table>'}
+    return {
+        "title": title,
+        "html": f'<table class="per-class"><caption>{html.escape(title)}</caption>{body}</table>',
+    }
 
 
 def training_figures(outcome, verdict: dict, x_eval, y_eval, top_pairs: int = 5) -> list[dict]:
@@ -209,12 +244,19 @@ def training_figures(outcome, verdict: dict, x_eval, y_eval, top_pairs: int = 5)
     shown = [curves_figure(outcome.loss, outcome.batch_accuracy, verdict.get("eval_curve", ()))]
     if outcome.scores is not None:
         summary = metrics.summary(y_eval, outcome.scores, top_pairs=top_pairs)
-        shown += [confusion_matrix_figure(summary["confusion"]),
-                  per_class_table(summary["per_class"]),
-                  misclassified_figure(x_eval, summary["misclassified"]),
-                  confused_pairs_figure(x_eval, summary["confused_pairs"])]
+        shown += [
+            confusion_matrix_figure(summary["confusion"]),
+            per_class_table(summary["per_class"]),
+            misclassified_figure(x_eval, summary["misclassified"]),
+            confused_pairs_figure(x_eval, summary["confused_pairs"]),
+        ]
     if outcome.conv1_w is not None:
         index = outcome.config.get("feature_index", 0)
-        shown.append(conv_filters_figure(outcome.conv1_w, outcome.feature_maps,
-                                         x_eval[:, index] if outcome.feature_maps is not None else None))
+        shown.append(
+            conv_filters_figure(
+                outcome.conv1_w,
+                outcome.feature_maps,
+                x_eval[:, index] if outcome.feature_maps is not None else None,
+            )
+        )
     return shown

@@ -3,6 +3,7 @@
 Pure numpy. Scores are ``(K, m)`` as the network produces them (one column per digit);
 labels and predictions are ``(m,)`` integers 0..K-1.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -37,8 +38,12 @@ def per_class(cm: np.ndarray) -> dict:
     recall = np.divide(tp, support, out=np.zeros_like(tp), where=support > 0)
     both = precision + recall
     f1 = np.divide(2 * precision * recall, both, out=np.zeros_like(tp), where=both > 0)
-    return {"precision": precision.tolist(), "recall": recall.tolist(), "f1": f1.tolist(),
-            "support": support.astype(np.int64).tolist()}
+    return {
+        "precision": precision.tolist(),
+        "recall": recall.tolist(),
+        "f1": f1.tolist(),
+        "support": support.astype(np.int64).tolist(),
+    }
 
 
 def softmax(scores) -> np.ndarray:
@@ -59,9 +64,15 @@ def confused_pairs(y_true, y_pred, top: int = 5, examples: int = 8) -> list[dict
         return []
     pairs, counts = np.unique(np.stack([y_true[wrong], y_pred[wrong]], axis=1), axis=0, return_counts=True)
     ranked = sorted(zip(pairs.tolist(), counts.tolist()), key=lambda pc: (-pc[1], pc[0]))[:top]
-    return [{"true": t, "predicted": p, "count": c,
-             "indices": wrong[(y_true[wrong] == t) & (y_pred[wrong] == p)][:examples].tolist()}
-            for (t, p), c in ranked]
+    return [
+        {
+            "true": t,
+            "predicted": p,
+            "count": c,
+            "indices": wrong[(y_true[wrong] == t) & (y_pred[wrong] == p)][:examples].tolist(),
+        }
+        for (t, p), c in ranked
+    ]
 
 
 def misclassified(y_true, scores, limit: int | None = None) -> list[dict]:
@@ -75,8 +86,10 @@ def misclassified(y_true, scores, limit: int | None = None) -> list[dict]:
     conf = probs.max(axis=0)
     wrong = np.flatnonzero(pred != y_true)
     wrong = wrong[np.argsort(-conf[wrong], kind="stable")][:limit]
-    return [{"index": int(i), "true": int(y_true[i]), "predicted": int(pred[i]),
-             "confidence": float(conf[i])} for i in wrong]
+    return [
+        {"index": int(i), "true": int(y_true[i]), "predicted": int(pred[i]), "confidence": float(conf[i])}
+        for i in wrong
+    ]
 
 
 def summary(y_true, scores, top_pairs: int = 5, max_mistakes: int = 50) -> dict:
@@ -84,7 +97,11 @@ def summary(y_true, scores, top_pairs: int = 5, max_mistakes: int = 50) -> dict:
     scores = np.asarray(scores, dtype=np.float64)
     y_pred = scores.argmax(axis=0)
     cm = confusion_matrix(y_true, y_pred, scores.shape[0])
-    return {"accuracy": accuracy(y_true, y_pred), "confusion": cm.tolist(),
-            "confusion_normalized": normalize_rows(cm).tolist(), "per_class": per_class(cm),
-            "confused_pairs": confused_pairs(y_true, y_pred, top_pairs),
-            "misclassified": misclassified(y_true, scores, max_mistakes)}
+    return {
+        "accuracy": accuracy(y_true, y_pred),
+        "confusion": cm.tolist(),
+        "confusion_normalized": normalize_rows(cm).tolist(),
+        "per_class": per_class(cm),
+        "confused_pairs": confused_pairs(y_true, y_pred, top_pairs),
+        "misclassified": misclassified(y_true, scores, max_mistakes),
+    }

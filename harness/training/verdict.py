@@ -6,64 +6,97 @@ a verdict with messages a student can act on: too slow (which function, how many
 slower than the reference), a NaN (which function first produced it), layers that do not
 learn, or an accuracy below the pass mark.
 """
+
 from __future__ import annotations
 
 import math
 
 import numpy as np
 
+from harness.child.training import (
+    COMPLETED,
+    ERROR,
+    LAYERS,
+    NETWORK,
+    NON_FINITE,
+    TIME_LIMIT,
+    K,
+    TrainConfig,
+    TrainOutcome,
+)
 from harness.core.ops import OPS
-from harness.child.training import (COMPLETED, ERROR, K, LAYERS, NETWORK, NON_FINITE, TIME_LIMIT,
-                              TrainConfig, TrainOutcome)
 
 # Likely causes, by operation, for the three ways training goes wrong.
 SLOW_HINTS = {
     "conv.forward": "a Python loop over output pixels or images? Build the matrix of all patches "
-                    "once (im2col, e.g. with numpy stride tricks) and use one matrix product",
+    "once (im2col, e.g. with numpy stride tricks) and use one matrix product",
     "conv.backward": "a Python loop over output pixels or images? The weight gradient is "
-                     "col @ dy.T and the input gradient is col2im(w @ dy): loop at most over "
-                     "the k*k kernel offsets",
+    "col @ dy.T and the input gradient is col2im(w @ dy): loop at most over "
+    "the k*k kernel offsets",
     "pooling.forward": "a Python loop over windows or images? Reshape to expose the window "
-                       "axes (or use a strided view) and take the max over them",
+    "axes (or use a strided view) and take the max over them",
     "pooling.backward": "a Python loop over windows or images? Build a mask of each window's "
-                        "maximum with array operations, loop at most over the k*k offsets",
+    "maximum with array operations, loop at most over the k*k offsets",
     "relu.forward": "a loop over elements? np.maximum(x, 0) does it at once",
     "relu.backward": "a loop over elements? diff * (x > 0) does it at once",
     "inner_product.forward": "a loop over the batch? w.T @ x + b.T is one matrix product",
     "inner_product.backward": "a loop over the batch? x @ diff.T and w @ diff are matrix products",
     "mlrloss": "a loop over the examples of the batch? Softmax, loss and gradients vectorise "
-               "over the columns",
+    "over the columns",
 }
 NON_FINITE_HINTS = {
     "mlrloss": "a softmax without the column max subtracted overflows for large logits "
-               "(exp(710) is inf): subtract each column's max before exp; look for log(0) too",
+    "(exp(710) is inf): subtract each column's max before exp; look for log(0) too",
     "forward": "a non-finite output from finite inputs: an array created with np.empty and "
-               "not filled everywhere, or a division by zero?",
+    "not filled everywhere, or a division by zero?",
     "backward": "a non-finite gradient from finite inputs: an array created with np.empty and "
-                "not filled everywhere, or a division by zero?",
+    "not filled everywhere, or a division by zero?",
     "diverged": "the training diverged (the parameters grew to {size:.3g}): a gradient is too "
-                "large or has the wrong sign; the gradient checks say which function",
+    "large or has the wrong sign; the gradient checks say which function",
 }
-NOT_LEARNING_HINT = ("no gradient reaches the {layers}: {function} returned {what} as all zeros "
-                     "although its upstream gradient (diff) was non-zero ({count} of {done} iterations)")
-NOT_LEARNING_PLAIN_HINT = ("no gradient reaches the {layers}: check that the backward passes return "
-                           "their gradients rather than zeros")
-LOSS_FLAT_HINT = ("the loss did not fall: check the sign of the gradients and that each backward "
-                  "pass returns the gradient of its own inputs; the gradient checks say which")
-HELD_OUT_HINT = ("the training batches are learned (batch accuracy {batch:.2f}) but held-out "
-                 "digits are not: the held-out digits go through the forward passes in batches of "
-                 "{eval_batch}; does a forward function assume a fixed batch size?")
-BATCH_SIZE_HINT = ("it ran on training batches of {train_batch} but failed on the held-out digits "
-                   "(batches of {eval_batch}): does it assume a fixed batch size? Take it from the "
-                   "data's shape")
-LAYER_WORDS = {"conv1": "first conv layer", "conv2": "second conv layer", "relu1": "first ReLU",
-               "relu2": "second ReLU", "relu3": "ReLU after the inner product",
-               "pool1": "first pooling layer", "pool2": "second pooling layer",
-               "ip": "inner-product layer", "loss": "loss layer"}
-OUTPUT_WORDS = {"y": "its output data", "input": "the input gradient", "w": "the weight gradient",
-                "b": "the bias gradient", "nll": "the loss (nll)", "wb": "the parameter gradient g",
-                "percent": "percent"}
-SLOW_RATIO = 3.0   # an op is named as a bottleneck when this many times slower than the reference
+NOT_LEARNING_HINT = (
+    "no gradient reaches the {layers}: {function} returned {what} as all zeros "
+    "although its upstream gradient (diff) was non-zero ({count} of {done} iterations)"
+)
+NOT_LEARNING_PLAIN_HINT = (
+    "no gradient reaches the {layers}: check that the backward passes return "
+    "their gradients rather than zeros"
+)
+LOSS_FLAT_HINT = (
+    "the loss did not fall: check the sign of the gradients and that each backward "
+    "pass returns the gradient of its own inputs; the gradient checks say which"
+)
+HELD_OUT_HINT = (
+    "the training batches are learned (batch accuracy {batch:.2f}) but held-out "
+    "digits are not: the held-out digits go through the forward passes in batches of "
+    "{eval_batch}; does a forward function assume a fixed batch size?"
+)
+BATCH_SIZE_HINT = (
+    "it ran on training batches of {train_batch} but failed on the held-out digits "
+    "(batches of {eval_batch}): does it assume a fixed batch size? Take it from the "
+    "data's shape"
+)
+LAYER_WORDS = {
+    "conv1": "first conv layer",
+    "conv2": "second conv layer",
+    "relu1": "first ReLU",
+    "relu2": "second ReLU",
+    "relu3": "ReLU after the inner product",
+    "pool1": "first pooling layer",
+    "pool2": "second pooling layer",
+    "ip": "inner-product layer",
+    "loss": "loss layer",
+}
+OUTPUT_WORDS = {
+    "y": "its output data",
+    "input": "the input gradient",
+    "w": "the weight gradient",
+    "b": "the bias gradient",
+    "nll": "the loss (nll)",
+    "wb": "the parameter gradient g",
+    "percent": "percent",
+}
+SLOW_RATIO = 3.0  # an op is named as a bottleneck when this many times slower than the reference
 SLOW_SHARE = 0.05  # ... and behind at least this share of the extra time
 
 
@@ -74,8 +107,11 @@ def slow_ops(student_times: dict, reference_times: dict, names: dict | None = No
     accounts for at least SLOW_SHARE of the extra time per iteration (``time_ops`` times).
     """
     names = names or _function_names()
-    pairs = {op: (t, reference_times[op]) for op, t in student_times.items()
-             if t is not None and reference_times.get(op)}
+    pairs = {
+        op: (t, reference_times[op])
+        for op, t in student_times.items()
+        if t is not None and reference_times.get(op)
+    }
     extra = {op: max(t - ref, 0.0) for op, (t, ref) in pairs.items()}
     total = sum(extra.values())
     found = []
@@ -83,16 +119,30 @@ def slow_ops(student_times: dict, reference_times: dict, names: dict | None = No
         ratio, share = t / ref, extra[op] / total if total else 0.0
         if ratio >= SLOW_RATIO and share >= SLOW_SHARE:
             fn = names.get(op, op)
-            found.append({"op": op, "function": fn, "seconds": t, "reference_seconds": ref, "ratio": ratio,
-                          "share": share, "hint": SLOW_HINTS.get(op, ""),
-                          "message": f"{fn} is {ratio:.0f}x slower than the reference ({_fmt_s(t)} vs "
-                                     f"{_fmt_s(ref)} per iteration; {share:.0%} of the extra time)"})
+            found.append(
+                {
+                    "op": op,
+                    "function": fn,
+                    "seconds": t,
+                    "reference_seconds": ref,
+                    "ratio": ratio,
+                    "share": share,
+                    "hint": SLOW_HINTS.get(op, ""),
+                    "message": f"{fn} is {ratio:.0f}x slower than the reference ({_fmt_s(t)} vs "
+                    f"{_fmt_s(ref)} per iteration; {share:.0%} of the extra time)",
+                }
+            )
     return sorted(found, key=lambda d: -d["seconds"] + d["reference_seconds"])
 
 
-def evaluate(outcome: TrainOutcome, y_eval: np.ndarray, reference_times: dict | None = None,
-             student_times: dict | None = None, config: TrainConfig | None = None,
-             names: dict | None = None) -> dict:
+def evaluate(
+    outcome: TrainOutcome,
+    y_eval: np.ndarray,
+    reference_times: dict | None = None,
+    student_times: dict | None = None,
+    config: TrainConfig | None = None,
+    names: dict | None = None,
+) -> dict:
     """The verdict on a training run (parent side).
 
     Returns a JSON-able dict: status (PASS, FAIL, ERROR), passed, message (one line),
@@ -104,17 +154,34 @@ def evaluate(outcome: TrainOutcome, y_eval: np.ndarray, reference_times: dict | 
     cfg = config or TrainConfig.from_dict(outcome.config)
     names = names or _function_names()
     y_eval = np.asarray(y_eval).astype(np.int64)
-    result = {"status": "FAIL", "passed": False, "message": "", "details": [], "hint": "",
-              "accuracy": None, "min_accuracy": cfg.min_accuracy, "eval_curve": [], "slow_ops": [],
-              "numbers": {"iterations": outcome.iterations, "iterations_done": outcome.iterations_done,
-                          "elapsed_s": round(outcome.elapsed_s, 3), "batch_size": cfg.batch_size,
-                          "seed": cfg.seed, "split_seed": cfg.split_seed}}
+    result = {
+        "status": "FAIL",
+        "passed": False,
+        "message": "",
+        "details": [],
+        "hint": "",
+        "accuracy": None,
+        "min_accuracy": cfg.min_accuracy,
+        "eval_curve": [],
+        "slow_ops": [],
+        "numbers": {
+            "iterations": outcome.iterations,
+            "iterations_done": outcome.iterations_done,
+            "elapsed_s": round(outcome.elapsed_s, 3),
+            "batch_size": cfg.batch_size,
+            "seed": cfg.seed,
+            "split_seed": cfg.split_seed,
+        },
+    }
     problem = _malformed(outcome, len(y_eval))
     if problem:
         result.update(status="ERROR", message=f"the training returned malformed results: {problem}")
         return result
     preds = outcome.eval_predictions
-    curve = [[int(i), float((p == y_eval[:preds.shape[1]]).mean())] for i, p in zip(outcome.eval_iterations, preds)]
+    curve = [
+        [int(i), float((p == y_eval[: preds.shape[1]]).mean())]
+        for i, p in zip(outcome.eval_iterations, preds)
+    ]
     accuracy = None
     if outcome.status == COMPLETED:
         accuracy = float((outcome.scores.argmax(axis=0) == y_eval).mean())
@@ -125,12 +192,18 @@ def evaluate(outcome: TrainOutcome, y_eval: np.ndarray, reference_times: dict | 
         result["slow_ops"] = slow_ops(student_times, reference_times, names)
     details = result["details"]
     if len(outcome.loss):
-        details.append(f"loss {_first_last(outcome.loss)}; batch accuracy {_first_last(outcome.batch_accuracy)}")
+        details.append(
+            f"loss {_first_last(outcome.loss)}; batch accuracy {_first_last(outcome.batch_accuracy)}"
+        )
     if curve:
         details.append("held-out accuracy: " + ", ".join(f"{a:.3f} (iteration {i})" for i, a in curve))
     details.extend(outcome.notes)
-    verdict = {TIME_LIMIT: _too_slow_verdict, ERROR: _error_verdict, NON_FINITE: _non_finite_verdict,
-               COMPLETED: _accuracy_verdict}[outcome.status]
+    verdict = {
+        TIME_LIMIT: _too_slow_verdict,
+        ERROR: _error_verdict,
+        NON_FINITE: _non_finite_verdict,
+        COMPLETED: _accuracy_verdict,
+    }[outcome.status]
     return verdict(outcome, result, names, cfg)
 
 
@@ -138,13 +211,17 @@ def _too_slow_verdict(outcome: TrainOutcome, result: dict, names: dict, cfg: Tra
     done = outcome.iterations_done
     per_it = outcome.projected_s / outcome.iterations
     if done:
-        message = (f"training stopped after {done} of {outcome.iterations} iterations ({outcome.elapsed_s:.0f} s; "
-                   f"limit {cfg.time_limit_s:.0f} s): at {_fmt_s(per_it)} per iteration the whole run "
-                   f"would take about {outcome.projected_s:.0f} s")
+        message = (
+            f"training stopped after {done} of {outcome.iterations} iterations ({outcome.elapsed_s:.0f} s; "
+            f"limit {cfg.time_limit_s:.0f} s): at {_fmt_s(per_it)} per iteration the whole run "
+            f"would take about {outcome.projected_s:.0f} s"
+        )
     else:
-        message = (f"training stopped during the first iteration after {outcome.elapsed_s:.0f} s (limit "
-                   f"{cfg.time_limit_s:.0f} s): the whole run of {outcome.iterations} iterations would take "
-                   f"more than {outcome.projected_s:.0f} s")
+        message = (
+            f"training stopped during the first iteration after {outcome.elapsed_s:.0f} s (limit "
+            f"{cfg.time_limit_s:.0f} s): the whole run of {outcome.iterations} iterations would take "
+            f"more than {outcome.projected_s:.0f} s"
+        )
     result.update(status="ERROR", message=message)
     result["numbers"].update(projected_s=round(outcome.projected_s, 1), seconds_per_iteration=per_it)
     result["details"].extend(slow["message"] for slow in result["slow_ops"])
@@ -157,8 +234,11 @@ def _too_slow_verdict(outcome: TrainOutcome, result: dict, names: dict, cfg: Tra
 def _error_verdict(outcome: TrainOutcome, result: dict, names: dict, cfg: TrainConfig) -> dict:
     f = outcome.failure or {}
     fn = names.get(f.get("op"), f.get("op") or "a function")
-    result.update(status="ERROR", message=f"training stopped {_when(f)}: {fn} "
-                                          f"({LAYER_WORDS.get(f.get('layer'), f.get('layer'))}) {_error_text(f)}")
+    result.update(
+        status="ERROR",
+        message=f"training stopped {_when(f)}: {fn} "
+        f"({LAYER_WORDS.get(f.get('layer'), f.get('layer'))}) {_error_text(f)}",
+    )
     if f.get("phase") == "eval":
         result["hint"] = BATCH_SIZE_HINT.format(train_batch=cfg.batch_size, eval_batch=cfg.eval_batch)
     if f.get("traceback"):
@@ -171,21 +251,30 @@ def _accuracy_verdict(outcome: TrainOutcome, result: dict, names: dict, cfg: Tra
     stuck = [layer for layer in LAYERS if done and outcome.zero_grad_iterations.get(layer, 0) == done]
     if stuck:
         verb, its = ("do", "their") if len(stuck) > 1 else ("does", "its")
-        result["message"] = (f"the {_layer_list(stuck)} {verb} not learn: {its} weight gradient was zero "
-                             f"in all {done} iterations (held-out accuracy {accuracy:.3f})")
+        result["message"] = (
+            f"the {_layer_list(stuck)} {verb} not learn: {its} weight gradient was zero "
+            f"in all {done} iterations (held-out accuracy {accuracy:.3f})"
+        )
         result["hint"] = _not_learning_hint(outcome, stuck, names)
         result["not_learning"] = stuck
         return result
     if accuracy < cfg.min_accuracy:
-        result["message"] = f"held-out accuracy {accuracy:.3f} after {done} iterations; {cfg.min_accuracy:.2f} needed"
+        result["message"] = (
+            f"held-out accuracy {accuracy:.3f} after {done} iterations; {cfg.min_accuracy:.2f} needed"
+        )
         if _tail_mean(outcome.loss) > 0.9 * _head_mean(outcome.loss):
             result["hint"] = LOSS_FLAT_HINT
         elif _tail_mean(outcome.batch_accuracy) >= cfg.min_accuracy:
-            result["hint"] = HELD_OUT_HINT.format(batch=_tail_mean(outcome.batch_accuracy), eval_batch=cfg.eval_batch)
+            result["hint"] = HELD_OUT_HINT.format(
+                batch=_tail_mean(outcome.batch_accuracy), eval_batch=cfg.eval_batch
+            )
         return result
-    result.update(status="PASS", passed=True,
-                  message=f"held-out accuracy {accuracy:.3f} after {done} iterations of batch "
-                          f"{cfg.batch_size} ({outcome.elapsed_s:.0f} s)")
+    result.update(
+        status="PASS",
+        passed=True,
+        message=f"held-out accuracy {accuracy:.3f} after {done} iterations of batch "
+        f"{cfg.batch_size} ({outcome.elapsed_s:.0f} s)",
+    )
     return result
 
 
@@ -193,9 +282,11 @@ def _non_finite_verdict(outcome: TrainOutcome, result: dict, names: dict, cfg: T
     f = outcome.failure or {}
     op = f.get("op", "")
     if op:
-        result["message"] = (f"training stopped {_when(f)}: {names.get(op, op)} "
-                             f"({LAYER_WORDS.get(f.get('layer'), f.get('layer'))}) returned NaN or inf "
-                             f"in {OUTPUT_WORDS.get(f.get('output'), f.get('output'))}")
+        result["message"] = (
+            f"training stopped {_when(f)}: {names.get(op, op)} "
+            f"({LAYER_WORDS.get(f.get('layer'), f.get('layer'))}) returned NaN or inf "
+            f"in {OUTPUT_WORDS.get(f.get('output'), f.get('output'))}"
+        )
     else:
         result["message"] = f"training stopped {_when(f)}: the class scores became NaN or inf"
     size = max(f.get("max_abs_param", 0.0), f.get("max_abs_input", 0.0))
@@ -203,8 +294,10 @@ def _non_finite_verdict(outcome: TrainOutcome, result: dict, names: dict, cfg: T
         result["hint"] = NON_FINITE_HINTS["diverged"].format(size=size)
     elif op:
         result["hint"] = NON_FINITE_HINTS.get(op) or NON_FINITE_HINTS[OPS[op].kind]
-    result["details"].append(f"largest |input| of that call {f.get('max_abs_input', 0.0):.3g}, "
-                             f"largest |parameter| {f.get('max_abs_param', 0.0):.3g}")
+    result["details"].append(
+        f"largest |input| of that call {f.get('max_abs_input', 0.0):.3g}, "
+        f"largest |parameter| {f.get('max_abs_param', 0.0):.3g}"
+    )
     result["numbers"].update(failed_iteration=f.get("iteration", 0) + 1)
     return result
 
@@ -227,8 +320,13 @@ def _not_learning_hint(outcome: TrainOutcome, stuck: list, names: dict) -> str:
             grads = "the " + (", ".join(words[:-1]) + " and " if len(words) > 1 else "") + words[-1]
             grads += " gradients" if len(words) > 1 else " gradient"
             fn = names.get(f"{kind}.backward", f"{kind}.backward")
-            return NOT_LEARNING_HINT.format(layers=_layer_list(stuck), function=f"{fn} in the {LAYER_WORDS[layer]}",
-                                            what=grads, count=max(dead.values()), done=done)
+            return NOT_LEARNING_HINT.format(
+                layers=_layer_list(stuck),
+                function=f"{fn} in the {LAYER_WORDS[layer]}",
+                what=grads,
+                count=max(dead.values()),
+                done=done,
+            )
     return NOT_LEARNING_PLAIN_HINT.format(layers=_layer_list(stuck))
 
 
@@ -238,14 +336,16 @@ def _malformed(outcome: TrainOutcome, m: int) -> str:
     e, s = len(outcome.eval_iterations), min(outcome.config.get("eval_subset", m), m)
     if outcome.eval_predictions.shape != (e, s):
         return f"eval_predictions of shape {outcome.eval_predictions.shape}, expected {(e, s)}"
-    if outcome.status == COMPLETED:
-        if outcome.scores is None or outcome.scores.shape != (K, m) or not np.isfinite(outcome.scores).all():
-            return "final scores missing, of the wrong shape or not finite"
+    if outcome.status == COMPLETED and (
+        outcome.scores is None or outcome.scores.shape != (K, m) or not np.isfinite(outcome.scores).all()
+    ):
+        return "final scores missing, of the wrong shape or not finite"
     return ""
 
 
 def _function_names() -> dict:
     from harness.profiles import dictapi
+
     return dict(dictapi.FUNCTIONS)
 
 

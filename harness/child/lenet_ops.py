@@ -5,17 +5,18 @@ time each op takes, and whether the layers run on a GPU's arrays.
 against the reference) and before training on a GPU (the device probe). Like ``training``,
 everything goes through ``call(op_name, params, arrays) -> dict of canonical outputs``.
 """
+
 from __future__ import annotations
 
 import math
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
+from harness.child.training import NETWORK, Call, K, init_params, output_rows
 from harness.core import device
 from harness.core.ops import OPS
-from harness.child.training import K, NETWORK, Call, init_params, output_rows
 
 
 def lenet_cases(batch_size: int = 64, seed: int = 0) -> list[tuple[str, str, dict, dict]]:
@@ -35,20 +36,34 @@ def lenet_cases(batch_size: int = 64, seed: int = 0) -> list[tuple[str, str, dic
         if kind != "relu":
             x = np.abs(x)
     w = params["loss"]["w"]
-    cases.append(("loss", "mlrloss", {"K": K, "prediction": 1},
-                  {"wb": np.concatenate([w.ravel(), np.zeros(K - 1)]), "X": x,
-                   "y": rng.integers(0, K, (1, batch_size)).astype(np.float64)}))
+    cases.append(
+        (
+            "loss",
+            "mlrloss",
+            {"K": K, "prediction": 1},
+            {
+                "wb": np.concatenate([w.ravel(), np.zeros(K - 1)]),
+                "X": x,
+                "y": rng.integers(0, K, (1, batch_size)).astype(np.float64),
+            },
+        )
+    )
     return cases
 
 
 def with_forward_outputs(call: Call, cases: list, xp=np) -> list:
     """``cases`` with each backward case's ``y`` computed by ``call``'s forward (zeros if it raises)."""
-    for layer, op_name, p, arrays in cases:
+    for _layer, op_name, p, arrays in cases:
         if OPS[op_name].kind == "backward" and "y" not in arrays:
             try:
-                arrays["y"] = xp.asarray(call(op_name.replace("backward", "forward"), p,
-                                              {k: v.copy() for k, v in arrays.items() if k != "dy"})["y"],
-                                         dtype=np.float64)
+                arrays["y"] = xp.asarray(
+                    call(
+                        op_name.replace("backward", "forward"),
+                        p,
+                        {k: v.copy() for k, v in arrays.items() if k != "dy"},
+                    )["y"],
+                    dtype=np.float64,
+                )
             except (Exception, SystemExit):
                 arrays["y"] = xp.zeros_like(arrays["dy"])
     return cases
@@ -74,8 +89,14 @@ def device_problem(call: Call, xp) -> str:
     return ""
 
 
-def time_ops(call: Call, batch_size: int = 64, repeats: int = 3, budget_s: float = 60.0,
-             clock: Callable[[], float] = time.perf_counter, xp=np) -> dict:
+def time_ops(
+    call: Call,
+    batch_size: int = 64,
+    repeats: int = 3,
+    budget_s: float = 60.0,
+    clock: Callable[[], float] = time.perf_counter,
+    xp=np,
+) -> dict:
     """Seconds each op takes per LeNet iteration (all its instances, best of ``repeats``).
 
     An op that raises gets None. Repeats stop early once ``budget_s`` is spent. ``xp``: the
@@ -86,7 +107,7 @@ def time_ops(call: Call, batch_size: int = 64, repeats: int = 3, budget_s: float
     best: dict[tuple[str, str], float] = {}
     failed: set[str] = set()
     start = clock()
-    for rep in range(repeats):
+    for _rep in range(repeats):
         for layer, op_name, p, arrays in cases:
             if op_name in failed:
                 continue

@@ -1,0 +1,124 @@
+"""The tasks the child serves beyond single calls: the LeNet training run and per-op timings.
+
+``child_tasks`` registers them with the child's protocol loop (``harness.child.serve``). They
+call the submission's functions through its profile, and the functions the course provides
+through the copies the parent shared for the request (``Sandbox.share_reference``): the child
+never imports ``reference/`` or any module of the grader that holds reference math.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+
+from harness.child import lenet_ops, training
+from harness.core import device
+from harness.core.loader import load_isolated
+
+
+def _readonly(a: np.ndarray) -> np.ndarray:
+    if not isinstance(a, np.ndarray):  # cupy has no read-only arrays: a copy (on the GPU, cheap)
+        return a.copy()
+    view = a.view()
+    view.flags.writeable = False
+    return view
+
+
+def _caller(functions, profile, request: dict):
+    """``call(op, params, arrays)`` over the submission's functions; those the course provides come
+    from the copies the parent shared for this request (``reference_folder``), never from ``reference/``.
+
+    Arguments go in as read-only views: copying every input of every call costs about a
+    quarter of the layers' own compute. A function that writes into its arguments (a ReLU in
+    place, say) gets copies from then on, as the training loop needs its arrays unchanged.
+    """
+    needs_copies: set[str] = set()
+    provided = list(request.get("provided", []))
+    shared = load_isolated(Path(request["reference_folder"]), provided) if provided else {}
+
+    def call(op_name, params, arrays):
+        name = profile.FUNCTIONS[op_name]
+        fn = {name: (shared if name in provided else functions)[name]}
+        if name not in needs_copies:
+            try:
+                return _writable(
+                    profile.call(fn, op_name, params, {k: _readonly(v) for k, v in arrays.items()})[0]
+                )
+            except ValueError as exc:
+                if "read-only" not in str(exc):
+                    raise
+                needs_copies.add(name)
+        return _writable(profile.call(fn, op_name, params, {k: v.copy() for k, v in arrays.items()})[0])
+
+    return call
+
+
+def _writable(outputs: dict) -> dict:
+    """Outputs the loop may update in place (a function may return a view of its read-only input)."""
+    return {
+        k: v.copy() if isinstance(v, np.ndarray) and not v.flags.writeable else v for k, v in outputs.items()
+    }
+
+
+def child_tasks(functions, profile) -> dict:
+    """The tasks the child serves for this check: ``train`` and ``time_ops``."""
+
+    def train_task(request, arrays, folder: Path) -> dict:
+        call = _caller(functions, profile, request)
+        config = training.TrainConfig.from_dict(request["config"])
+        progress = progress_writer(folder / "progress.json")
+        xp, note = _device(call, config.device)
+        outcome = training.train(
+            call, arrays["x_train"], arrays["y_train"], arrays["x_eval"], config, progress=progress, xp=xp
+        )
+        outcome.device_note = note
+        out_arrays, info = outcome.to_payload()
+        for name, value in out_arrays.items():
+            np.save(folder / f"out_{name}.npy", np.asarray(value, dtype=np.float64), allow_pickle=False)
+        return {"outputs": {name: {"kind": "ndarray"} for name in out_arrays}, "data": {"info": info}}
+
+    def time_task(request, arrays, folder: Path) -> dict:
+        call = _caller(functions, profile, request)
+        times = lenet_ops.time_ops(
+            call,
+            batch_size=request.get("batch_size", 64),
+            budget_s=request.get("budget_s", 60.0),
+            xp=device.array_module(request.get("device", device.CPU)),
+        )
+        return {"outputs": {}, "data": {"times": times}}
+
+    return {"train": train_task, "time_ops": time_task}
+
+
+def progress_writer(path: Path, every_s: float = 0.2):
+    """``progress(info)`` for ``training.train``: the parent's progress line reads this file."""
+    written = [-math.inf]
+
+    def progress(info: dict) -> None:
+        now = time.monotonic()
+        if now - written[0] >= every_s or info["iteration"] == info["iterations"]:
+            written[0] = now
+            path.write_text(json.dumps(info, default=float))
+
+    return progress
+
+
+def _device(call, asked: str) -> tuple:
+    """``(array module, note)``: where to train; the note says why not on the GPU asked for."""
+    if asked == device.CPU:
+        return np, ""
+    try:
+        xp = device.array_module(asked)
+    except device.DeviceError as exc:
+        return np, f"trained on the CPU: {exc}"
+    problem = lenet_ops.device_problem(call, xp)
+    if problem:
+        return np, (
+            f"trained on the CPU, not the GPU asked for: {problem}. Layers that take their "
+            f"array module from their inputs (xp = cupy.get_array_module(x)) run on either."
+        )
+    return xp, ""
