@@ -14,13 +14,13 @@ from pathlib import Path
 
 from harness import __version__
 from harness.options import (
-    _positive,
     add_device_option,
     add_grade_command,
     add_grade_options,
     grade_argv,
     hidden_seed_from,
     options_from,
+    positive,
     usable_device,
 )
 
@@ -61,7 +61,7 @@ def add_deploy_commands(sub) -> None:
     b.add_argument("--out", help="output folder (default: reports/bulk-<folder-name>/)")
     b.add_argument(
         "--jobs",
-        type=_positive(int),
+        type=positive(int),
         default=max(1, (os.cpu_count() or 2) // 2),
         help="submissions graded at once (default: half the CPUs)",
     )
@@ -69,7 +69,7 @@ def add_deploy_commands(sub) -> None:
     b.add_argument("--no-html", action="store_true", help="skip each student's HTML report and JUnit XML")
     b.add_argument(
         "--submission-timeout",
-        type=_positive(float),
+        type=positive(float),
         default=900.0,
         metavar="SECONDS",
         help="wall-clock limit of one submission's whole grade (default 900)",

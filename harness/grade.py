@@ -331,15 +331,14 @@ def extra_checks(sb, submission, options, rubric, results, notices, kinds, data=
 
 def run_command(args: argparse.Namespace) -> int:
     """``python -m harness grade``: grade, write every report, print the summary; the exit status."""
-    from harness import report as report_mod
     from harness.options import options_from
-    from harness.report import terminal
+    from harness.report import files, terminal
 
     options = options_from(args)
     name = Path(args.path).resolve().name or "submission"
     out = Path(args.out) if args.out else Path("reports") / Path(name).stem
     result = grade(args.path, options)
-    written = report_mod.write_all(result, out, html=not args.no_html)
+    written = files.write_all(result, out, html=not args.no_html)
     if args.quiet:
         print(f"{result.score:g} / {result.max_score:g}")
     else:

@@ -67,7 +67,9 @@ class Options:
         return self.training.enabled
 
 
-def _positive(kind):
+def positive(kind):
+    """An argparse ``type``: ``kind(text)``, refused unless it is a number above zero."""
+
     def parse(text):
         try:
             value = kind(text)
@@ -105,7 +107,7 @@ GRADE_OPTIONS: tuple[tuple[str, dict], ...] = (
     (
         "--timeout",
         dict(
-            type=_positive(float),
+            type=positive(float),
             default=_DEFAULT.timeout,
             metavar="SECONDS",
             help=f"time limit per call of a submission function (default {_DEFAULT.timeout:g})",
@@ -114,7 +116,7 @@ GRADE_OPTIONS: tuple[tuple[str, dict], ...] = (
     (
         "--memory",
         dict(
-            type=_positive(float),
+            type=positive(float),
             default=_DEFAULT_LIMITS.memory_bytes / 2**30,
             metavar="GIB",
             help=f"address-space limit of the submission's process (default {_DEFAULT_LIMITS.memory_bytes / 2**30:g})",
@@ -143,7 +145,7 @@ GRADE_OPTIONS: tuple[tuple[str, dict], ...] = (
     (
         "--train-time-limit",
         dict(
-            type=_positive(float),
+            type=positive(float),
             default=TrainOptions.time_limit_s,
             metavar="SECONDS",
             help=f"wall-clock limit of the training check (default {TrainOptions.time_limit_s:g})",
@@ -152,7 +154,7 @@ GRADE_OPTIONS: tuple[tuple[str, dict], ...] = (
     (
         "--train-iterations",
         dict(
-            type=_positive(int),
+            type=positive(int),
             default=TrainOptions.iterations,
             metavar="N",
             help=f"SGD iterations of batch 64 in the training check (default {TrainOptions.iterations})",

@@ -22,12 +22,11 @@ from pathlib import Path
 import pytest
 
 from harness import grade as grade_mod
-from harness import report as report_mod
 from harness.core import paths
 from harness.core.model import Status
 from harness.grade import grade
 from harness.options import Options, TrainOptions
-from harness.report import gradescope
+from harness.report import files, gradescope
 from harness.sandbox import proctree
 from harness.sandbox.process import Limits, Sandbox, unprivileged_user
 
@@ -676,7 +675,7 @@ def assert_graded_safely(report, case: Hostile) -> None:
 
 
 def assert_reports_are_ours(report, out: Path, wait: float = 0.0) -> None:
-    written = report_mod.write_all(report, out, html=False)
+    written = files.write_all(report, out, html=False)
     time.sleep(wait)  # anything that survived the sandbox would write now
     assert json.loads((out / "results.json").read_text()) == json.loads(
         json.dumps(gradescope.render(report), default=str)

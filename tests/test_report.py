@@ -8,9 +8,9 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from harness import report as reports
 from harness.core.model import CheckResult, GradeReport, Status
 from harness.report import common, gradescope, markdown, terminal
+from harness.report import files as reports
 
 CONV_W_DETAILS = (
     "worst at kernel (dh=2, dw=0, c=1) -> filter 3: got 0.412, expected -0.412\n"

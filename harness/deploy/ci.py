@@ -23,12 +23,11 @@ ARTIFACT_NOTE = (
 
 def run(path: str, options, out: Path, *, html: bool = True) -> int:
     """Grade ``path`` and emit everything a workflow step shows; the grade's exit code."""
-    from harness import report as report_mod
     from harness.grade import grade
-    from harness.report import markdown, terminal
+    from harness.report import files, markdown, terminal
 
     result = grade(path, options)
-    written = report_mod.write_all(result, out, html=html)
+    written = files.write_all(result, out, html=html)
     print(terminal.render(result, color=False))
     print(f"reports: {out}/ ({', '.join(sorted(p.name for p in written.values()))})")
     for line in annotate.annotations(result, path, options.profile):

@@ -357,7 +357,7 @@ class Sandbox:
         finally:
             for fd in (cmd_r, rep_w, out_w):
                 os.close(fd)
-        proctree._SERVERS.add(self.proc.pid)
+        proctree.add_server(self.proc.pid)
         os.set_blocking(out_r, False)
         self._cmd = os.fdopen(cmd_w, "w")
         self._reply = rep_r
@@ -382,7 +382,7 @@ class Sandbox:
             pass
         self.tracker.kill_all(proc.pid)  # orphans re-parented while it died
         self.observed.killed = len(self.tracker.strays)
-        proctree._SERVERS.discard(proc.pid)
+        proctree.remove_server(proc.pid)
         for close in (self._cmd.close, lambda: os.close(self._reply), lambda: os.close(self._out.fd)):
             try:
                 close()

@@ -30,7 +30,17 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 _SERVERS: set[int] = set()
 """Pids of every live sandbox child of this process: never counted as adopted orphans."""
-_SUBREAPER: dict = {}
+_SUBREAPER: dict[str, bool] = {}
+
+
+def add_server(pid: int) -> None:
+    """Record a live sandbox child of this process: never taken for an adopted orphan."""
+    _SERVERS.add(pid)
+
+
+def remove_server(pid: int) -> None:
+    """Forget a sandbox child once it is dead and reaped."""
+    _SERVERS.discard(pid)
 
 
 @dataclass(frozen=True)
