@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 
 from harness.cases import reference
+from harness.cases.catalogue import Case, kink_margin
 from harness.checks import gradcheck as gc
-from harness.checks.gradcheck import gradcheck, pooling_margin, relu_margin
+from harness.checks.gradcheck import gradcheck
 from harness.core.ops import output_hw
 
 MAX_PASS_CALLS = 1 + 8 * 3  # L(x), then per direction 4 calls, 4 more if the step adapts
@@ -98,11 +99,9 @@ def gradients(layer, params, arrays, dy, dtype=np.float64):
 
 
 def margin(layer, params, arrays):
-    if layer == "relu":
-        return relu_margin(arrays["x"])
-    if layer == "pooling":
-        return pooling_margin(arrays["x"], *(params[k] for k in ("h", "w", "c", "k", "stride", "pad")))
-    return None
+    """The kink margin the grader passes (``harness.cases.catalogue.kink_margin``)."""
+    op = "mlrloss" if layer == "mlrloss" else f"{layer}.forward"
+    return kink_margin(Case(op, "test", params, arrays))
 
 
 def check(case, wrt, grad=None, *, dtype=np.float64, seed=1, forward=None, **kw):
@@ -389,17 +388,12 @@ def test_steps_respect_the_kink_margin():
     layer, params, arrays, dy = case = CASES["relu"]
     result = check(case, "x")
     # largest move 2 h max|u| <= KINK_SAFETY * margin / 2, and max|u| <= |u| = 1
-    assert max(result.numbers["eps"]) <= gc.KINK_SAFETY * relu_margin(arrays["x"]) / 4 * np.sqrt(
+    assert max(result.numbers["eps"]) <= gc.KINK_SAFETY * margin(layer, params, arrays) / 4 * np.sqrt(
         arrays["x"].size
     )
 
 
-def test_margin_helpers():
-    x = np.array([[1.0, 2, 3, 4], [0, 0, 0, 5], [1, 1.5, 1, 1]]).T  # three 2x2 images
-    assert pooling_margin(x, 2, 2, 1, 2, 2, 0) == 0.5
-    assert (
-        pooling_margin(-np.ones((4, 1)) - np.arange(4)[:, None], 2, 2, 1, 2, 2, 1) == 0.0
-    )  # zero padding ties
-    assert relu_margin(np.array([[-0.3, 0.2]])) == pytest.approx(0.2)
-    layer, params, arrays, _ = CASES["pooling-overlap-pad"]
+@pytest.mark.parametrize("name", ["relu", "pooling", "pooling-overlap-pad"])
+def test_piecewise_linear_cases_stay_off_their_kinks(name):
+    layer, params, arrays, _ = CASES[name]
     assert margin(layer, params, arrays) > 0

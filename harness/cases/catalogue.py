@@ -43,6 +43,7 @@ import numpy as np
 
 from harness.cases import reference
 from harness.core.ops import OPS, output_hw
+from harness.core.windows import windows
 
 SEED = 20240521
 """The seed every public case is drawn from."""
@@ -256,18 +257,10 @@ def pooling_windows(x: np.ndarray, params: dict) -> tuple[np.ndarray, np.ndarray
 
     Padding reads as 0; each row lists a window in Fortran order (height offset fastest).
     """
-    h, w, c, k, s, p = (params[key] for key in ("h", "w", "c", "k", "stride", "pad"))
-    h_out, w_out = output_hw(params)
-    vol = x.reshape(c, w, h, x.shape[1])  # C-order view of the Fortran (h, w, c) columns
-    pads = ((0, 0), (p, p), (p, p), (0, 0))
-    vals, real = np.pad(vol, pads), np.pad(np.ones(vol.shape, bool), pads)
-    pick = [
-        (slice(None), slice(dw, dw + s * w_out, s), slice(dh, dh + s * h_out, s))
-        for dw in range(k)
-        for dh in range(k)
-    ]
-    stack = lambda a: np.stack([a[sl] for sl in pick], axis=-1).reshape(-1, k * k)
-    return stack(vals), stack(real)
+    k = params["k"]
+    # (c, k_w, k_h, w_out, h_out, n) -> one row per window, listed (c, w_out, h_out, n), dh fastest
+    rows = lambda a: np.moveaxis(a, (1, 2), (4, 5)).reshape(-1, k * k)
+    return rows(windows(x, params)), rows(windows(np.ones(x.shape, bool), params, pad_value=False))
 
 
 def negative_padded_windows(x: np.ndarray, params: dict) -> int:

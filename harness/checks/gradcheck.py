@@ -386,33 +386,3 @@ def _entries(L, x0, grad, rng, count, kink_margin, base, volume, volume_kind, nu
         )
         facts.append(f"at {where}: your gradient {fmt(grad[index])}, finite difference {fmt(numeric)}")
     return facts
-
-
-# ---- kink margins of the piecewise-linear layers, for callers -----------------------------
-
-
-def relu_margin(x: np.ndarray) -> float:
-    """The distance of relu's input to its kink: ``min |x|``."""
-    return float(np.min(np.abs(x))) if np.size(x) else np.inf
-
-
-def pooling_margin(x: np.ndarray, h: int, w: int, c: int, k: int, stride: int, pad: int) -> float:
-    """The smallest gap between a window's maximum and its runner-up (zero padding included).
-
-    ``x`` is canonical ``(h*w*c, n)`` data. A window of one element has no runner-up.
-    """
-    n = x.shape[1]
-    vol = np.ascontiguousarray(x).reshape(c, w, h, n)  # Fortran (h, w, c) columns
-    vol = np.pad(vol, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
-    h_out, w_out = (h + 2 * pad - k) // stride + 1, (w + 2 * pad - k) // stride + 1
-    if k * k < 2 or h_out <= 0 or w_out <= 0:
-        return np.inf
-    windows = np.stack(
-        [
-            vol[:, dw : dw + stride * w_out : stride, dh : dh + stride * h_out : stride]
-            for dw in range(k)
-            for dh in range(k)
-        ]
-    )
-    top2 = np.sort(windows, axis=0)[-2:]
-    return float(np.min(top2[1] - top2[0]))

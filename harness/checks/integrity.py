@@ -48,8 +48,6 @@ REVIEW = "flagged for review"
 MAX_INNER_CALLS = 2
 """Forward calls by the submission's own code during one backward call that are still plausible
 (recomputing the output once, or twice); more is numerical differentiation."""
-EXACT = 1e-12
-"""Relative error (to the largest expected value) of an exact float64 computation, with room."""
 FD_LOW, FD_HIGH = 1e-11, 1e-3
 """Relative errors typical of finite differences (round-off over a step, or truncation)."""
 SAME = 1e-9

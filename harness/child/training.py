@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from harness.core import device
-from harness.core.ops import OPS
+from harness.core.ops import OPS, output_hw
 
 Call = Callable[[str, dict, dict], dict]
 
@@ -297,8 +297,7 @@ def output_rows(kind: str, p: dict, arrays: dict) -> int:
         return arrays["w"].shape[1]
     if kind == "relu":
         return p["h"] * p["w"] * p["c"]
-    h_out = (p["h"] + 2 * p["pad"] - p["k"]) // p["stride"] + 1
-    w_out = (p["w"] + 2 * p["pad"] - p["k"]) // p["stride"] + 1
+    h_out, w_out = output_hw(p)
     return h_out * w_out * (p["num"] if kind == "conv" else p["c"])
 
 

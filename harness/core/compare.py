@@ -260,12 +260,44 @@ def compare(
     )
 
 
+def largest(expected: np.ndarray) -> float:
+    """``max |expected|``, the scale of the absolute tolerance (0 for an empty array)."""
+    return float(np.max(np.abs(expected))) if expected.size else 0.0
+
+
+def absolute_tolerance(scale: float, atol_scale: float = ATOL_SCALE) -> float:
+    """The absolute part of the tolerance for an array of largest magnitude ``scale``."""
+    return atol_scale * scale if scale > 0 else ABS_FLOOR
+
+
+def allowed_error(
+    expected: np.ndarray, scale: float | None = None, rtol: float = RTOL, atol_scale: float = ATOL_SCALE
+) -> np.ndarray:
+    """The largest ``|got - expected|`` accepted at each element (the module docstring's formula);
+    ``scale`` is ``max |expected|`` unless the caller relates the array to another one."""
+    scale = largest(expected) if scale is None else scale
+    return absolute_tolerance(scale, atol_scale) + rtol * np.abs(expected)
+
+
+def within_tolerance(
+    got: np.ndarray,
+    expected: np.ndarray,
+    scale: float | None = None,
+    rtol: float = RTOL,
+    atol_scale: float = ATOL_SCALE,
+) -> np.ndarray:
+    """Elements of ``got`` that pass against ``expected`` (NaN never does): the grader's predicate,
+    used by the comparison and by the diagnosis alike."""
+    with np.errstate(invalid="ignore"):
+        return np.abs(got - expected) <= allowed_error(expected, scale, rtol, atol_scale)
+
+
 def _values(got, expected, rtol, atol_scale, volume, volume_kind, hide, numbers):
     """The value rung: (ok, message without the array's name, facts)."""
     diff = np.abs(got - expected)
-    scale = float(np.max(np.abs(expected))) if expected.size else 0.0
-    atol = atol_scale * scale if scale > 0 else ABS_FLOOR
-    allowed = atol + rtol * np.abs(expected)
+    scale = largest(expected)
+    atol = absolute_tolerance(scale, atol_scale)
+    allowed = allowed_error(expected, scale, rtol, atol_scale)
     bad = diff > allowed
     n_bad, total = int(bad.sum()), int(got.size)
     tol = tolerance_text(rtol, atol_scale)

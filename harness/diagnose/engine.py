@@ -32,8 +32,6 @@ from harness.core.ops import OPS, output_hw
 from harness.diagnose import mistakes
 from harness.diagnose.mistakes import MISTAKES, Mistake, close
 
-IN_PLACE = mistakes.IN_PLACE
-
 
 def likely_cause(op, case, out_name: str, got: np.ndarray, expected: np.ndarray) -> str:
     """The best-supported explanation of ``got`` != ``expected`` for one output of one case, or ''."""

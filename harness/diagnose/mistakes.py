@@ -752,5 +752,3 @@ MISTAKES: tuple[Mistake, ...] = (
     Mistake("permuted_values", PERMUTED_VALUES, ("*:*",), test=same_values),
 )
 """Every known mistake, in the order hypotheses are tried (the first that fits is reported)."""
-
-BY_ID = {m.id: m for m in MISTAKES}

@@ -5,7 +5,7 @@ the reference run on changed inputs (``run``), windows placed 1 apart, padded wi
 routed to another maximum or cropped at the wrong place (``patches``/``unpatch``, the
 reference's im2col/col2im written with those knobs), other memory orders of a canonical
 array (``layouts``), and the tolerance within which a student's result *is* a prediction
-(``close``). Canonical layouts are those of ``harness.core.ops``: data ``(h*w*c, n)``, each column
+(``close``, the comparison's own predicate). Windows come from ``harness.core.windows``. Canonical layouts are those of ``harness.core.ops``: data ``(h*w*c, n)``, each column
 the Fortran flattening of ``(h, w, c)``, which is a C-ordered ``(c, w, h, n)`` array.
 """
 
@@ -17,8 +17,10 @@ from collections.abc import Iterable
 import numpy as np
 
 from harness.cases import reference
-from harness.core.compare import ABS_FLOOR, ATOL_SCALE, RTOL
+from harness.core.compare import within_tolerance
 from harness.core.ops import OPS, output_hw
+from harness.core.windows import volume as cwhn
+from harness.core.windows import window_slices, windows
 
 Candidates = Iterable[tuple[np.ndarray, str]]
 """Predicted arrays, each with a detail for the hint."""
@@ -28,9 +30,8 @@ Candidates = Iterable[tuple[np.ndarray, str]]
 
 
 def close_mask(got: np.ndarray, predicted: np.ndarray, scale: float | None = None) -> np.ndarray:
-    """Elements of ``got`` within the grader's tolerance of ``predicted`` (``harness.core.compare``):
-    ``|got - predicted| <= ATOL_SCALE * scale + RTOL * |predicted|``, ``scale`` defaulting to
-    ``max |predicted|``.
+    """Elements of ``got`` within the grader's tolerance of ``predicted``: the predicate of
+    ``harness.core.compare`` (``within_tolerance``), ``scale`` defaulting to ``max |predicted|``.
 
     A student who makes a mistake computes the mistaken formula with the same arithmetic as
     correct code (float32 at worst), so the mistaken result carries the same round-off as a
@@ -39,12 +40,7 @@ def close_mask(got: np.ndarray, predicted: np.ndarray, scale: float | None = Non
     mutant that differs from the expected array by less than this cannot be told apart from
     it on that case, and is not evidence of anything (``harness.diagnose.engine``).
     """
-    got, predicted = np.asarray(got, dtype=np.float64), np.asarray(predicted, dtype=np.float64)
-    if scale is None:
-        scale = float(np.max(np.abs(predicted))) if predicted.size else 0.0
-    atol = ATOL_SCALE * scale if scale > 0 else ABS_FLOOR
-    with np.errstate(invalid="ignore"):
-        return np.abs(got - predicted) <= atol + RTOL * np.abs(predicted)
+    return within_tolerance(np.asarray(got, dtype=np.float64), np.asarray(predicted, dtype=np.float64), scale)
 
 
 def close(got: np.ndarray, predicted: np.ndarray, scale: float | None = None) -> bool:
@@ -70,13 +66,8 @@ def out_channels(case) -> int:
     return case.params["num"] if OPS[case.op].layer == "conv" else case.params["c"]
 
 
-def cwhn(a: np.ndarray, h: int, w: int, c: int) -> np.ndarray:
-    """``(h*w*c, n)`` canonical data as a C-ordered ``(c, w, h, n)`` array."""
-    return np.ascontiguousarray(a).reshape(c, w, h, a.shape[1])
-
-
 def flat(v: np.ndarray) -> np.ndarray:
-    """Inverse of ``cwhn``."""
+    """Inverse of ``cwhn`` (``harness.core.windows.volume``)."""
     return np.ascontiguousarray(v).reshape(-1, v.shape[-1])
 
 
@@ -147,18 +138,8 @@ def flip_kernel(w: np.ndarray, k: int, c: int) -> np.ndarray:
 
 def patches(x, params, place=None, pad_value=0.0) -> np.ndarray:
     """Every window's values, ``(c, k_w, k_h, w_out, h_out, n)``; windows start ``place`` apart
-    (the stride by default) and the map is padded with ``pad_value``."""
-    h, w, c, k, s, p = (params[key] for key in ("h", "w", "c", "k", "stride", "pad"))
-    h_out, w_out = output_hw(params)
-    step = s if place is None else place
-    v = np.pad(cwhn(x, h, w, c), ((0, 0), (p, p), (p, p), (0, 0)), constant_values=pad_value)
-    out = np.empty((c, k, k, w_out, h_out, x.shape[1]))
-    for dw in range(k):
-        for dh in range(k):
-            out[:, dw, dh] = v[
-                :, dw : dw + step * (w_out - 1) + 1 : step, dh : dh + step * (h_out - 1) + 1 : step
-            ]
-    return out
+    (the stride by default) and the map is padded with ``pad_value`` (``harness.core.windows``)."""
+    return windows(np.asarray(x, dtype=np.float64), params, place, pad_value)
 
 
 def unpatch(g, params, place=None, crop="center") -> np.ndarray:
@@ -167,15 +148,10 @@ def unpatch(g, params, place=None, crop="center") -> np.ndarray:
     ``crop``: ``center`` (the right answer), ``none`` (the padded map), ``origin`` (rows and
     columns 0..h-1, 0..w-1 of the padded map).
     """
-    h, w, c, k, s, p = (params[key] for key in ("h", "w", "c", "k", "stride", "pad"))
-    h_out, w_out = output_hw(params)
-    step = s if place is None else place
+    h, w, c, p = (params[key] for key in ("h", "w", "c", "pad"))
     v = np.zeros((c, w + 2 * p, h + 2 * p, g.shape[-1]))
-    for dw in range(k):
-        for dh in range(k):
-            v[:, dw : dw + step * (w_out - 1) + 1 : step, dh : dh + step * (h_out - 1) + 1 : step] += g[
-                :, dw, dh
-            ]
+    for dw, dh, index in window_slices(params, place):
+        v[index] += g[:, dw, dh]
     if crop == "none":
         return flat(v)
     start = p if crop == "center" else 0
