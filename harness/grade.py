@@ -20,16 +20,18 @@ from harness.checks import catalogue as checks
 from harness.checks import gradcheck
 from harness.checks import rubric as rubric_mod
 from harness.checks.catalogue import CaseOutcome, CheckSpec
+from harness.child import protocol
 from harness.core import compare, mnist
 from harness.core.model import CheckResult, GradeReport, Status
 from harness.core.ops import OPS
 from harness.options import Options
-from harness.sandbox.process import Reply, Sandbox
+from harness.sandbox.process import Sandbox
+from harness.sandbox.replies import Reply
 from harness.sandbox.submission import Submission, SubmissionError, locate
 from harness.training import check as training_check
 
 # A failure that spoils every later call of the same function: stop calling it.
-FATAL = ("timeout", "crashed", "memory")
+FATAL = (protocol.TIMEOUT, protocol.CRASHED, protocol.MEMORY)
 
 
 class Grader:

@@ -9,7 +9,7 @@ import pytest
 
 from harness.core import paths
 from harness.profiles import dictapi
-from harness.sandbox import proctree, safefiles
+from harness.sandbox import proctree, replies, safefiles
 from harness.sandbox.process import Limits, Sandbox, unprivileged_user
 from harness.sandbox.submission import locate
 
@@ -357,7 +357,7 @@ def test_returned_files_are_read_with_care(tmp_path, submission):
             ("liar.npy", "would take"),
             ("obj.npy", "not a plain numeric type"),
         ):
-            got = sb.read_value(tmp_path / name, descr)
+            got = replies.read_value(tmp_path / name, descr, sb.limits.max_array_bytes)
             assert got.array is None and why in got.problem, (name, got.problem)
 
 

@@ -19,10 +19,12 @@ import numpy as np
 
 from harness.cases import catalogue as cases_mod
 from harness.checks.gradcheck import gradcheck
+from harness.child import protocol
 from harness.core.compare import compare
 from harness.core.ops import OPS, Op, output_meta, volume_shape
 from harness.diagnose import engine as diagnose
-from harness.sandbox.process import Reply, Sandbox
+from harness.sandbox.process import Sandbox
+from harness.sandbox.replies import Reply
 
 # Canonical output name of a backward op -> the input it differentiates.
 WRT = {"input": "x", "w": "w", "b": "b", "wb": "wb"}
@@ -100,7 +102,7 @@ def catalogue(function_names: dict) -> list[CheckSpec]:
 
 def failed_call(reply: Reply, case: str) -> CaseOutcome:
     """A case whose call did not return: the submission crashed, timed out or is unfinished."""
-    if reply.status == "not_implemented":
+    if reply.status == protocol.NOT_IMPLEMENTED:
         return CaseOutcome(
             case,
             False,
@@ -109,11 +111,11 @@ def failed_call(reply: Reply, case: str) -> CaseOutcome:
             traceback=reply.traceback,
             output=reply.output,
         )
-    what = {"memory": "ran out of memory (MemoryError)"}.get(reply.status, reply.error)
+    what = {protocol.MEMORY: "ran out of memory (MemoryError)"}.get(reply.status, reply.error)
     return CaseOutcome(
         case,
         False,
-        f"raised {what}" if reply.status == "exception" else what,
+        f"raised {what}" if reply.status == protocol.EXCEPTION else what,
         error=what,
         traceback=reply.traceback,
         output=reply.output,
@@ -126,7 +128,7 @@ def judge_value(
     """Compare one output of one call with the expected value; explain a mismatch."""
     if not reply.ok:
         outcome = failed_call(reply, case.name)
-        if reply.status == "exception" and not hidden:
+        if reply.status == protocol.EXCEPTION and not hidden:
             outcome.hint = diagnose.crash_hint(op, case, reply.error)
         return outcome
     returned = reply.outputs.get(out_name)

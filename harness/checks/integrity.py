@@ -41,7 +41,8 @@ from harness.cases import catalogue as cases_mod
 from harness.checks.gradcheck import STEP_REL
 from harness.core.model import CheckResult, Status
 from harness.core.ops import OPS
-from harness.sandbox.process import MAX_SUBMISSION_BYTES, Reply, Sandbox
+from harness.sandbox.process import MAX_SUBMISSION_BYTES, Sandbox
+from harness.sandbox.replies import Reply
 from harness.sandbox.safefiles import read_bounded
 
 REVIEW = "flagged for review"

@@ -31,7 +31,9 @@ from pathlib import Path
 
 import numpy as np
 
-# Exact types only: a subclass may lie about its values (see sandbox.read_value).
+from harness.child import protocol
+
+# Exact types only: a subclass may lie about its values (see harness.sandbox.replies.read_value).
 SCALAR_TYPES = (float, int, np.float64, np.float32, np.float16, np.int64, np.int32)
 MAX_EVENTS = 100
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
@@ -288,12 +290,12 @@ def describe(obj, path: Path, max_bytes: int = 512 * 2**20) -> dict:
         obj = obj.get()
     if type(obj) in SCALAR_TYPES:
         np.save(path, np.asarray(obj), allow_pickle=False)
-        return {"kind": "scalar", "type": type(obj).__name__, "dtype": str(np.asarray(obj).dtype)}
+        return {"kind": protocol.SCALAR, "type": type(obj).__name__, "dtype": str(np.asarray(obj).dtype)}
     if type(obj) is not np.ndarray:
-        return {"problem": "wrong type", "type": f"{type(obj).__module__}.{type(obj).__qualname__}"}
+        return {"problem": protocol.WRONG_TYPE, "type": f"{type(obj).__module__}.{type(obj).__qualname__}"}
     if obj.dtype.kind not in "biuf":
         return {
-            "problem": "wrong dtype",
+            "problem": protocol.WRONG_DTYPE,
             "type": "numpy.ndarray",
             "dtype": str(obj.dtype),
             "shape": list(obj.shape),
@@ -304,7 +306,12 @@ def describe(obj, path: Path, max_bytes: int = 512 * 2**20) -> dict:
             f"the {max_bytes >> 20} MiB the grader reads"
         }
     np.save(path, obj, allow_pickle=False)
-    return {"kind": "ndarray", "type": "numpy.ndarray", "dtype": str(obj.dtype), "shape": list(obj.shape)}
+    return {
+        "kind": protocol.NDARRAY,
+        "type": "numpy.ndarray",
+        "dtype": str(obj.dtype),
+        "shape": list(obj.shape),
+    }
 
 
 def _text(exc: BaseException) -> str:
@@ -347,15 +354,19 @@ def run_call(
         counter.instrument(functions)
         counter.take()
     outputs, meta, passed = profile.call(functions, request["op"], request["params"], inputs)
-    reply = {"outputs": {}, "meta": {}, "after": {}}
+    reply = {protocol.OUTPUTS: {}, "meta": {}, protocol.AFTER: {}}
     for name, obj in outputs.items():
-        reply["outputs"][name] = describe(obj, folder / f"out_{name}.npy", max_bytes)
+        reply[protocol.OUTPUTS][name] = describe(
+            obj, folder / protocol.value_file(protocol.OUTPUTS, name), max_bytes
+        )
     for key, value in meta.items():
         reply["meta"][key] = value if type(value) in (int, float, str, bool) else repr(value)[:80]
     if request.get("after"):
         # The arrays that were passed in, as they are now: the parent checks they did not change.
         for name, value in _flatten(passed).items():
-            reply["after"][name] = describe(value, folder / f"after_{name}.npy", max_bytes)
+            reply[protocol.AFTER][name] = describe(
+                value, folder / protocol.value_file(protocol.AFTER, name), max_bytes
+            )
     return reply
 
 
@@ -391,8 +402,10 @@ def _write_reply(folder: Path, reply: dict) -> None:
     try:
         text = json.dumps(reply, default=str)
     except BaseException as exc:  # a value whose str() fails or loops
-        text = json.dumps({"status": "exception", "error": f"the reply could not be encoded ({_text(exc)})"})
-    fd = os.open(folder / "reply.json", os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+        text = json.dumps(
+            {"status": protocol.EXCEPTION, "error": f"the reply could not be encoded ({_text(exc)})"}
+        )
+    fd = os.open(folder / protocol.REPLY, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
     with os.fdopen(fd, "w") as f:
         f.write(text)
 
@@ -438,14 +451,14 @@ def serve(config: dict, cmd_in, reply_out) -> None:
     for line in cmd_in:
         folder = Path(line.strip())
         try:
-            request = json.loads((folder / "request.json").read_text())
-            with np.load(folder / "inputs.npz", allow_pickle=False) as z:
+            request = json.loads((folder / protocol.REQUEST).read_text())
+            with np.load(folder / protocol.INPUTS, allow_pickle=False) as z:
                 inputs = {k: z[k] for k in z.files}
             if request.get("task") not in tasks:
                 more_tasks()
         except Exception as exc:
             request = {}
-            reply = {"status": "protocol", "error": f"the request could not be read: {_text(exc)}"}
+            reply = {"status": protocol.PROTOCOL, "error": f"the request could not be read: {_text(exc)}"}
         else:
             reply = _handle(tasks, request, inputs, folder, roots, out_fd, work)
         modules = set(sys.modules) - reported
@@ -468,17 +481,25 @@ def _handle(tasks, request: dict, inputs: dict, folder: Path, roots, out_fd: int
     start = time.perf_counter()
     try:
         reply = tasks[request["task"]](request, inputs, folder)
-        reply["status"] = "ok"
+        reply["status"] = protocol.OK
     except NotImplementedError as exc:
         reply = {
-            "status": "not_implemented",
+            "status": protocol.NOT_IMPLEMENTED,
             "error": _text(exc).partition(": ")[2] or "NotImplementedError",
             "traceback": student_traceback(exc, roots),
         }
     except MemoryError as exc:
-        reply = {"status": "memory", "error": "MemoryError", "traceback": student_traceback(exc, roots)}
+        reply = {
+            "status": protocol.MEMORY,
+            "error": "MemoryError",
+            "traceback": student_traceback(exc, roots),
+        }
     except BaseException as exc:  # SystemExit, KeyboardInterrupt and friends included
-        reply = {"status": "exception", "error": _text(exc), "traceback": student_traceback(exc, roots)}
+        reply = {
+            "status": protocol.EXCEPTION,
+            "error": _text(exc),
+            "traceback": student_traceback(exc, roots),
+        }
     reply["seconds"] = time.perf_counter() - start
     for stream in (sys.stdout, sys.stderr):
         try:

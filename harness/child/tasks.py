@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.child import lenet_ops, training
+from harness.child import lenet_ops, protocol, training
 from harness.core import device
 from harness.core.loader import load_isolated
 
@@ -70,7 +70,7 @@ def child_tasks(functions, profile) -> dict:
     def train_task(request, arrays, folder: Path) -> dict:
         call = _caller(functions, profile, request)
         config = training.TrainConfig.from_dict(request["config"])
-        progress = progress_writer(folder / "progress.json")
+        progress = progress_writer(folder / protocol.PROGRESS)
         xp, note = _device(call, config.device)
         outcome = training.train(
             call, arrays["x_train"], arrays["y_train"], arrays["x_eval"], config, progress=progress, xp=xp
@@ -78,8 +78,15 @@ def child_tasks(functions, profile) -> dict:
         outcome.device_note = note
         out_arrays, info = outcome.to_payload()
         for name, value in out_arrays.items():
-            np.save(folder / f"out_{name}.npy", np.asarray(value, dtype=np.float64), allow_pickle=False)
-        return {"outputs": {name: {"kind": "ndarray"} for name in out_arrays}, "data": {"info": info}}
+            np.save(
+                folder / protocol.value_file(protocol.OUTPUTS, name),
+                np.asarray(value, dtype=np.float64),
+                allow_pickle=False,
+            )
+        return {
+            protocol.OUTPUTS: {name: {"kind": protocol.NDARRAY} for name in out_arrays},
+            "data": {"info": info},
+        }
 
     def time_task(request, arrays, folder: Path) -> dict:
         call = _caller(functions, profile, request)

@@ -5,7 +5,7 @@ own temporary working directory, stdin closed, stdout and stderr on a pipe the p
 drains and caps, in its own session, under resource limits, and as an unprivileged
 user when the grader runs as root. Requests and replies cross as JSON plus ``.npy``
 files; the parent opens them without following links, bounds every size before
-reading, and accepts only plain numeric arrays. Each layer is served by its own
+reading, and accepts only plain numeric arrays. Replies are decoded and validated in ``harness.sandbox.replies``. Each layer is served by its own
 child, so what one module does at import (monkeypatching numpy, a background thread)
 cannot reach another's checks; a crash, a timeout or a kill ends that child, the next
 request gets a fresh one, and every process the child started -- daemons that left
@@ -17,7 +17,6 @@ The threat model, with what is and is not defended: ``docs/threat-model.md``.
 from __future__ import annotations
 
 import json
-import math
 import os
 import resource
 import secrets
@@ -34,16 +33,17 @@ from pathlib import Path
 import numpy as np
 
 from harness import profiles
+from harness.child import protocol
 from harness.core import paths
 from harness.core.ops import OPS
 from harness.sandbox import proctree
 from harness.sandbox.privileges import drop_privileges, fresh_uid, unprivileged_user
+from harness.sandbox.replies import Reply, read_reply
 from harness.sandbox.safefiles import (
     OutputPipe,
     changed_files,
     grader_files,
     lock_answers,
-    open_regular,
     read_bounded,
     tree_size,
     write_new,
@@ -51,7 +51,6 @@ from harness.sandbox.safefiles import (
 from harness.sandbox.submission import Submission
 
 MAX_SUBMISSION_BYTES = 20 * 2**20
-MAX_REPLY_BYTES = 2**20
 TOKEN_VAR = "HARNESS_SANDBOX"
 """Environment variable marking the sandbox's processes (one random token per sandbox)."""
 REPORT_NAMES = ("results.json", "report.json", "report.html", "junit.xml", "summary.md")
@@ -78,51 +77,6 @@ class Limits:
     """Largest returned array the parent will read."""
     disk_bytes: int = 2**30
     """Largest total size of the files in the sandbox's folder; beyond it the child is killed."""
-
-
-@dataclass(frozen=True)
-class Returned:
-    """One value the submission returned, after validation by the parent."""
-
-    array: np.ndarray | None
-    """float64 copy of the value, or None when it is not acceptable."""
-    problem: str = ""
-    """Why it is not acceptable (wrong type, dtype, missing...), for the student."""
-    dtype: str = ""
-    """The dtype the submission used."""
-    kind: str = ""
-    """``ndarray`` or ``scalar``."""
-
-
-@dataclass
-class Reply:
-    """What one request produced."""
-
-    status: str
-    """ok | not_implemented | exception | memory | timeout | crashed | protocol"""
-    error: str = ""
-    """One line: the exception, or what happened to the process."""
-    traceback: str = ""
-    """The student's traceback, trimmed to their own files."""
-    outputs: dict = field(default_factory=dict)
-    """Canonical output name -> Returned."""
-    after: dict = field(default_factory=dict)
-    """Input name (``input.data``, ``param.w``...) -> Returned, as it was after the call."""
-    meta: dict = field(default_factory=dict)
-    """Output dict fields, or the task's JSON result."""
-    data: dict = field(default_factory=dict)
-    """A task's JSON result (training curves' metadata, timings), as the child sent it."""
-    output: str = ""
-    """The submission's stdout and stderr during the request, truncated."""
-    seconds: float = 0.0
-    """Time the request took inside the child."""
-    integrity: dict = field(default_factory=dict)
-    """What the child observed (validated): ``events`` [[what, detail, count]], ``calls``
-    {function: calls made by the submission's own code}, ``modules`` [newly loaded names]."""
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "ok"
 
 
 @dataclass
@@ -495,7 +449,7 @@ class Sandbox:
             return self._crashed(folder, start)
         line = self._wait_line(start, timeout, folder, on_progress)
         if line is None or isinstance(line, Reply):
-            reply = line or Reply("timeout", f"timed out after {timeout:g} s")
+            reply = line or Reply(protocol.TIMEOUT, f"timed out after {timeout:g} s")
             reply.output = self._out.take()
             reply.seconds = time.monotonic() - start
             self._kill()
@@ -503,12 +457,12 @@ class Sandbox:
             return reply
         if not line:
             return self._crashed(folder, start)
-        reply = self._read_reply(folder)
+        reply = read_reply(folder, self.limits.max_array_bytes)
         if self.tracker.kill_all(self.proc.pid, spare_server=True):
             self.observed.killed = len(self.tracker.strays)
             self._discard_stale_lines()
         reply.output = self._out.take()
-        if reply.status == "protocol":
+        if reply.status == protocol.PROTOCOL:
             self._kill()  # out of step with us (a forged answer?): the next request gets a fresh child
         shutil.rmtree(folder, ignore_errors=True)
         self._observe(op, reply)
@@ -522,9 +476,9 @@ class Sandbox:
             name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=self._calls_fd
         )
         try:
-            write_new(dfd, "request.json", json.dumps({"task": task, **request}).encode())
+            write_new(dfd, protocol.REQUEST, json.dumps({"task": task, **request}).encode())
             fd = os.open(
-                "inputs.npz",
+                protocol.INPUTS,
                 os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
                 0o644,
                 dir_fd=dfd,
@@ -578,11 +532,12 @@ class Sandbox:
         """Kill a child that holds too many processes or fills its folder."""
         n = self.tracker.count(self.proc.pid)
         if n > self.limits.processes:
-            return Reply("crashed", f"started more than {self.limits.processes} processes (killed)")
+            return Reply(protocol.CRASHED, f"started more than {self.limits.processes} processes (killed)")
         size, entries = tree_size(self.root)
         if size > self.limits.disk_bytes or entries >= 20000:
             return Reply(
-                "crashed", f"wrote more than {self.limits.disk_bytes >> 20} MiB or 20000 files (killed)"
+                protocol.CRASHED,
+                f"wrote more than {self.limits.disk_bytes >> 20} MiB or 20000 files (killed)",
             )
         return None
 
@@ -605,7 +560,7 @@ class Sandbox:
                 why += " (out of memory, or killed)"
         else:
             why = f"the process exited with status {code} (os._exit or exit in C code?)"
-        return Reply("crashed", why, output=output, seconds=time.monotonic() - start)
+        return Reply(protocol.CRASHED, why, output=output, seconds=time.monotonic() - start)
 
     def _observe(self, op: str | None, reply: Reply) -> None:
         obs, info = self.observed, reply.integrity
@@ -619,130 +574,3 @@ class Sandbox:
             calls = obs.inner_calls.setdefault(op, {})
             for fn, n in info.get("calls", {}).items():
                 calls[fn] = max(calls.get(fn, 0), n)
-
-    # -- reading what came back -----------------------------------------------------------
-    def _read_reply(self, folder: Path) -> Reply:
-        raw = read_bounded(folder / "reply.json", MAX_REPLY_BYTES)
-        try:
-            reply = json.loads(raw) if raw is not None else None
-            status = reply["status"]
-            if not isinstance(status, str):
-                raise TypeError("status")
-            seconds = float(reply.get("seconds", 0) or 0)
-            seconds = seconds if math.isfinite(seconds) and seconds >= 0 else 0.0
-        except Exception:  # missing, malformed, nested too deep (RecursionError): all the same
-            return Reply("protocol", "the child's reply was missing or malformed")
-        result = Reply(
-            status[:40],
-            str(reply.get("error", ""))[:500],
-            str(reply.get("traceback", ""))[:4000],
-            seconds=seconds,
-            integrity=_integrity(reply.get("integrity")),
-        )
-        if status != "ok":
-            return result
-        meta = reply.get("meta")
-        if isinstance(meta, dict):
-            result.meta = {
-                str(k)[:100]: v
-                for k, v in list(meta.items())[:100]
-                if isinstance(v, (int, float, str, bool)) or v is None
-            }
-        if isinstance(reply.get("data"), dict):
-            result.data = reply["data"]  # bounded by MAX_REPLY_BYTES; its reader validates
-        for group, prefix in (("outputs", "out_"), ("after", "after_")):
-            descr = reply.get(group) or {}
-            if isinstance(descr, dict):
-                getattr(result, group).update(
-                    {
-                        str(k): self.read_value(folder / f"{prefix}{k}.npy", d)
-                        for k, d in list(descr.items())[:50]
-                        if _plain_name(k)
-                    }
-                )
-        return result
-
-    def read_value(self, path: Path, descr) -> Returned:
-        """Validate one returned value: a real ndarray of a real numeric dtype, bounded in size."""
-        if not isinstance(descr, dict):
-            return Returned(None, "the grader could not read this value")
-        if descr.get("problem"):
-            problem = str(descr["problem"])[:300]
-            if problem == "wrong type":
-                problem = f"returned {str(descr.get('type', '?'))[:100]}, expected a numpy.ndarray"
-                if descr.get("type") == "builtins.list":
-                    problem += " (convert it with np.array)"
-                if descr.get("type") == "builtins.NoneType":
-                    problem = "returned None: is a return statement missing?"
-            elif problem == "wrong dtype":
-                problem = f"returned an array of dtype {str(descr.get('dtype'))[:40]}, expected float64"
-            return Returned(None, problem, dtype=str(descr.get("dtype", ""))[:40])
-        opened = open_regular(path, self.limits.max_array_bytes + 4096)
-        if opened is None:
-            return Returned(
-                None,
-                "the grader could not read the returned value (missing, not a "
-                f"regular file, or larger than {self.limits.max_array_bytes >> 20} MiB)",
-            )
-        fd, size = opened
-        with os.fdopen(fd, "rb") as f:
-            try:
-                value = _load_npy(f, size, self.limits.max_array_bytes)
-            except (OSError, ValueError, EOFError) as exc:
-                return Returned(None, f"the grader could not read the returned value ({str(exc)[:200]})")
-        kind = str(descr.get("kind", ""))
-        if kind not in ("ndarray", "scalar"):
-            kind = "ndarray"
-        return Returned(value.astype(np.float64), dtype=str(value.dtype), kind=kind)
-
-
-def _plain_name(key) -> bool:
-    return (
-        isinstance(key, str)
-        and 0 < len(key) <= 40
-        and all(c.isalnum() or c in "._" for c in key)
-        and ".." not in key
-    )
-
-
-def _load_npy(f, size: int, limit: int) -> np.ndarray:
-    """A plain numeric array from an ``.npy`` stream, its header checked before the data is read."""
-    fmt = np.lib.format
-    version = fmt.read_magic(f)
-    if version == (1, 0):
-        shape, fortran, dtype = fmt.read_array_header_1_0(f)
-    elif version in ((2, 0), (3, 0)):
-        shape, fortran, dtype = fmt.read_array_header_2_0(f)
-    else:
-        raise ValueError(f"unsupported .npy version {version}")
-    if dtype.kind not in "biuf" or dtype.hasobject or dtype.fields is not None or dtype.subdtype is not None:
-        raise ValueError(f"dtype {dtype} is not a plain numeric type")
-    nbytes = math.prod(shape) * dtype.itemsize
-    if nbytes > limit:
-        raise ValueError(f"the array would take {nbytes} bytes, more than {limit}")
-    if f.tell() + nbytes != size:
-        raise ValueError("the file's size does not match its header")
-    f.seek(0)
-    value = np.load(f, allow_pickle=False)
-    if type(value) is not np.ndarray or value.dtype.kind not in "biuf":
-        raise ValueError("not a plain numeric array")
-    return value
-
-
-def _integrity(raw) -> dict:
-    """The child's integrity report, keeping only well-formed, bounded parts."""
-    if not isinstance(raw, dict):
-        return {}
-    events = []
-    for e in raw.get("events", [])[:100] if isinstance(raw.get("events"), list) else ():
-        if isinstance(e, list) and len(e) == 3 and isinstance(e[2], int) and e[2] > 0:
-            events.append((str(e[0])[:60], str(e[1])[:200], e[2]))
-    calls = raw.get("calls")
-    calls = (
-        {str(k)[:80]: v for k, v in list(calls.items())[:50] if isinstance(v, int) and v >= 0}
-        if isinstance(calls, dict)
-        else {}
-    )
-    modules = raw.get("modules")
-    modules = [str(m)[:120] for m in modules[:2000]] if isinstance(modules, list) else []
-    return {"events": events, "calls": calls, "modules": modules}

@@ -17,7 +17,7 @@ import numpy as np
 
 from harness import profiles
 from harness.cases import reference
-from harness.child import lenet_ops, training
+from harness.child import lenet_ops, protocol, training
 from harness.core import device
 from harness.core.model import CheckResult, Status
 from harness.sandbox.safefiles import read_bounded
@@ -77,7 +77,7 @@ def run(sb, submission, options, rubric, data=None) -> CheckResult:
 
     def progress(folder: Path) -> None:
         try:
-            _terminal_progress(json.loads(read_bounded(folder / "progress.json", 1 << 16) or b"{}"))
+            _terminal_progress(json.loads(read_bounded(folder / protocol.PROGRESS, 1 << 16) or b"{}"))
         except (OSError, ValueError, TypeError):
             pass
 
@@ -91,7 +91,7 @@ def run(sb, submission, options, rubric, data=None) -> CheckResult:
     if sys.stderr.isatty():
         sys.stderr.write("\n")
     if not reply.ok:
-        what = "not implemented" if reply.status == "not_implemented" else reply.error
+        what = "not implemented" if reply.status == protocol.NOT_IMPLEMENTED else reply.error
         details = reply.traceback and "  your traceback:\n" + reply.traceback
         return _result(
             Status.ERROR,
