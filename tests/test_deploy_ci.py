@@ -170,7 +170,7 @@ def test_annotations_skip_hidden_checks_and_unknown_places(tmp_path):
         CheckResult("train.lenet", Status.FAIL, 0, 30, "accuracy 0.1", function="train.lenet"),
     )
     checks += (CheckResult("integrity.imports", Status.FAIL, 0, 0, "flagged for review: imports torch"),)
-    lines = annotate.annotations(GradeReport(str(tmp_path), checks, {}), tmp_path)
+    lines = annotate.workflow_annotations(GradeReport(str(tmp_path), checks, {}), tmp_path)
     assert lines[0] == "::warning title=integrity.imports::flagged for review: imports torch"
     assert lines[1].startswith(
         "::error file=relu.py,line=1,title=relu_forward%3A 1 check not passed (4 points"
@@ -195,7 +195,7 @@ def test_autograder_error_is_one_annotation_and_zero_points():
         {},
         autograder_error="KeyError: 'conv'\ntraceback",
     )
-    (line,) = annotate.annotations(report)
+    (line,) = annotate.workflow_annotations(report)
     assert line.startswith("::error title=Autograder error::") and AUTOGRADER_ERROR[:40] in line
     assert classroom.points_line(report) == "Points 0/4"
     result = classroom.result(report)

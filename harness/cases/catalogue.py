@@ -223,7 +223,8 @@ def _build(op: str, rng, spec: tuple) -> Case:
     if layer == "relu":
         return _relu_case(op, rng, *spec)
     if layer == "inner_product":
-        return _ip_case(op, rng, *spec[1:], spec[0])
+        name, d, num, n = spec
+        return _ip_case(op, rng, d, num, n, name)
     return _loss_case(rng, *spec)
 
 
@@ -347,7 +348,7 @@ def _relu_case(op, rng, name, h, w, c, n, scale, zeros=False) -> Case:
     params = dict(h=h, w=w, c=c)
     shape = (h * w * c, n)
     x = rng.choice([-1.0, 1.0], shape) * rng.uniform(RELU_MARGIN, 1.0, shape) * scale
-    tags = ("lenet",) if name and name.startswith("lenet") else ()
+    tags: tuple[str, ...] = ("lenet",) if name and name.startswith("lenet") else ()
     if zeros:
         x[rng.random(shape) < 0.3] = 0.0
         x.flat[0] = 0.0
@@ -448,7 +449,7 @@ def _loss_case(rng, name, N, K, M, scale, prediction) -> Case:
     for j in wrong:
         labels[j] = rng.choice([label for label in range(K) if label != best[j]])
     arrays = {"wb": np.concatenate([theta.ravel(), bias]), "X": X, "y": labels[None, :].astype(np.float64)}
-    tags = ("large_logits",) if scale >= 200 else ()
+    tags: tuple[str, ...] = ("large_logits",) if scale >= 200 else ()
     tags += ("lenet",) if lenet else ()
     tags += () if prediction else ("no_prediction",)
     name = name or f"{'large_' if scale >= 200 else ''}{'nopred_' if not prediction else ''}N{N}_K{K}_M{M}"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 
@@ -23,7 +24,7 @@ def functions(folder: str = str(paths.REFERENCE_DIR), profile: str = profiles.DE
     from harness.core.loader import load_isolated
 
     prof = profiles.get(profile)
-    return load_isolated(folder, list(prof.FUNCTIONS.values()))
+    return load_isolated(Path(folder), list(prof.FUNCTIONS.values()))
 
 
 @contextmanager

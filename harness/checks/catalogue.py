@@ -14,17 +14,19 @@ canonical arrays (``harness.core.ops``), never a calling convention. Per operati
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from harness.cases import catalogue as cases_mod
+from harness.cases.catalogue import Case
 from harness.checks.gradcheck import gradcheck
 from harness.child import protocol
 from harness.core.compare import compare
 from harness.core.ops import OPS, Op, output_meta, volume_shape
 from harness.diagnose import engine as diagnose
 from harness.sandbox.process import Sandbox
-from harness.sandbox.replies import Reply
+from harness.sandbox.replies import Reply, Returned
 
 # Canonical output name of a backward op -> the input it differentiates.
 WRT = {"input": "x", "w": "w", "b": "b", "wb": "wb"}
@@ -50,8 +52,8 @@ class CaseOutcome:
     case: str
     ok: bool
     message: str = ""
-    facts: tuple = ()
-    numbers: dict = field(default_factory=dict)
+    facts: tuple[Any, ...] = ()
+    numbers: dict[str, Any] = field(default_factory=dict)
     hint: str = ""
     error: str = ""  # set when the submission crashed: the check is an ERROR
     traceback: str = ""
@@ -65,7 +67,7 @@ def grad_outputs(op: Op) -> tuple[str, ...]:
     return op.outputs if op.kind == "backward" else ()
 
 
-def catalogue(function_names: dict) -> list[CheckSpec]:
+def catalogue(function_names: dict[str, Any]) -> list[CheckSpec]:
     """Every check, in report order. ``function_names`` maps op name -> submission function."""
     specs = []
     for op in OPS.values():
@@ -123,7 +125,7 @@ def failed_call(reply: Reply, case: str) -> CaseOutcome:
 
 
 def judge_value(
-    op: Op, case, out_name: str, reply: Reply, expected: np.ndarray, hidden: bool = False
+    op: Op, case: Case, out_name: str, reply: Reply, expected: np.ndarray, hidden: bool = False
 ) -> CaseOutcome:
     """Compare one output of one call with the expected value; explain a mismatch."""
     if not reply.ok:
@@ -160,7 +162,7 @@ def judge_value(
     return CaseOutcome(case.name, False, cmp.message, cmp.facts, cmp.numbers, hint, output=reply.output)
 
 
-def ignore_mask(op: Op, case, out_name: str):
+def ignore_mask(op: Op, case: Case, out_name: str) -> np.ndarray | None:
     """Elements no answer can be wrong at: ReLU's gradient at exactly x == 0 is a free choice."""
     if op.layer == "relu" and op.kind == "backward" and out_name == "input":
         zero = case.arrays["x"] == 0
@@ -180,7 +182,7 @@ def output_label(op: Op, out_name: str) -> str:
 # ---- properties ----------------------------------------------------------------------
 
 
-def property_outcomes(op: Op, case, first: Reply, second: Reply) -> list[CaseOutcome]:
+def property_outcomes(op: Op, case: Case, first: Reply, second: Reply) -> list[CaseOutcome]:
     """Each property is one 'case': untouched inputs, dict fields, floating finite output, determinism."""
     if not first.ok:
         return [failed_call(first, case.name)]
@@ -257,15 +259,17 @@ def property_outcomes(op: Op, case, first: Reply, second: Reply) -> list[CaseOut
     return results
 
 
-def _same(a, b) -> bool:
-    if a is None or b is None or a.array is None or b.array is None:
-        return (a is None) == (b is None) and (a is None or (a.array is None) == (b.array is None))
+def _same(a: Returned | None, b: Returned | None) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    if a.array is None or b.array is None:
+        return a.array is None and b.array is None
     return a.array.shape == b.array.shape and np.allclose(
         a.array, b.array, rtol=1e-12, atol=0, equal_nan=True
     )
 
 
-def _passed_inputs(op: Op, case) -> dict:
+def _passed_inputs(op: Op, case: Case) -> dict[str, Any]:
     """Canonical inputs by the name the child reports them under after the call (see dictapi)."""
     a = case.arrays
     if op.kind == "loss":
@@ -290,7 +294,7 @@ class ForwardFailed(Exception):
 
 
 def gradcheck_outcome(
-    sandbox: Sandbox, op: Op, case, out_name: str, reply: Reply, rng: np.random.Generator
+    sandbox: Sandbox, op: Op, case: Case, out_name: str, reply: Reply, rng: np.random.Generator
 ) -> CaseOutcome:
     """The submission's gradient for ``out_name`` against differences of its own forward."""
     if not reply.ok:
@@ -319,7 +323,7 @@ def gradcheck_outcome(
             f"expected {inputs[wrt].shape} (the shape of what it differentiates)",
         )
 
-    def forward(arrays):
+    def forward(arrays: dict[str, np.ndarray]) -> np.ndarray:
         r = sandbox.call(fwd_op, case.params, arrays)
         if not r.ok:
             raise ForwardFailed(r)
@@ -327,7 +331,7 @@ def gradcheck_outcome(
         if got is None or got.array is None:
             raise ForwardFailed(
                 Reply(
-                    "exception",
+                    protocol.EXCEPTION,
                     f"the forward pass returned no usable value: {got.problem if got else 'nothing'}",
                 )
             )

@@ -44,6 +44,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -92,7 +93,7 @@ class GradcheckResult:
     """One line for the student."""
     facts: tuple[str, ...]
     """Further lines: shape or NaN problems, the directional derivatives, entries, the tolerance."""
-    numbers: dict
+    numbers: dict[str, Any]
     """JSON-able: analytic, numeric, rel_errors, allowed, scales, error_estimates, eps (per direction),
     rtol, noise, forward_calls, ratio, entries."""
 
@@ -104,7 +105,13 @@ class _Unusable(Exception):
 class _Objective:
     """``L(x) = sum(dy * forward(inputs with x))``, counting forward calls."""
 
-    def __init__(self, forward: Callable[[dict], np.ndarray], inputs: dict, wrt: str, dy: np.ndarray | None):
+    def __init__(
+        self,
+        forward: Callable[[dict[str, Any]], np.ndarray],
+        inputs: dict[str, Any],
+        wrt: str,
+        dy: np.ndarray | None,
+    ):
         self.forward, self.inputs, self.wrt, self.dy = forward, inputs, wrt, dy
         self.calls = 0
         self.rounding = 0.0
@@ -132,7 +139,7 @@ class _Objective:
 
 
 def gradcheck(
-    forward: Callable[[dict], np.ndarray],
+    forward: Callable[[dict[str, Any]], np.ndarray],
     inputs: dict[str, np.ndarray],
     wrt: str,
     grad: np.ndarray,
@@ -142,7 +149,7 @@ def gradcheck(
     n_probes: int = 3,
     kink_margin: float | None = None,
     entries: int = 4,
-    volume: tuple | None = None,
+    volume: tuple[Any, ...] | None = None,
     volume_kind: str = "map",
     what: str = "gradient",
 ) -> GradcheckResult:
@@ -214,7 +221,19 @@ def gradcheck(
         )
 
 
-def _check(L, x0, grad, rng, n_probes, kink_margin, entries, volume, volume_kind, what, numbers):
+def _check(
+    L: _Objective,
+    x0: np.ndarray,
+    grad: np.ndarray,
+    rng: np.random.Generator,
+    n_probes: int,
+    kink_margin: float | None,
+    entries: int,
+    volume: tuple[int, ...] | None,
+    volume_kind: str,
+    what: str,
+    numbers: dict[str, Any],
+) -> GradcheckResult:
     size = x0.size
     norm = float(np.linalg.norm(x0))
     base = norm if norm > 0 else float(np.sqrt(size))
@@ -286,7 +305,16 @@ def _check(L, x0, grad, rng, n_probes, kink_margin, entries, volume, volume_kind
     return GradcheckResult(False, message, tuple(facts), numbers)
 
 
-def _probe(L, L0, x0, grad, rng, base, typical, kink_margin) -> dict:
+def _probe(
+    L: _Objective,
+    L0: float,
+    x0: np.ndarray,
+    grad: np.ndarray,
+    rng: np.random.Generator,
+    base: float,
+    typical: float,
+    kink_margin: float | None,
+) -> dict[str, Any]:
     """One random direction: difference quotients at steps h and 2h, the step adapted once.
 
     The step starts at ``STEP_REL * |x|`` (capped by the kink margin). When the estimated
@@ -309,7 +337,7 @@ def _probe(L, L0, x0, grad, rng, base, typical, kink_margin) -> dict:
     return {**best, "analytic": analytic}
 
 
-def _quotients(L, L0, x0, u, h) -> dict:
+def _quotients(L: _Objective, L0: float, x0: np.ndarray, u: np.ndarray, h: float) -> dict[str, Any]:
     """Central differences at h and 2h: their Richardson extrapolation and error estimates."""
     p1, m1, p2, m2 = (L(x0 + t * h * u) for t in (1, -1, 2, -2))
     d1, d2 = (p1 - m1) / (2 * h), (p2 - m2) / (4 * h)
@@ -324,7 +352,7 @@ def _quotients(L, L0, x0, u, h) -> dict:
     }
 
 
-def _probe_facts(numbers: dict) -> list[str]:
+def _probe_facts(numbers: dict[str, Any]) -> list[str]:
     facts = []
     triples = zip(numbers["analytic"], numbers["numeric"], numbers["allowed"])
     for i, (a, num, allowed) in enumerate(triples, 1):
@@ -342,18 +370,29 @@ def _common_ratio(analytic: list[float], numeric: list[float], scales: list[floa
     The factor is the least-squares one; it is common when every direction fits it to
     CONSISTENT_RATIO of that direction's scale.
     """
-    a, n, scales = np.array(analytic), np.array(numeric), np.array(scales)
+    a, n, s = np.array(analytic), np.array(numeric), np.array(scales)
     if not n.any():
         return None
     r = float(np.dot(a, n) / np.dot(n, n))
     if r == 0 or abs(r - 1) <= CONSISTENT_RATIO:
         return None
-    if np.all(np.abs(a - r * n) <= CONSISTENT_RATIO * scales):
+    if np.all(np.abs(a - r * n) <= CONSISTENT_RATIO * s):
         return r
     return None
 
 
-def _entries(L, x0, grad, rng, count, kink_margin, base, volume, volume_kind, numbers) -> list[str]:
+def _entries(
+    L: _Objective,
+    x0: np.ndarray,
+    grad: np.ndarray,
+    rng: np.random.Generator,
+    count: int,
+    kink_margin: float | None,
+    base: float,
+    volume: tuple[int, ...] | None,
+    volume_kind: str,
+    numbers: dict[str, Any],
+) -> list[str]:
     """Finite differences along unit vectors: at the largest |grad| entries, then random ones."""
     if count <= 0:
         return []
@@ -365,7 +404,7 @@ def _entries(L, x0, grad, rng, count, kink_margin, base, volume, volume_kind, nu
     rms = base / np.sqrt(x0.size)
     facts = []
     for flat_index in chosen:
-        index = np.unravel_index(int(flat_index), x0.shape)
+        index = tuple(int(i) for i in np.unravel_index(int(flat_index), x0.shape))
         h = STEP_REL * max(abs(float(x0[index])), rms)
         if kink_margin is not None:
             h = min(h, KINK_SAFETY * kink_margin / 2)

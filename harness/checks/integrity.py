@@ -33,17 +33,22 @@ from __future__ import annotations
 import ast
 import dataclasses
 import os
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
 from harness.cases import catalogue as cases_mod
+from harness.cases.catalogue import Case
 from harness.checks.gradcheck import STEP_REL
+from harness.checks.rubric import Rubric
 from harness.core.model import CheckResult, Status
 from harness.core.ops import OPS
 from harness.sandbox.process import MAX_SUBMISSION_BYTES, Sandbox
 from harness.sandbox.replies import Reply
 from harness.sandbox.safefiles import read_bounded
+from harness.sandbox.submission import Submission
 
 REVIEW = "flagged for review"
 MAX_INNER_CALLS = 2
@@ -63,7 +68,7 @@ class TamperError(Exception):
 # ---- forbidden imports ---------------------------------------------------------------------
 
 
-def _matches(name: str, forbidden) -> str:
+def _matches(name: str, forbidden: Iterable[str]) -> str:
     for f in forbidden:
         if name == f or name.startswith(f + "."):
             return f
@@ -97,7 +102,7 @@ def imported_names(source: str) -> list[tuple[int, str]]:
     return found
 
 
-def scan_imports(folder: Path, forbidden) -> list[str]:
+def scan_imports(folder: Path, forbidden: Iterable[str]) -> list[str]:
     """``file:line: module`` for each forbidden import in the submission's source files."""
     hits, total = [], 0
     for path in sorted(Path(folder).glob("*.py")):
@@ -125,7 +130,7 @@ class Probe:
     """Why its forward looks stateful ('' when it does not)."""
 
 
-def _rel(got, want) -> float:
+def _rel(got: np.ndarray, want: np.ndarray) -> float:
     got, want = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
     if got.size != want.size:
         return np.inf
@@ -133,12 +138,19 @@ def _rel(got, want) -> float:
     return float(np.abs(got.reshape(want.shape) - want).max(initial=0.0)) / scale
 
 
-def _value(reply: Reply, name: str):
+class Value(NamedTuple):
+    """A usable returned value: its float64 copy and the dtype the submission used."""
+
+    array: np.ndarray
+    dtype: str
+
+
+def _value(reply: Reply, name: str) -> Value | None:
     r = reply.outputs.get(name) if reply.ok else None
-    return None if r is None or r.array is None else r
+    return None if r is None or r.array is None else Value(r.array, r.dtype)
 
 
-def probe_layer(sb: Sandbox, op_name: str, case, timeout: float) -> Probe:
+def probe_layer(sb: Sandbox, op_name: str, case: Case, timeout: float) -> Probe:
     """Forward at x1 in a fresh child, backward at x0, forward at x0 and at x1 again.
 
     x1 is x0 moved 1% along a random direction, as a gradient check moves it. A forward that
@@ -200,7 +212,7 @@ def _flag(check_id: str, message: str, lines: list[str]) -> CheckResult:
     )
 
 
-def _probe_ops(results: list[CheckResult], fn_names: dict) -> list[str]:
+def _probe_ops(results: list[CheckResult], fn_names: dict[str, Any]) -> list[str]:
     """Backward and loss ops worth probing: no crash or timeout in the layer's functions, and
     a gradient check passed (or, none having run, a backward check): a backward that fails
     them gains nothing from a stateful forward, nor is it a working numerical gradient."""
@@ -219,8 +231,18 @@ def _probe_ops(results: list[CheckResult], fn_names: dict) -> list[str]:
     return ops
 
 
+class RunSettings(Protocol):
+    """What ``run`` reads of the grade options (``harness.options.Options``, a layer above)."""
+
+    @property
+    def timeout(self) -> float: ...
+
+    @property
+    def seed(self) -> int: ...
+
+
 def run(
-    sb: Sandbox, submission, options, rubric, results: list[CheckResult]
+    sb: Sandbox, submission: Submission, options: RunSettings, rubric: Rubric, results: list[CheckResult]
 ) -> tuple[list[CheckResult], list[str]]:
     """Every integrity flag of this grading run, and voids gradient checks of a stateful forward.
 

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
+import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-try:
+if sys.version_info >= (3, 11):
     import tomllib
-except ModuleNotFoundError:  # Python 3.10
+else:  # Python 3.10
     import tomli as tomllib
 
 from harness.core import paths
@@ -30,17 +33,17 @@ class Rubric:
     """Points per function and the course profile."""
 
     name: str
-    points: dict
+    points: dict[str, Any]
     """Submission function name (or ``train.lenet``) -> points."""
-    weights: dict
+    weights: dict[str, Any]
     """Check kind -> weight within its function."""
-    provided: tuple = ()
+    provided: tuple[Any, ...] = ()
     """Functions the course provides: not graded; the reference's version is used in training."""
-    exclude_tags: tuple = ()
+    exclude_tags: tuple[Any, ...] = ()
     """Case tags this course's starter code cannot pass (e.g. ``non_square``, ``padded``)."""
-    train: dict = field(default_factory=dict)
+    train: dict[str, Any] = field(default_factory=dict)
     """Training check settings: accuracy bands and budget."""
-    forbidden_imports: tuple = ()
+    forbidden_imports: tuple[Any, ...] = ()
     """Modules a submission must not use."""
     path: str = ""
 
@@ -98,7 +101,7 @@ def score(rubric: Rubric, results: list[CheckResult], kinds: dict[str, str]) -> 
     return scored
 
 
-def selected(check_id: str, patterns: list[str] | None) -> bool:
+def selected(check_id: str, patterns: Sequence[str] | None) -> bool:
     """``--only`` filter: glob patterns on check ids (comma-separated lists allowed)."""
     if not patterns:
         return True

@@ -28,6 +28,7 @@ import sys
 import time
 import traceback
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -36,6 +37,8 @@ from harness.child import protocol
 # Exact types only: a subclass may lie about its values (see harness.sandbox.replies.read_value).
 SCALAR_TYPES = (float, int, np.float64, np.float32, np.float16, np.int64, np.int32)
 MAX_EVENTS = 100
+ORIGINAL = "__harness_original__"
+"""Attribute of a counting wrapper holding the submission's own function (see ``CallCounter``)."""
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 
 
@@ -59,7 +62,7 @@ class Functions(dict):
         path = self.folder / file
         module = import_module_file(path, path.stem)
         fn = getattr(module, name, None)
-        fn = getattr(fn, "__harness_original__", fn)  # instrumented by an earlier request
+        fn = getattr(fn, ORIGINAL, fn)  # instrumented by an earlier request
         if not callable(fn):
             raise NotImplementedError(f"{name} is not defined in {path.name}")
         self[name] = fn
@@ -251,7 +254,7 @@ class CallCounter:
         originals = {id(fn): name for name, fn in functions.items() if name in self.names}
         for _, items in modules:  # graded functions the grader has not asked for yet
             for attr, value in items:
-                if attr in self.names and callable(value) and not hasattr(value, "__harness_original__"):
+                if attr in self.names and callable(value) and not hasattr(value, ORIGINAL):
                     originals.setdefault(id(value), attr)
         for module, items in modules:
             for attr, value in items:
@@ -267,7 +270,7 @@ class CallCounter:
             counts[name] = counts.get(name, 0) + 1
             return fn(*args, **kwargs)
 
-        counted.__harness_original__ = fn
+        setattr(counted, ORIGINAL, fn)
         return counted
 
     def take(self) -> dict:
@@ -354,7 +357,7 @@ def run_call(
         counter.instrument(functions)
         counter.take()
     outputs, meta, passed = profile.call(functions, request["op"], request["params"], inputs)
-    reply = {protocol.OUTPUTS: {}, "meta": {}, protocol.AFTER: {}}
+    reply: dict[str, dict[str, Any]] = {protocol.OUTPUTS: {}, "meta": {}, protocol.AFTER: {}}
     for name, obj in outputs.items():
         reply[protocol.OUTPUTS][name] = describe(
             obj, folder / protocol.value_file(protocol.OUTPUTS, name), max_bytes
@@ -440,7 +443,7 @@ def serve(config: dict, cmd_in, reply_out) -> None:
         except Exception:
             pass  # the training says so, and runs on the CPU
     else:  # on the CPU, cupy is not offered: get_array_module(x) gives numpy, as without cupy
-        sys.modules.update({"cupy": None, "cupyx": None})
+        sys.modules.update({"cupy": None, "cupyx": None})  # type: ignore[dict-item]  # None blocks the import
     guard = None
     if "guard" in config:
         guard = Guard(config["guard"])
@@ -458,7 +461,10 @@ def serve(config: dict, cmd_in, reply_out) -> None:
                 more_tasks()
         except Exception as exc:
             request = {}
-            reply = {"status": protocol.PROTOCOL, "error": f"the request could not be read: {_text(exc)}"}
+            reply: dict[str, Any] = {
+                "status": protocol.PROTOCOL,
+                "error": f"the request could not be read: {_text(exc)}",
+            }
         else:
             reply = _handle(tasks, request, inputs, folder, roots, out_fd, work)
         modules = set(sys.modules) - reported

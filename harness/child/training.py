@@ -24,6 +24,7 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -34,7 +35,7 @@ Call = Callable[[str, dict, dict], dict]
 
 K = 10  # classes
 # LeNet (contract section 5) as canonical operations: (layer id, layer kind, case parameters).
-NETWORK = (
+NETWORK: tuple[tuple[str, str, dict[str, int]], ...] = (
     ("conv1", "conv", {"h": 28, "w": 28, "c": 1, "k": 5, "stride": 1, "pad": 0, "num": 20}),
     ("relu1", "relu", {"h": 24, "w": 24, "c": 20}),
     ("pool1", "pooling", {"h": 24, "w": 24, "c": 20, "k": 2, "stride": 2, "pad": 0}),
@@ -403,11 +404,16 @@ class _Run:
         self.scratch = {
             layer: xp.empty((2, p["w"].size)) for layer, p in self.params.items()
         }  # SGD's temporaries
-        self.loss, self.batch_acc, self.grad_norms = [], [], []
-        self.eval_its, self.eval_preds = [], []
+        self.loss: list[float] = []
+        self.batch_acc: list[float] = []
+        self.grad_norms: list[list[float]] = []
+        self.eval_its: list[int] = []
+        self.eval_preds: list[np.ndarray] = []
         self.zero_grad = dict.fromkeys(LAYERS, 0)
         self.dead: dict[str, int] = {}
-        self.status, self.failure, self.scores, self.phase = COMPLETED, None, None, "train"
+        self.status, self.phase = COMPLETED, "train"
+        self.failure: dict[str, Any] | None = None
+        self.scores: np.ndarray | None = None
         self.subset = min(cfg.eval_subset, x_eval.shape[1])
         self.done_at = 0.0  # seconds from the start to the end of the last complete iteration
 

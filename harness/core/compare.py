@@ -36,6 +36,7 @@ Tolerance (the full analysis is in ``docs/tolerances.md``): an element passes wh
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, SupportsFloat
 
 import numpy as np
 
@@ -59,7 +60,7 @@ class Comparison:
     """One line for the student, e.g. ``y: 54 of 150 elements differ (rtol 1e-4, ...)``."""
     facts: tuple[str, ...]
     """Further lines in the fixed order: shape, dtype, NaN/inf positions, worst element, errors, tolerance."""
-    numbers: dict
+    numbers: dict[str, Any]
     """JSON-able details: mismatched, total, max_abs, max_rel, worst_index, worst_coords, got,
     expected, rtol, atol (absolute, effective), atol_scale, scale, shape, expected_shape, dtype,
     nan, inf. Values that would reveal expected numbers (got, expected, max_abs, max_rel, atol,
@@ -70,8 +71,11 @@ class Comparison:
 
 
 def coordinates(
-    index: tuple[int, ...], shape: tuple[int, ...], volume: tuple | None = None, volume_kind: str = "map"
-) -> tuple[str, dict | None]:
+    index: tuple[int, ...],
+    shape: tuple[int, ...],
+    volume: tuple[Any, ...] | None = None,
+    volume_kind: str = "map",
+) -> tuple[str, dict[str, Any] | None]:
     """Name one element of an array by its place in the assignment's layouts.
 
     ``volume_kind``:
@@ -111,9 +115,9 @@ def coordinates(
 
 
 def shape_facts(
-    got_shape: tuple,
-    expected_shape: tuple,
-    volume: tuple | None = None,
+    got_shape: tuple[Any, ...],
+    expected_shape: tuple[Any, ...],
+    volume: tuple[Any, ...] | None = None,
     volume_kind: str = "map",
     bias_like: bool = False,
 ) -> list[str]:
@@ -150,16 +154,16 @@ def shape_facts(
     return facts
 
 
-def fmt_shape(shape: tuple) -> str:
+def fmt_shape(shape: tuple[Any, ...]) -> str:
     return "(" + ", ".join(str(int(s)) for s in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
-def fmt(v: float) -> str:
+def fmt(v: SupportsFloat) -> str:
     """A number as a student reads it: 6 significant digits."""
     return f"{float(v):.6g}"
 
 
-def sci(v: float) -> str:
+def sci(v: SupportsFloat) -> str:
     """A tolerance as people write it: ``1e-4``, ``2.5e-5``, ``0.5``."""
     v = float(v)
     if v == 0 or 1e-2 <= abs(v) < 1e4:
@@ -181,7 +185,7 @@ def compare(
     expected: np.ndarray,
     *,
     what: str = "output",
-    volume: tuple | None = None,
+    volume: tuple[Any, ...] | None = None,
     volume_kind: str = "map",
     dtype: str | None = None,
     hide_expected: bool = False,
@@ -232,7 +236,7 @@ def compare(
         return Comparison(False, message, tuple(facts), numbers)
 
     facts += _dtype_facts(dtype)
-    bad_dtype = dtype is not None and not _is_floating(dtype)
+    bad_dtype = dtype if dtype is not None and not _is_floating(dtype) else None  # its name, when refused
 
     nan, inf = np.isnan(got), np.isinf(got)
     numbers.update(nan=int(nan.sum()), inf=int(inf.sum()))
@@ -244,14 +248,14 @@ def compare(
             else f"{what} is {'NaN' if nan.any() else fmt(got)}"
         )
         if bad_dtype:
-            message = _dtype_message(what, dtype)
+            message = _dtype_message(what, bad_dtype)
         return Comparison(False, message, tuple(facts), numbers)
 
     values = _values(got, expected, rtol, atol_scale, volume, volume_kind, hide_expected, numbers)
     ok, value_message, value_facts = values
     if bad_dtype:
         facts.append(f"values: {value_message}")
-        return Comparison(False, _dtype_message(what, dtype), tuple(facts), numbers)
+        return Comparison(False, _dtype_message(what, bad_dtype), tuple(facts), numbers)
     return Comparison(
         ok,
         f"{what}: {value_message}" if got.ndim else f"{what} {value_message}",
@@ -276,7 +280,8 @@ def allowed_error(
     """The largest ``|got - expected|`` accepted at each element (the module docstring's formula);
     ``scale`` is ``max |expected|`` unless the caller relates the array to another one."""
     scale = largest(expected) if scale is None else scale
-    return absolute_tolerance(scale, atol_scale) + rtol * np.abs(expected)
+    allowed: np.ndarray = absolute_tolerance(scale, atol_scale) + rtol * np.abs(expected)
+    return allowed
 
 
 def within_tolerance(
@@ -289,10 +294,20 @@ def within_tolerance(
     """Elements of ``got`` that pass against ``expected`` (NaN never does): the grader's predicate,
     used by the comparison and by the diagnosis alike."""
     with np.errstate(invalid="ignore"):
-        return np.abs(got - expected) <= allowed_error(expected, scale, rtol, atol_scale)
+        inside: np.ndarray = np.abs(got - expected) <= allowed_error(expected, scale, rtol, atol_scale)
+    return inside
 
 
-def _values(got, expected, rtol, atol_scale, volume, volume_kind, hide, numbers):
+def _values(
+    got: np.ndarray,
+    expected: np.ndarray,
+    rtol: float,
+    atol_scale: float,
+    volume: tuple[int, ...] | None,
+    volume_kind: str,
+    hide: bool,
+    numbers: dict[str, Any],
+) -> tuple[bool, str, list[str]]:
     """The value rung: (ok, message without the array's name, facts)."""
     diff = np.abs(got - expected)
     scale = largest(expected)
@@ -318,7 +333,7 @@ def _values(got, expected, rtol, atol_scale, volume, volume_kind, hide, numbers)
             [],
         )
 
-    worst = np.unravel_index(int(np.argmax(diff / allowed)), got.shape)
+    worst = tuple(int(i) for i in np.unravel_index(int(np.argmax(diff / allowed)), got.shape))
     where, coords = coordinates(worst, got.shape, volume, volume_kind)
     numbers.update(worst_index=[int(i) for i in worst], worst_coords=coords)
     if got.ndim == 0:
@@ -350,14 +365,14 @@ def _values(got, expected, rtol, atol_scale, volume, volume_kind, hide, numbers)
     return False, message, facts
 
 
-def _max_rel(diff, expected) -> float | None:
+def _max_rel(diff: np.ndarray, expected: np.ndarray) -> float | None:
     nonzero = expected != 0
     if not nonzero.any():
         return None
     return float(np.max(diff[nonzero] / np.abs(expected[nonzero])))
 
 
-def bias_equivalent(a: tuple, b: tuple) -> bool:
+def bias_equivalent(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
     """(1, n) and (n,) are the same bias (assignment contract); (n, 1) is not."""
     return (len(a) == 1 and b == (1, a[0])) or (len(b) == 1 and a == (1, b[0]))
 
@@ -381,12 +396,14 @@ def _dtype_message(what: str, dtype: str) -> str:
     return f"{what} has dtype {dtype}, expected floating point (float64)"
 
 
-def _count_nonfinite(nan, inf) -> str:
+def _count_nonfinite(nan: np.ndarray, inf: np.ndarray) -> str:
     parts = [f"{int(m.sum())} {name}" for m, name in ((nan, "NaN"), (inf, "inf")) if m.any()]
     return " and ".join(parts)
 
 
-def nonfinite_facts(nan, inf, volume, volume_kind) -> list[str]:
+def nonfinite_facts(
+    nan: np.ndarray, inf: np.ndarray, volume: tuple[int, ...] | None, volume_kind: str
+) -> list[str]:
     facts = []
     for mask, name in ((nan, "NaN"), (inf, "inf")):
         if not mask.any():

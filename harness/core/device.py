@@ -7,6 +7,9 @@ numpy arrays: results come back to the host (``to_host``) before anything judges
 
 from __future__ import annotations
 
+from types import ModuleType
+from typing import Any
+
 import numpy as np
 
 CPU, CUDA = "cpu", "cuda"
@@ -17,7 +20,7 @@ class DeviceError(Exception):
     """The device asked for cannot be used; the message says what to do."""
 
 
-def array_module(device: str = CPU):
+def array_module(device: str = CPU) -> ModuleType:
     """numpy for ``cpu``; cupy for ``cuda``, after checking that a kernel really runs there."""
     if device == CPU:
         return np
@@ -40,14 +43,15 @@ def array_module(device: str = CPU):
             f"({type(exc).__name__}: {exc}); grade on the CPU without --device, "
             f"or check the NVIDIA driver and CUDA_VISIBLE_DEVICES"
         ) from None
-    return cupy
+    xp: ModuleType = cupy  # untyped package: its module, as numpy's
+    return xp
 
 
-def name_of(xp) -> str:
+def name_of(xp: ModuleType) -> str:
     return CPU if xp is np else CUDA
 
 
-def to_host(value):
+def to_host(value: Any) -> Any:
     """A numpy array from a numpy or cupy array (anything else is left as it is)."""
     get = getattr(value, "get", None)  # cupy.ndarray.get() copies to the host
     if get is not None and not isinstance(value, np.ndarray) and type(value).__module__.startswith("cupy"):
@@ -55,20 +59,20 @@ def to_host(value):
     return value
 
 
-def synchronize(xp) -> None:
+def synchronize(xp: ModuleType) -> None:
     """Wait for the device's queued work (for timings); nothing to wait for on the CPU."""
     if xp is not np:
         xp.cuda.get_current_stream().synchronize()
 
 
-def to_device(xp, arrays: dict) -> dict:
+def to_device(xp: ModuleType, arrays: dict[str, Any]) -> dict[str, Any]:
     """The numpy arrays of ``arrays`` copied to ``xp``'s device (other values unchanged)."""
     if xp is np:
         return dict(arrays)
     return {k: xp.asarray(v) if isinstance(v, np.ndarray) else v for k, v in arrays.items()}
 
 
-def stays_on(xp, outputs: dict) -> str:
+def stays_on(xp: ModuleType, outputs: dict[str, Any]) -> str:
     """'' if every array output is on ``xp``'s device, else which one left it (and as what)."""
     for name, value in outputs.items():
         if hasattr(value, "shape") and not isinstance(value, xp.ndarray):

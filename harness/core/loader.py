@@ -9,13 +9,17 @@ from __future__ import annotations
 import importlib.util
 import sys
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 
-def import_module_file(path: Path, name: str):
+def import_module_file(path: Path, name: str) -> ModuleType:
     """Import ``path`` as module ``name`` (registered in sys.modules, so plain imports share it)."""
     if name in sys.modules and getattr(sys.modules[name], "__file__", None) == str(path):
         return sys.modules[name]
     spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:  # not a path Python can import from
+        raise ImportError(f"cannot import {path} as a module")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     try:
@@ -26,7 +30,7 @@ def import_module_file(path: Path, name: str):
     return module
 
 
-def load_isolated(folder: Path, names: list[str]) -> dict:
+def load_isolated(folder: Path, names: list[str]) -> dict[str, Any]:
     """Load functions by name from ``folder`` without leaving its modules in ``sys.modules``.
 
     For trusted code in the grader's process: the folder's plain-named modules (``utils``,

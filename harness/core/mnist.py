@@ -68,7 +68,9 @@ def to_columns(images: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(images.T)
 
 
-def stratified_split(labels, n_train: int, n_test: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def stratified_split(
+    labels: np.ndarray, n_train: int, n_test: int, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Disjoint, class-balanced index sets of exactly ``n_train`` and ``n_test`` elements.
 
     Each class is shuffled (seeded) and its i-th element gets the key ``(i + 0.5) / count``;

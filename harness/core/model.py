@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
 
 
 class Status(str, Enum):
@@ -38,7 +39,7 @@ class CheckResult:
     """Cases that passed."""
     cases_total: int = 0
     """Cases run."""
-    numbers: dict = field(default_factory=dict)
+    numbers: dict[str, Any] = field(default_factory=dict)
     """Numeric details: max abs/rel error, mismatched count, worst index, tolerances, seed."""
     output: str = ""
     """The submission's own stdout/stderr during the check, truncated."""
@@ -46,20 +47,20 @@ class CheckResult:
     """A hidden case: shown to students only after the due date, never with expected values."""
     duration: float = 0.0
     """Seconds the check took."""
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
     """Check-specific payload for the reports (e.g. training curves, figures as data URIs)."""
 
     @property
     def fraction(self) -> float:
         return self.cases_passed / self.cases_total if self.cases_total else 0.0
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
         d["status"] = self.status.value
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> CheckResult:
+    def from_dict(cls, d: dict[str, Any]) -> CheckResult:
         return cls(**{**d, "status": Status(d["status"])})
 
 
@@ -71,7 +72,7 @@ class GradeReport:
     """The submission's path as given."""
     checks: tuple[CheckResult, ...]
     """Every check, in catalogue order."""
-    provenance: dict
+    provenance: dict[str, Any]
     """Harness and fixtures versions, seeds, tolerances, Python/numpy/BLAS versions, time."""
     autograder_error: str = ""
     """Set when the harness itself failed: the reason and traceback, for staff."""
@@ -94,7 +95,7 @@ class GradeReport:
         bad = any(c.status in (Status.FAIL, Status.ERROR) for c in self.checks)
         return 1 if bad else 0
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "submission": self.submission,
             "score": self.score,
@@ -106,7 +107,7 @@ class GradeReport:
         }
 
     @classmethod
-    def from_dict(cls, d: dict) -> GradeReport:
+    def from_dict(cls, d: dict[str, Any]) -> GradeReport:
         return cls(
             submission=d["submission"],
             provenance=d["provenance"],

@@ -14,6 +14,7 @@ convention converts to and from this layout in its adapter.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -101,13 +102,13 @@ OPS: dict[str, Op] = {
 }
 
 
-def output_hw(params: dict) -> tuple[int, int]:
+def output_hw(params: dict[str, Any]) -> tuple[int, int]:
     """Output height and width of a windowed layer (conv, pooling) for a case's parameters."""
     k, s, p = params["k"], params["stride"], params["pad"]
     return (params["h"] + 2 * p - k) // s + 1, (params["w"] + 2 * p - k) // s + 1
 
 
-def output_meta(op: Op, params: dict, arrays: dict) -> dict:
+def output_meta(op: Op, params: dict[str, Any], arrays: dict[str, Any]) -> dict[str, Any]:
     """The dict fields a correct forward output carries: height, width, channel, batch_size."""
     n = arrays["x"].shape[1]
     if op.layer == "inner_product":
@@ -119,7 +120,9 @@ def output_meta(op: Op, params: dict, arrays: dict) -> dict:
     return {"height": h_out, "width": w_out, "channel": channel, "batch_size": n}
 
 
-def volume_shape(op: Op, params: dict, array_name: str, arrays: dict) -> tuple[int, ...] | None:
+def volume_shape(
+    op: Op, params: dict[str, Any], array_name: str, arrays: dict[str, Any]
+) -> tuple[int, ...] | None:
     """The (h, w, c) volume behind a 2-D canonical array, to name elements by coordinates.
 
     ``None`` when the array is not a feature map (mlrloss arrays, inner-product weights).

@@ -133,7 +133,7 @@ def _message(checks: list[CheckResult]) -> str:
     return text if len(text) <= MAX_MESSAGE else text[:MAX_MESSAGE] + "\n..."
 
 
-def annotations(
+def workflow_annotations(
     report: GradeReport, path: str | Path | None = None, profile: str = profiles.DEFAULT
 ) -> list[str]:
     """Workflow commands for every graded function that did not pass; hidden checks stay hidden.

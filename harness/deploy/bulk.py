@@ -111,14 +111,16 @@ def fingerprint(entry: Entry, settings: Settings) -> str:
             for chunk in iter(lambda: f.read(1 << 20), b""):
                 h.update(chunk)
     else:
-        for i, f in enumerate(sorted(entry.source.rglob("*"))):
+        for i, path in enumerate(sorted(entry.source.rglob("*"))):
             if i > 20_000:
                 break
             try:
-                st = f.lstat()
+                st = path.lstat()
             except OSError:
                 continue
-            h.update(f"{f.relative_to(entry.source).as_posix()}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+            h.update(
+                f"{path.relative_to(entry.source).as_posix()}\0{st.st_size}\0{st.st_mtime_ns}\n".encode()
+            )
     seed = hashlib.sha256(str(settings.hidden_seed).encode()).hexdigest()
     h.update(json.dumps([list(settings.grade_args), seed, settings.html]).encode())
     return h.hexdigest()
@@ -309,13 +311,11 @@ def _tail(log: Path) -> str:
 
 
 def _outcome(row: Row) -> str:
-    if row.reused:
-        return (
-            f"{points(row.report.score)} / {points(row.report.max_score)} (graded earlier; --force regrades)"
-        )
-    if row.graded:
-        return f"{points(row.report.score)} / {points(row.report.max_score)} ({row.seconds:.1f} s)"
-    return f"NOT GRADED: {row.reason}"
+    report = row.result
+    if report is None:
+        return f"NOT GRADED: {row.reason}"
+    score = f"{points(report.score)} / {points(report.max_score)}"
+    return f"{score} (graded earlier; --force regrades)" if row.reused else f"{score} ({row.seconds:.1f} s)"
 
 
 def run(

@@ -30,7 +30,7 @@ def run(path: str, options, out: Path, *, html: bool = True) -> int:
     written = files.write_all(result, out, html=html)
     print(terminal.render(result, color=False))
     print(f"reports: {out}/ ({', '.join(sorted(p.name for p in written.values()))})")
-    for line in annotate.annotations(result, path, options.profile):
+    for line in annotate.workflow_annotations(result, path, options.profile):
         print(line)
     summary = markdown.render(result)
     if html and "report.html" in written:

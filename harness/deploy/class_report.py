@@ -20,6 +20,7 @@ from pathlib import Path
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from harness import __version__, profiles
 from harness.core.model import CheckResult, Status
@@ -92,8 +93,8 @@ def pass_rates(rows: list[Row]) -> list[tuple[str, int, int]]:
     """(check id, students who passed it, students who ran it), in catalogue order."""
     order: dict[str, list[int]] = {}
     for row in rows:
-        if row.graded:
-            for c in row.report.checks:
+        if row.result is not None:
+            for c in row.result.checks:
                 if c.status is not Status.SKIP:
                     tally = order.setdefault(c.id, [0, 0])
                     tally[0] += c.status is Status.PASS
@@ -127,8 +128,8 @@ def causes(rows: list[Row]) -> list[tuple[str, set, set]]:
     """(likely cause, students, check ids), the cause most students share first."""
     found: dict[str, tuple[set, set]] = {}
     for row in rows:
-        if row.graded:
-            for c in row.report.checks:
+        if row.result is not None:
+            for c in row.result.checks:
                 if c.status in NOT_PASSED and cause(c):
                     students, ids = found.setdefault(cause(c), (set(), set()))
                     students.add(row.student)
@@ -141,8 +142,8 @@ def flags(rows: list[Row]) -> list[tuple[str, CheckResult]]:
     return [
         (row.student, c)
         for row in sorted(rows, key=lambda r: r.student.lower())
-        if row.graded
-        for c in row.report.checks
+        if row.result is not None
+        for c in row.result.checks
         if is_flag(c)
     ]
 
@@ -166,7 +167,9 @@ def histogram(scores: list[float], max_score: float) -> str:
         ax.axvline(value, color="#333", linestyle=style, label=f"{label} {points(value)}")
     ax.set_xlabel(f"points (of {points(max_score)})")
     ax.set_ylabel("students")
-    ax.yaxis.get_major_locator().set_params(integer=True)
+    locator = ax.yaxis.get_major_locator()
+    if isinstance(locator, MaxNLocator):  # the default AutoLocator is one
+        locator.set_params(integer=True)
     ax.legend(frameon=False)
     ax.spines[["top", "right"]].set_visible(False)
     return png_base64(fig)
@@ -204,10 +207,10 @@ def render(
     rows: list[Row], meta: dict | None = None, profile: str = profiles.DEFAULT, out_dir: Path | None = None
 ) -> str:
     """The page; ``out_dir`` (where it is written) lets links point only at files that exist."""
-    graded = [r for r in rows if r.graded]
+    graded = [r.result for r in rows if r.result is not None]
     failed = [r for r in rows if not r.graded]
-    scores = [r.report.score for r in graded]
-    max_score = Counter(r.report.max_score for r in graded).most_common(1)[0][0] if graded else 0.0
+    scores = [report.score for report in graded]
+    max_score = Counter(report.max_score for report in graded).most_common(1)[0][0] if graded else 0.0
     parts = [
         "<h1>Class report</h1>",
         f'<p class="meta">{escape(str((meta or {}).get("folder", "")))} &middot; generated '
@@ -239,9 +242,9 @@ def render(
         head = ["group", "mean", "max", "students with full marks"]
         body = []
         for g in columns:
-            got = [sum(c.score for c in r.report.checks if (c.function or c.id) == g) for r in graded]
+            got = [sum(c.score for c in report.checks if (c.function or c.id) == g) for report in graded]
             top = max(
-                (sum(c.max_score for c in r.report.checks if (c.function or c.id) == g) for r in graded),
+                (sum(c.max_score for c in report.checks if (c.function or c.id) == g) for report in graded),
                 default=0.0,
             )
             body.append(
@@ -324,7 +327,7 @@ def render(
                     [
                         escape(r.student),
                         f"{r.seconds:.1f}",
-                        points(r.report.score) if r.graded else "not graded",
+                        points(r.result.score) if r.result is not None else "not graded",
                     ]
                     for r in slow
                 ],
@@ -356,8 +359,9 @@ def render(
     parts.append("<h2>Students</h2>")
     body = []
     for r in sorted(rows, key=lambda r: r.student.lower()):
-        score = f"{points(r.report.score)} / {points(r.report.max_score)}" if r.graded else "not graded"
-        bad = sum(c.status in NOT_PASSED for c in r.report.checks) if r.graded else 0
+        result = r.result
+        score = f"{points(result.score)} / {points(result.max_score)}" if result else "not graded"
+        bad = sum(c.status in NOT_PASSED for c in result.checks) if result else 0
         body.append(
             [
                 escape(r.student),
@@ -371,7 +375,7 @@ def render(
         )
     parts.append(_table(["student", "score", "checks not passed", "note", "report"], body, numeric=(1, 2)))
 
-    prov = next((r.report.provenance for r in graded), {})
+    prov = next((report.provenance for report in graded), {})
     footer = [f"{escape(str(k))}: {escape(str(v))}" for k, v in (meta or {}).items() if k != "folder"]
     footer += [
         f"{k}: {escape(str(prov[k]))}"

@@ -44,7 +44,15 @@ class Row:
 
     @property
     def graded(self) -> bool:
-        return self.report is not None and not self.report.autograder_error and not self.reason
+        """A report came back and it grades the submission (no autograder error, no reason not to)."""
+        return self.result is not None
+
+    @property
+    def result(self) -> GradeReport | None:
+        """The report when the submission was graded, else None (``report`` may hold an autograder error)."""
+        if self.report is None or self.report.autograder_error or self.reason:
+            return None
+        return self.report
 
 
 def group_of(check) -> str:
@@ -55,8 +63,8 @@ def groups(rows: list[Row], profile: str = profiles.DEFAULT) -> list[str]:
     """Column names: the profile's functions in their order, then any other group as first seen."""
     seen: dict[str, None] = {}
     for row in rows:
-        if row.graded:
-            for check in row.report.checks:
+        if row.result is not None:
+            for check in row.result.checks:
                 if check.max_score or check.score:
                     seen.setdefault(group_of(check), None)
     order = [f for f in profiles.get(profile).FUNCTIONS.values() if f in seen]
@@ -74,15 +82,16 @@ def render(rows: list[Row], profile: str = profiles.DEFAULT) -> str:
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow([*FIXED, *columns, *TRAILING])
     for row in sorted(rows, key=lambda r: r.student.lower()):
-        if row.graded:
-            per = {}
-            for check in row.report.checks:
+        report = row.result
+        if report is not None:
+            per: dict[str, float] = {}
+            for check in report.checks:
                 per[group_of(check)] = per.get(group_of(check), 0.0) + check.score
-            flags = " ".join(c.id for c in row.report.checks if c.message.startswith(FLAG_PREFIX))
+            flags = " ".join(c.id for c in report.checks if c.message.startswith(FLAG_PREFIX))
             cells = [
                 "graded",
-                points(row.report.score),
-                points(row.report.max_score),
+                points(report.score),
+                points(report.max_score),
                 *(points(per[c]) if c in per else "" for c in columns),
                 flags,
             ]

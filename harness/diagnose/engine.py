@@ -52,7 +52,7 @@ def diagnose(op, case, out_name: str, got, expected) -> tuple[Mistake, str] | No
     candidates = [m for m in MISTAKES if m.applies(op_name, out_name)]
     if not np.isfinite(got).all():
         for m in candidates:
-            if m.nonfinite:
+            if m.nonfinite and m.test is not None:
                 detail = m.test(case, out_name, got, expected)
                 if detail is not None:
                     return m, detail

@@ -52,7 +52,7 @@ def _volume(params: dict, data: np.ndarray) -> dict:
 
 
 def _layer(op, params: dict, arrays: dict) -> dict:
-    layer = {"type": LAYER_TYPES[op.layer]}
+    layer: dict[str, object] = {"type": LAYER_TYPES[op.layer]}
     for key in ("k", "stride", "pad"):
         if key in params:
             layer[key] = params[key]

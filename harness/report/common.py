@@ -93,7 +93,7 @@ def _value(value) -> str:
 
 def provenance_items(provenance: dict) -> list[tuple[str, str | dict[str, str]]]:
     """Provenance flattened for display: scalars as text, one level of nesting kept as a dict."""
-    items = []
+    items: list[tuple[str, str | dict[str, str]]] = []
     for key, value in provenance.items():
         if isinstance(value, dict):
             items.append((str(key), {str(k): _value(v) for k, v in value.items()}))

@@ -32,7 +32,7 @@ def title(report: GradeReport) -> str:
 
 def environment(report: GradeReport) -> dict:
     """The provenance, for pytest-html's Environment table (which inserts values as HTML)."""
-    env = {"Submission": escape(report.submission)}
+    env: dict[str, str | dict[str, str]] = {"Submission": escape(report.submission)}
     for key, value in provenance_items(report.provenance):
         if isinstance(value, dict):
             env[key] = {escape(k): escape(v) for k, v in value.items()}

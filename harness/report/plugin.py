@@ -106,11 +106,14 @@ class CheckItem(pytest.Item):
             return
         report.duration = self.check.duration
         if self.check.status is Status.SKIP:  # (where, line, reason), as pytest's skips: no plugin.py line
-            report.longrepr = (self.check.id, None, f"Skipped: {self.check.message or 'skipped'}")
+            # pytest prints no line number for None, though its annotation says int
+            report.longrepr = (self.check.id, None, f"Skipped: {self.check.message or 'skipped'}")  # type: ignore[assignment]
         elif self.check.status is not Status.PASS:
-            report.longrepr = CheckFailureRepr(self.check)
+            # duck-typed like pytest's TerminalRepr (toterminal, __str__), whose class is private API
+            report.longrepr = CheckFailureRepr(self.check)  # type: ignore[assignment]
         if self.config.pluginmanager.hasplugin("html"):
-            report.extras = [*getattr(report, "extras", []), *html_report.extras(self.check)]
+            # pytest-html reads this attribute, which TestReport does not declare
+            report.extras = [*getattr(report, "extras", []), *html_report.extras(self.check)]  # type: ignore[attr-defined]
 
 
 class CheckGroup(pytest.Collector):

@@ -25,6 +25,11 @@ def _paint(text: str, code: str, color: bool) -> str:
     return f"\x1b[{code}m{text}\x1b[0m" if color else text
 
 
+def _gap(lines: list[str]) -> list[str]:
+    """A blank line to separate a new block, unless the last line is blank already."""
+    return [""] if lines[-1] else []
+
+
 def _indent(text: str, spaces: int) -> list[str]:
     return textwrap.indent(text, " " * spaces).splitlines()
 
@@ -69,8 +74,8 @@ def render(report: GradeReport, color: bool = False) -> str:
             lines.append("")
 
     if report.notices:
-        lines += ["" if lines[-1] else None, "Notes:", *(f"  - {n}" for n in report.notices)]
-    lines += ["" if lines[-1] else None, counts_line(report.checks), _paint(score_line(report), "1", color)]
+        lines += [*_gap(lines), "Notes:", *(f"  - {n}" for n in report.notices)]
+    lines += [*_gap(lines), counts_line(report.checks), _paint(score_line(report), "1", color)]
     if report.autograder_error:
         lines.append(_paint(AUTOGRADER_ERROR, "1;31", color))
-    return "\n".join(line for line in lines if line is not None) + "\n"
+    return "\n".join(lines) + "\n"

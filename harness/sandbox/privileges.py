@@ -9,6 +9,7 @@ signal or trace nothing of the grader's. Used by ``harness.sandbox.process``.
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import pwd
 import secrets
@@ -70,7 +71,7 @@ class _CapData(ctypes.Structure):
     ]
 
 
-def _prctl(*args) -> None:
+def _prctl(*args: int) -> None:
     if _LIBC.prctl(*args, *([0] * (5 - len(args)))) != 0:
         raise OSError(ctypes.get_errno(), f"prctl{args}")
 
@@ -92,7 +93,8 @@ def drop_privileges(user: Drop) -> None:
     _prctl(_PR_SET_NO_NEW_PRIVS, 1)  # no set-uid program can give privileges back
 
 
-_DROP: dict = {}
+_DROP: dict[str, tuple[Drop | None, str]] = {}
+"""The answer of ``unprivileged_user``, once found (under the key ``result``)."""
 
 
 def unprivileged_user() -> tuple[Drop | None, str]:
@@ -125,14 +127,17 @@ def unprivileged_user() -> tuple[Drop | None, str]:
         candidates.append((Drop(pw.pw_uid, pw.pw_gid, False), "user nobody"))
     except KeyError:
         pass
-    result = (None, "could not drop privileges: no unprivileged user to run the child as")
+    result: tuple[Drop | None, str] = (
+        None,
+        "could not drop privileges: no unprivileged user to run the child as",
+    )
     for keep_read in (False, True):
         for user, who in candidates:
             user = user._replace(keep_read=keep_read)
             try:
                 probe = subprocess.run(
                     [sys.executable, "-I", "-c", "import numpy, harness.child.serve"],
-                    preexec_fn=lambda user=user: drop_privileges(user),
+                    preexec_fn=functools.partial(drop_privileges, user),
                     cwd="/",
                     capture_output=True,
                     timeout=60,

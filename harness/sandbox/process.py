@@ -27,8 +27,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TextIO
 
 import numpy as np
 
@@ -83,18 +85,18 @@ class Limits:
 class Observed:
     """What the children of one sandbox reported or were seen doing, for ``harness.checks.integrity``."""
 
-    events: dict = field(default_factory=dict)
+    events: dict[tuple[str, str], int] = field(default_factory=dict)
     """(what, detail) -> count: grader files or other processes' /proc refused, writes outside
     the sandbox refused, processes started, ctypes used, signals sent, network used."""
-    modules: set = field(default_factory=set)
+    modules: set[str] = field(default_factory=set)
     """Every module name loaded in a child after its start-up."""
-    inner_calls: dict = field(default_factory=dict)
+    inner_calls: dict[str, dict[str, int]] = field(default_factory=dict)
     """op -> {function name: most calls of it by the submission's own code during one request}."""
-    seconds: dict = field(default_factory=dict)
+    seconds: dict[str, list[float]] = field(default_factory=dict)
     """op -> seconds of each successful request, as measured in the child."""
     killed: int = 0
     """Processes killed after requests or at the end (beyond the children themselves)."""
-    refused_files: dict = field(default_factory=dict)
+    refused_files: dict[str, str] = field(default_factory=dict)
     """File of the submission -> why it was not copied into the sandbox (a link, not a regular file)."""
 
 
@@ -103,6 +105,22 @@ def _signal_name(code: int) -> str:
         return signal.Signals(code).name
     except ValueError:
         return f"signal {code}"
+
+
+@dataclass(frozen=True)
+class Child:
+    """One running child process and the grader's ends of its pipes."""
+
+    proc: subprocess.Popen[bytes]
+    """The child (``python -I -m harness.child``), leader of its own session."""
+    group: str
+    """What it serves: ``layer:<layer>`` (the unit checks of one layer) or ``task:<task>``."""
+    commands: TextIO
+    """Where the grader writes one request folder per line."""
+    answers: int
+    """Read end of the pipe on which the child answers a line per request."""
+    output: OutputPipe
+    """The child's stdout and stderr, drained and capped."""
 
 
 # ---- the sandbox -------------------------------------------------------------------------
@@ -116,7 +134,7 @@ class Sandbox:
         submission: Submission,
         limits: Limits = Limits(),
         profile: str = profiles.DEFAULT,
-        env: dict | None = None,
+        env: dict[str, Any] | None = None,
         device: str = "cpu",
     ):
         self.submission = submission
@@ -141,12 +159,20 @@ class Sandbox:
         if self.user and not self.user.keep_read:
             self.user_note += lock_answers()
         self.root = Path(tempfile.mkdtemp(prefix="harness-"))
-        self.proc: subprocess.Popen | None = None
-        self.group: str | None = None
+        self.child: Child | None = None
         self.count = 0
         self.observed = Observed()
-        self._out: OutputPipe | None = None
         self._prepare()
+
+    @property
+    def proc(self) -> subprocess.Popen[bytes] | None:
+        """The running child's process, if one runs."""
+        return self.child.proc if self.child else None
+
+    @property
+    def group(self) -> str | None:
+        """What the running child serves (``Child.group``), if one runs."""
+        return self.child.group if self.child else None
 
     # -- set-up -------------------------------------------------------------------------
     def _prepare(self) -> None:
@@ -184,10 +210,11 @@ class Sandbox:
 
     def _readable(self, path: Path, traverse_only: bool = False) -> None:
         """Let the child (and, when it has a uid of its own, only it) read ``path`` and its files."""
-        private = self.user is not None and self.user.dedicated
+        group = self.user.gid if self.user is not None and self.user.dedicated else None
+        private = group is not None
+        if group is not None:
+            os.chown(path, 0, group)
         if path.is_dir():
-            if private:
-                os.chown(path, 0, self.user.gid)
             path.chmod(
                 (0o710 if traverse_only else 0o750) if private else (0o711 if traverse_only else 0o755)
             )
@@ -197,11 +224,9 @@ class Sandbox:
                 if f.is_file() and not f.is_symlink():
                     self._readable(f)
         else:
-            if private:
-                os.chown(path, 0, self.user.gid)
             path.chmod(0o640 if private else 0o644)
 
-    def _env(self, gpu: bool = False) -> dict:
+    def _env(self, gpu: bool = False) -> dict[str, Any]:
         env = {
             "PATH": "/usr/local/bin:/usr/bin:/bin",
             "HOME": str(self.root / "work"),
@@ -237,7 +262,7 @@ class Sandbox:
         env.update(self.extra_env)
         return env
 
-    def _guard(self) -> dict:
+    def _guard(self) -> dict[str, Any]:
         """What the child's audit hook refuses (see ``harness.child.serve.Guard``)."""
         return {
             "protected": [
@@ -248,7 +273,7 @@ class Sandbox:
             "report_names": list(REPORT_NAMES),
         }
 
-    def _preexec(self, address_space: bool = True):
+    def _preexec(self, address_space: bool = True) -> Callable[[], None]:
         limits, user = self.limits, self.user
         try:
             cpus = len(os.sched_getaffinity(0))
@@ -256,7 +281,7 @@ class Sandbox:
             cpus = os.cpu_count() or 1
         cpu = limits.cpu_s * max(1, cpus)
 
-        def setup():  # runs in the child between fork and exec
+        def setup() -> None:  # runs in the child between fork and exec
             if address_space:
                 resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
             resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
@@ -268,7 +293,7 @@ class Sandbox:
 
         return setup
 
-    def _start(self, group: str) -> None:
+    def _start(self, group: str) -> Child:
         cmd_r, cmd_w = os.pipe()
         rep_r, rep_w = os.pipe()
         out_r, out_w = os.pipe()
@@ -293,7 +318,7 @@ class Sandbox:
             json.dump(config, f)
         self._readable(Path(config_path))
         try:
-            self.proc = subprocess.Popen(
+            proc = subprocess.Popen(
                 [sys.executable, "-I", "-m", "harness.child", config_path],
                 stdin=subprocess.DEVNULL,
                 stdout=out_w,
@@ -311,20 +336,19 @@ class Sandbox:
         finally:
             for fd in (cmd_r, rep_w, out_w):
                 os.close(fd)
-        proctree.add_server(self.proc.pid)
+        proctree.add_server(proc.pid)
         os.set_blocking(out_r, False)
-        self._cmd = os.fdopen(cmd_w, "w")
-        self._reply = rep_r
-        self._out = OutputPipe(out_r)
-        self.group = group
+        self.child = Child(proc, group, os.fdopen(cmd_w, "w"), rep_r, OutputPipe(out_r))
+        return self.child
 
     def _kill(self) -> None:
         """End the child and every process it started."""
-        proc = self.proc
-        if proc is None:
+        child = self.child
+        if child is None:
             self.tracker.kill_all(None)
             self.observed.killed = len(self.tracker.strays)
             return
+        proc = child.proc
         try:
             os.killpg(proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
@@ -337,13 +361,16 @@ class Sandbox:
         self.tracker.kill_all(proc.pid)  # orphans re-parented while it died
         self.observed.killed = len(self.tracker.strays)
         proctree.remove_server(proc.pid)
-        for close in (self._cmd.close, lambda: os.close(self._reply), lambda: os.close(self._out.fd)):
+        for close in (
+            child.commands.close,
+            lambda: os.close(child.answers),
+            lambda: os.close(child.output.fd),
+        ):
             try:
                 close()
             except OSError:
                 pass
-        self.proc = None
-        self.group = None
+        self.child = None
 
     def restart(self) -> None:
         """End the current child; the next request starts a fresh one."""
@@ -356,7 +383,7 @@ class Sandbox:
         except OSError:
             pass
 
-        def writable(func, path, _exc):  # a folder the submission made unreadable
+        def writable(func: Callable[[str], object], path: str, _exc: object) -> None:  # made unreadable
             try:
                 os.chmod(os.path.dirname(path), 0o700)
                 os.chmod(path, 0o700)
@@ -366,13 +393,13 @@ class Sandbox:
 
         shutil.rmtree(self.root, onerror=writable)
 
-    def __enter__(self):
+    def __enter__(self) -> Sandbox:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def share_reference(self, names) -> str:
+    def share_reference(self, names: list[str]) -> str:
         """A folder the child may read, with the reference's versions of ``names`` only.
 
         For functions the course provides (a historical profile's training): the child
@@ -385,7 +412,7 @@ class Sandbox:
 
         folder = self.root / "reference_provided"
         folder.mkdir(exist_ok=True)
-        modules: dict[str, set] = {}
+        modules: dict[str, set[str]] = {}
         for name in names:
             module = getattr(self.profile, "MODULES", {}).get(name)
             if module:
@@ -417,13 +444,25 @@ class Sandbox:
 
     # -- requests -----------------------------------------------------------------------
     def call(
-        self, op: str, params: dict, arrays: dict, *, after: bool = False, timeout: float | None = None
+        self,
+        op: str,
+        params: dict[str, Any],
+        arrays: dict[str, Any],
+        *,
+        after: bool = False,
+        timeout: float | None = None,
     ) -> Reply:
         """Call the submission's function for one canonical operation."""
         return self.run("call", {"op": op, "params": params, "after": after}, arrays, timeout=timeout)
 
     def run(
-        self, task: str, request: dict, arrays: dict, *, timeout: float | None = None, on_progress=None
+        self,
+        task: str,
+        request: dict[str, Any],
+        arrays: dict[str, Any],
+        *,
+        timeout: float | None = None,
+        on_progress: Callable[[Path], None] | None = None,
     ) -> Reply:
         """Run one request in the child; never raises for anything the submission does.
 
@@ -435,40 +474,39 @@ class Sandbox:
             # The child refuses reference/: hand it the provided functions alone (see child.serve).
             request = {**request, "reference_folder": self.share_reference(request["provided"])}
         group = f"layer:{OPS[op].layer}" if op in OPS else f"task:{task}"
-        if self.proc is not None and self.group != group:
+        if self.child is not None and self.child.group != group:
             self._kill()
-        if self.proc is None:
-            self._start(group)
+        child = self.child or self._start(group)
         self.count += 1
         folder = self._new_folder(task, request, arrays)
         start = time.monotonic()
         try:
-            self._cmd.write(f"{folder}\n")
-            self._cmd.flush()
+            child.commands.write(f"{folder}\n")
+            child.commands.flush()
         except (BrokenPipeError, OSError, ValueError):
-            return self._crashed(folder, start)
-        line = self._wait_line(start, timeout, folder, on_progress)
+            return self._crashed(child, folder, start)
+        line = self._wait_line(child, start, timeout, folder, on_progress)
         if line is None or isinstance(line, Reply):
             reply = line or Reply(protocol.TIMEOUT, f"timed out after {timeout:g} s")
-            reply.output = self._out.take()
+            reply.output = child.output.take()
             reply.seconds = time.monotonic() - start
             self._kill()
             shutil.rmtree(folder, ignore_errors=True)
             return reply
         if not line:
-            return self._crashed(folder, start)
+            return self._crashed(child, folder, start)
         reply = read_reply(folder, self.limits.max_array_bytes)
-        if self.tracker.kill_all(self.proc.pid, spare_server=True):
+        if self.tracker.kill_all(child.proc.pid, spare_server=True):
             self.observed.killed = len(self.tracker.strays)
-            self._discard_stale_lines()
-        reply.output = self._out.take()
+            self._discard_stale_lines(child)
+        reply.output = child.output.take()
         if reply.status == protocol.PROTOCOL:
             self._kill()  # out of step with us (a forged answer?): the next request gets a fresh child
         shutil.rmtree(folder, ignore_errors=True)
         self._observe(op, reply)
         return reply
 
-    def _new_folder(self, task: str, request: dict, arrays: dict) -> Path:
+    def _new_folder(self, task: str, request: dict[str, Any], arrays: dict[str, Any]) -> Path:
         """A fresh folder of the request (a name the child cannot guess), written without following links."""
         name = f"{self.count}-{secrets.token_hex(6)}"
         os.mkdir(name, 0o700, dir_fd=self._calls_fd)
@@ -484,7 +522,8 @@ class Sandbox:
                 dir_fd=dfd,
             )
             with os.fdopen(fd, "wb") as f:
-                np.savez(f, **{k: np.asarray(v) for k, v in arrays.items()})
+                inputs: dict[str, Any] = {k: np.asarray(v) for k, v in arrays.items()}
+                np.savez(f, **inputs)
             os.chmod(dfd, 0o700 if self.user else 0o755)  # its own: no other sandbox reads it
             if self.user:
                 os.chown(dfd, self.user.uid, self.user.gid)
@@ -492,7 +531,14 @@ class Sandbox:
             os.close(dfd)
         return self.root / "calls" / name
 
-    def _wait_line(self, start, timeout, folder, on_progress):
+    def _wait_line(
+        self,
+        child: Child,
+        start: float,
+        timeout: float,
+        folder: Path,
+        on_progress: Callable[[Path], None] | None,
+    ) -> str | Reply | None:
         """The child's answer: a line, '' when the pipe closed, None on timeout, or a Reply
         when the watchdog killed it (too many processes, too much disk)."""
         buf = b""
@@ -502,35 +548,36 @@ class Sandbox:
             left = timeout - (now - start)
             if left <= 0:
                 return None
-            fds = [self._reply] + ([self._out.fd] if self._out.open else [])
+            fds = [child.answers] + ([child.output.fd] if child.output.open else [])
             ready, _, _ = select.select(fds, [], [], min(left, 0.25))
-            if self._out.fd in ready:
-                self._out.drain()
+            if child.output.fd in ready:
+                child.output.drain()
             if on_progress:
                 on_progress(folder)
             if time.monotonic() >= next_watch:
                 next_watch = time.monotonic() + 0.25
-                breach = self._watchdog()
+                breach = self._watchdog(child)
                 if breach:
                     return breach
-            if self._reply not in ready:
+            if child.answers not in ready:
                 continue
-            chunk = os.read(self._reply, 4096)
+            chunk = os.read(child.answers, 4096)
             if not chunk:
                 return ""
             buf += chunk
             if b"\n" in buf:
                 return buf.decode(errors="replace")
 
-    def _discard_stale_lines(self) -> None:
+    @staticmethod
+    def _discard_stale_lines(child: Child) -> None:
         """Drop answers that forked copies of the child wrote before they were killed."""
-        while select.select([self._reply], [], [], 0)[0]:
-            if not os.read(self._reply, 65536):
+        while select.select([child.answers], [], [], 0)[0]:
+            if not os.read(child.answers, 65536):
                 return
 
-    def _watchdog(self) -> Reply | None:
+    def _watchdog(self, child: Child) -> Reply | None:
         """Kill a child that holds too many processes or fills its folder."""
-        n = self.tracker.count(self.proc.pid)
+        n = self.tracker.count(child.proc.pid)
         if n > self.limits.processes:
             return Reply(protocol.CRASHED, f"started more than {self.limits.processes} processes (killed)")
         size, entries = tree_size(self.root)
@@ -541,13 +588,12 @@ class Sandbox:
             )
         return None
 
-    def _crashed(self, folder: Path, start: float) -> Reply:
-        proc = self.proc
+    def _crashed(self, child: Child, folder: Path, start: float) -> Reply:
         try:
-            code = proc.wait(timeout=2)
+            code: int | None = child.proc.wait(timeout=2)
         except subprocess.TimeoutExpired:
             code = None
-        output = self._out.take()
+        output = child.output.take()
         self._kill()
         shutil.rmtree(folder, ignore_errors=True)
         if code is None:

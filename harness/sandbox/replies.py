@@ -16,7 +16,7 @@ import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -78,9 +78,9 @@ def read_reply(folder: Path, max_array_bytes: int) -> Reply:
     raw = read_bounded(folder / protocol.REPLY, MAX_REPLY_BYTES)
     try:
         reply = json.loads(raw) if raw is not None else None
-        status = reply["status"]
-        if not isinstance(status, str):
-            raise TypeError("status")
+        if not isinstance(reply, dict) or not isinstance(reply.get("status"), str):
+            raise TypeError("not a reply")
+        status: str = reply["status"]
         seconds = float(reply.get("seconds", 0) or 0)
         seconds = seconds if math.isfinite(seconds) and seconds >= 0 else 0.0
     except Exception:  # missing, malformed, nested too deep (RecursionError): all the same
@@ -155,7 +155,7 @@ def _problem(descr: dict[str, Any]) -> str:
     return problem
 
 
-def _plain_name(key) -> bool:
+def _plain_name(key: object) -> bool:
     return (
         isinstance(key, str)
         and 0 < len(key) <= 40
@@ -164,7 +164,7 @@ def _plain_name(key) -> bool:
     )
 
 
-def _load_npy(f, size: int, limit: int) -> np.ndarray:
+def _load_npy(f: BinaryIO, size: int, limit: int) -> np.ndarray:
     """A plain numeric array from an ``.npy`` stream, its header checked before the data is read."""
     fmt = np.lib.format
     version = fmt.read_magic(f)
@@ -188,7 +188,7 @@ def _load_npy(f, size: int, limit: int) -> np.ndarray:
     return value
 
 
-def _integrity(raw) -> dict:
+def _integrity(raw: object) -> dict[str, Any]:
     """The child's integrity report, keeping only well-formed, bounded parts."""
     if not isinstance(raw, dict):
         return {}

@@ -15,9 +15,13 @@ from harness.core import paths
 
 MAX_OUTPUT_CHARS = 4000
 """Characters of a child's stdout/stderr kept per request."""
+FileState = tuple[int, int, int, int]
+"""A file as ``grader_files`` sees it: size, modification time (ns), inode, mode."""
 
 
-def open_regular(path, limit: int, dir_fd: int | None = None) -> tuple[int, int] | None:
+def open_regular(
+    path: str | os.PathLike[str], limit: int, dir_fd: int | None = None
+) -> tuple[int, int] | None:
     """``(fd, size)`` of a regular file opened without following a link or blocking, else None."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dir_fd)
@@ -30,7 +34,7 @@ def open_regular(path, limit: int, dir_fd: int | None = None) -> tuple[int, int]
     return fd, st.st_size
 
 
-def read_bounded(path, limit: int, dir_fd: int | None = None) -> bytes | None:
+def read_bounded(path: str | os.PathLike[str], limit: int, dir_fd: int | None = None) -> bytes | None:
     """The bytes of a regular file no larger than ``limit``, else None (links, FIFOs, devices)."""
     opened = open_regular(path, limit, dir_fd)
     if opened is None:
@@ -49,9 +53,9 @@ def write_new(dir_fd: int, name: str, data: bytes) -> None:
         f.write(data)
 
 
-def grader_files() -> dict[str, tuple]:
+def grader_files() -> dict[str, FileState]:
     """The state of the grader's own files (package, reference, fixtures), to detect changes."""
-    state = {}
+    state: dict[str, FileState] = {}
     for root in (paths.PACKAGE_DIR, paths.REFERENCE_DIR, paths.FIXTURES_DIR):
         for dirpath, _dirnames, filenames in os.walk(root):
             for name in filenames:
@@ -64,7 +68,7 @@ def grader_files() -> dict[str, tuple]:
     return state
 
 
-def changed_files(before: dict[str, tuple], after: dict[str, tuple]) -> list[str]:
+def changed_files(before: dict[str, FileState], after: dict[str, FileState]) -> list[str]:
     """Files modified, removed or added between two ``grader_files`` states.
 
     A new bytecode file in ``__pycache__`` is the grader compiling a module it imported

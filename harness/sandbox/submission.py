@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import ast
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 SKIP_DIRS = {".git", "__pycache__", ".tox", ".venv", "venv", "node_modules", "reports", ".github"}
 MAX_DEPTH = 4
@@ -30,9 +32,9 @@ class Submission:
     """What was given on the command line."""
     folder: Path
     """The folder that goes on the child's ``sys.path``."""
-    functions: dict = field(default_factory=dict)
+    functions: dict[str, Any] = field(default_factory=dict)
     """Function name -> the file that defines it (relative to ``folder``)."""
-    syntax_errors: dict = field(default_factory=dict)
+    syntax_errors: dict[str, Any] = field(default_factory=dict)
     """File (relative) -> the syntax error, for files that do not parse."""
 
     @property
@@ -84,7 +86,7 @@ def _defined_functions(path: Path) -> tuple[set[str], str]:
     return names, ""
 
 
-def _candidate_folders(root: Path):
+def _candidate_folders(root: Path) -> Iterator[Path]:
     """Folders under root, breadth first, skipping tooling and hidden folders."""
     queue = [(root, 0)]
     while queue:

@@ -10,6 +10,7 @@ learn, or an accuracy below the pass mark.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -154,7 +155,7 @@ def evaluate(
     cfg = config or TrainConfig.from_dict(outcome.config)
     names = names or _function_names()
     y_eval = np.asarray(y_eval).astype(np.int64)
-    result = {
+    result: dict[str, Any] = {
         "status": "FAIL",
         "passed": False,
         "message": "",
@@ -183,7 +184,7 @@ def evaluate(
         for i, p in zip(outcome.eval_iterations, preds)
     ]
     accuracy = None
-    if outcome.status == COMPLETED:
+    if outcome.status == COMPLETED and outcome.scores is not None:  # not None: checked by _malformed
         accuracy = float((outcome.scores.argmax(axis=0) == y_eval).mean())
         curve.append([outcome.iterations_done, accuracy])
         result["numbers"].update(accuracy=accuracy, min_accuracy=cfg.min_accuracy)
@@ -236,8 +237,7 @@ def _error_verdict(outcome: TrainOutcome, result: dict, names: dict, cfg: TrainC
     fn = names.get(f.get("op"), f.get("op") or "a function")
     result.update(
         status="ERROR",
-        message=f"training stopped {_when(f)}: {fn} "
-        f"({LAYER_WORDS.get(f.get('layer'), f.get('layer'))}) {_error_text(f)}",
+        message=f"training stopped {_when(f)}: {fn} ({_word(LAYER_WORDS, f.get('layer'))}) {_error_text(f)}",
     )
     if f.get("phase") == "eval":
         result["hint"] = BATCH_SIZE_HINT.format(train_batch=cfg.batch_size, eval_batch=cfg.eval_batch)
@@ -284,8 +284,8 @@ def _non_finite_verdict(outcome: TrainOutcome, result: dict, names: dict, cfg: T
     if op:
         result["message"] = (
             f"training stopped {_when(f)}: {names.get(op, op)} "
-            f"({LAYER_WORDS.get(f.get('layer'), f.get('layer'))}) returned NaN or inf "
-            f"in {OUTPUT_WORDS.get(f.get('output'), f.get('output'))}"
+            f"({_word(LAYER_WORDS, f.get('layer'))}) returned NaN or inf "
+            f"in {_word(OUTPUT_WORDS, f.get('output'))}"
         )
     else:
         result["message"] = f"training stopped {_when(f)}: the class scores became NaN or inf"
@@ -300,6 +300,11 @@ def _non_finite_verdict(outcome: TrainOutcome, result: dict, names: dict, cfg: T
     )
     result["numbers"].update(failed_iteration=f.get("iteration", 0) + 1)
     return result
+
+
+def _word(table: dict[str, str], key: object) -> object:
+    """What ``table`` calls ``key`` (a name sent by the child), or the key itself."""
+    return table.get(key, key) if isinstance(key, str) else key
 
 
 def _when(failure: dict) -> str:
