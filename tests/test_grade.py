@@ -49,3 +49,14 @@ def test_one_file_submission_and_repository_layout(tmp_path):
     (repo / "README.md").write_text("my assignment\n")
     report = grade(repo, Options(training=TrainOptions(enabled=False), only=("forward.*",)))
     assert report.checks and all(c.status is Status.PASS for c in report.checks)
+
+
+def test_provenance_names_the_commit_and_the_blas():
+    from harness import __version__
+    from harness.core import revision
+
+    report = grade("student_template", RELU_ONLY)
+    prov = report.provenance
+    assert prov["harness_version"] == __version__
+    assert prov["harness_commit"] == revision.git_commit()
+    assert not prov["blas"].startswith("unknown"), prov["blas"]  # threadpoolctl is a dependency

@@ -1,1 +1,2 @@
-"""The sandboxed child's runtime: protocol loop, audit hook, training loop. Holds no reference math."""
+"""The sandboxed child's runtime: protocol loop and its wire names, audit hook, training loop.
+Holds no reference math."""

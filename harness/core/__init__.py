@@ -1,1 +1,2 @@
-"""Shared foundations: paths, the result model, canonical ops, tolerances, array modules, loading."""
+"""Shared foundations: paths, the result model, canonical ops and their windows, tolerances,
+array modules, loading, the grader's revision."""

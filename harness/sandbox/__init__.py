@@ -1,1 +1,2 @@
-"""Running untrusted code: the child's life cycle, privileges, process trees, bounded file reads."""
+"""Running untrusted code: the child's life cycle, validating its replies, privileges, process
+trees, bounded file reads, finding a submission's functions."""
