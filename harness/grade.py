@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness import __version__, profiles
+from harness import profiles
 from harness.cases import catalogue as cases
 from harness.cases import fixtures
 from harness.checks import catalogue as checks
@@ -235,8 +235,7 @@ def provenance(options: Options, rubric: rubric_mod.Rubric, note: str = "") -> d
     except OSError:
         fixtures_sha = "missing"
     return {
-        "harness_version": __version__,
-        "harness_commit": revision.git_commit(),
+        **revision.identity(),
         "fixtures_version": cases.FIXTURES_VERSION,
         "fixtures_sha256": fixtures_sha,
         "profile": options.profile,
@@ -264,7 +263,7 @@ def grade(path: str | Path, options: Options | None = None) -> GradeReport:
     try:
         rubric = rubric_mod.load(options.rubric)
     except rubric_mod.RubricError as exc:
-        return GradeReport(str(path), (), {"harness_version": __version__}, autograder_error=str(exc))
+        return GradeReport(str(path), (), revision.identity(), autograder_error=str(exc))
     prof = profiles.get(options.profile)
     try:
         submission = locate(path, prof.MODULES)

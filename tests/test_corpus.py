@@ -35,9 +35,7 @@ MODULE_FUNCTIONS = {
 
 # Hints that need checks.py to pass what the property and crash outcomes know (see diagnose.field_hint,
 # nondeterminism_hint, crash_hint).
-WIRING = (
-    "checks.py must call diagnose.field_hint / nondeterminism_hint / crash_hint (see harness/diagnose.py)"
-)
+WIRING = "harness/checks/catalogue.py must call diagnose.field_hint / nondeterminism_hint / crash_hint (see harness/diagnose/engine.py)"
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Which commit of the grader produced a report: the short sha, ``-dirty`` with local changes.
 
-Recorded in every report's provenance (``harness.grade.provenance``) next to the version, so a
+Recorded in every report's provenance (``identity``, next to the version), so a
 grade can be traced to the exact code that gave it. Outside a git checkout (an installed
 package, a Gradescope bundle) or without ``git`` the answer is ``unknown``: finding the
 revision never fails a grade. ``git`` runs read-only (``GIT_OPTIONAL_LOCKS=0``: no index
@@ -13,6 +13,7 @@ import os
 import subprocess
 from pathlib import Path
 
+from harness import __version__
 from harness.core import paths
 
 UNKNOWN = "unknown"
@@ -50,3 +51,8 @@ def git_commit(root: Path = paths.ROOT) -> str:
     if not sha:
         return UNKNOWN
     return f"{sha}-dirty" if dirty else sha
+
+
+def identity() -> dict[str, str]:
+    """The grader that wrote a report: its version and commit, the start of every provenance."""
+    return {"harness_version": __version__, "harness_commit": git_commit()}

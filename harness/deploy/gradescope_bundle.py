@@ -189,13 +189,14 @@ def run(root: str | Path) -> int:
 
 
 def _write_error(results: Path, reason: str) -> None:
+    from harness.core import revision
     from harness.core.model import GradeReport
     from harness.report import gradescope
 
     report = GradeReport(
         "/autograder/submission",
         (),
-        {"harness_version": __version__},
+        revision.identity(),
         autograder_error="the Gradescope runner failed:\n" + reason,
     )
     (results / "results.json").write_text(json.dumps(gradescope.render(report), indent=2) + "\n")
