@@ -21,7 +21,7 @@ from harness.checks import gradcheck
 from harness.checks import rubric as rubric_mod
 from harness.checks.catalogue import CaseOutcome, CheckSpec
 from harness.child import protocol
-from harness.core import compare, mnist, revision
+from harness.core import compare, mnist, revision, seeds
 from harness.core.model import CheckResult, GradeReport, Status
 from harness.core.ops import OPS
 from harness.options import Options
@@ -115,10 +115,10 @@ class Grader:
                         )
             elif spec.kind == "gradcheck":
                 outcomes = []
-                rng = np.random.default_rng([self.options.seed, hash(spec.id) % 2**32])
+                rng = seeds.stream(self.options.seed, "gradcheck", spec.id)
                 for case, _ in self.random_cases(op_name, self.options.seed):
                     reply = self.call(sb, op_name, case)
-                    outcomes.append(checks.gradcheck_outcome(sb, op, case, spec.output, reply, rng))
+                    outcomes.append(checks.gradcheck_outcome(op, case, spec.output, reply, rng))
             else:
                 # One plain case (no padding), non-square where there is one: a swapped
                 # height and width shows, and padding is left to the value checks.
@@ -306,7 +306,7 @@ def grade(path: str | Path, options: Options | None = None) -> GradeReport:
             provenance(options, rubric),
             autograder_error="the grader failed:\n" + traceback.format_exc(),
         )
-    scored = rubric_mod.score(rubric, results, kinds)
+    scored = rubric_mod.score(rubric, results, kinds, {s.id: s.gated_by for s in specs})
     prov = provenance(options, rubric, note)
     prov["seconds"] = round(time.perf_counter() - started, 2)
     return GradeReport(str(path), tuple(scored), prov, notices=tuple(notices))

@@ -140,8 +140,12 @@ def test_shape_tags_follow_the_params(case):
     ids=lambda c: f"{c.op}:{c.name}",
 )
 def test_arithmetic_inputs_are_short_dyadic_numbers(case):
-    for name, a in case.arrays.items():
-        if name in ("dy", "w", "b", "X", "wb") or (
+    arrays = dict(case.arrays)
+    if "large_logits" in case.tags:  # the bias is only added: theta and bias each on their own grid
+        n_theta = (case.params["K"] - 1) * case.arrays["X"].shape[0]
+        arrays["wb"], arrays["bias"] = arrays["wb"][:n_theta], arrays["wb"][n_theta:]
+    for name, a in arrays.items():
+        if name in ("dy", "w", "b", "X", "wb", "bias") or (
             name == "x" and OPS[case.op].layer != "relu" and OPS[case.op].layer != "pooling"
         ):
             mantissa, _ = np.frexp(a)  # at most DYADIC_BITS + 1 significant bits each ...
@@ -285,3 +289,75 @@ def test_public_cases_are_deterministic():
     again = cases.public_cases()
     assert [(c.op, c.name) for c in again] == [(c.op, c.name) for c in PUBLIC]
     assert all(np.array_equal(x.arrays[k], y.arrays[k]) for x, y in zip(again, PUBLIC) for k in x.arrays)
+
+
+# ---- the audit of docs/tolerances.md ("Audit of the cases"): degeneracies and null values ----
+
+
+def _public(layer_op: str):
+    return [c for c in cases.public_cases() if c.op == layer_op]
+
+
+def test_every_shape_degeneracy_a_student_could_special_case_appears():
+    ip = _public("inner_product.forward")
+    assert any(c.arrays["w"].shape[0] == c.arrays["w"].shape[1] > 1 for c in ip), (
+        "square inner-product weight"
+    )
+    for op in ("inner_product.forward", "relu.forward", "pooling.forward", "conv.forward"):
+        assert {c.arrays["x"].shape[1] == 1 for c in _public(op)} == {True, False}, f"{op}: batch 1 and more"
+    assert {c.arrays["X"].shape[1] == 1 for c in _public("mlrloss")} == {True, False}
+    for op in ("pooling.forward", "conv.forward", "pooling.backward", "conv.backward"):
+        params = [c.params for c in _public(op)]
+        for name, test in (
+            ("h == w", lambda p: p["h"] == p["w"]),
+            ("k == stride", lambda p: p["k"] == p["stride"]),
+            ("pad 0", lambda p: p["pad"] == 0),
+        ):
+            assert {test(p) for p in params} == {True, False}, f"{op}: {name} and not"
+
+
+def test_relu_cases_hold_both_signs():
+    """Identity, zeros and a scaled ReLU then fail every case (the null-submission corpus)."""
+    for c in _public("relu.forward") + _public("relu.backward"):
+        assert (c.arrays["x"] > 0).any() and (c.arrays["x"] < 0).any(), c.name
+
+
+@pytest.mark.parametrize("seed", [None, 0, 1])
+def test_large_logits_overflow_exp_and_stay_within_a_stable_softmax(seed):
+    from harness.diagnose.mutants import mlr_parts
+
+    pool = cases.public_cases() if seed is None else cases.random_cases(seed, per_op=8)
+    large = [c for c in pool if c.op == "mlrloss" and "large_logits" in c.tags]
+    assert large or seed is not None
+    for c in large:
+        _, _, logits, labels = mlr_parts(c)
+        assert logits.max() > cases.EXP_OVERFLOW, c.name  # no max subtraction: inf
+        gaps = logits.max(axis=0) - logits[labels, np.arange(len(labels))]
+        assert gaps.max() <= cases.LABEL_SPREAD < -np.log(np.finfo(np.float32).tiny), c.name
+        with np.errstate(all="ignore"):  # the docstring's recipe, literally, in float32
+            z = (logits - logits.max(axis=0)).astype(np.float32)
+            p = np.exp(z) / np.exp(z).sum(axis=0)
+            assert np.isfinite(np.log(p[labels, np.arange(len(labels))])).all(), c.name
+            assert not np.isfinite(np.exp(logits)).all()
+
+
+NULLS = {
+    "zeros": lambda v, x: np.zeros_like(v),
+    "ones": lambda v, x: np.ones_like(v),
+    "constant": lambda v, x: np.full_like(v, 0.37),
+    "input": lambda v, x: np.resize(x, v.shape),
+    "twice": lambda v, x: 2 * v,
+}
+
+
+@pytest.mark.parametrize("null", sorted(NULLS))
+def test_no_null_value_passes_a_public_case(null):
+    """Every output of every public case differs from what a function that computes nothing returns."""
+    from harness.core.compare import compare
+
+    for c in cases.public_cases():
+        first_input = c.arrays.get("x", c.arrays.get("X"))
+        for out, value in cases.expected(c).items():
+            if out == "percent":
+                continue  # judged with nll, never alone
+            assert not compare(NULLS[null](value, first_input), value).ok, (c.op, c.name, out)

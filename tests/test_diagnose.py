@@ -49,6 +49,8 @@ SAME_PREDICTION = {
     ("memory_order", "transposed"),  # a square (rows == batch) array
     ("not_computed", "input_grad_missing"),  # zeros, named for what is missing
     ("transposed", "weight_grad_transposed"),
+    ("w_reshaped", "w_not_transposed"),  # a square weight: reshaping it to w.T's shape changes nothing
+    ("reshape_for_transpose", "weight_grad_transposed"),  # a square weight gradient: the same
 }
 
 
@@ -263,6 +265,36 @@ def test_nan_only_for_large_logits_is_an_unstable_softmax():
         diagnose.likely_cause(OPS["mlrloss"], small, "nll", np.array(np.nan), np.reshape(expected["nll"], ()))
         == ""
     )
+
+
+def _loss_case(bias: list[float], labels: list[int]) -> cases.Case:
+    """K = 3, one feature equal to 0: the logits are ``bias`` and 0."""
+    wb = np.array([0.0, 0.0, *bias])
+    X, y = np.zeros((1, len(labels))), np.array([labels], dtype=float)
+    return cases.Case("mlrloss", "handmade", {"K": 3, "prediction": 1}, {"wb": wb, "X": X, "y": y})
+
+
+def _stable_log_of_softmax(case) -> float:
+    """The docstring's recipe: max subtracted, then log of the label's probability."""
+    _, _, logits, labels = mutants.mlr_parts(case)
+    with np.errstate(all="ignore"):
+        e = np.exp(logits - logits.max(axis=0))
+        return float(-np.log((e / e.sum(axis=0))[labels, np.arange(len(labels))]).sum())
+
+
+def test_log_of_an_underflowed_probability_is_told_from_an_overflowing_exp():
+    underflow = _loss_case([-900.0, 1.0], [0])  # exp(-901) underflows; nothing overflows
+    nll = _stable_log_of_softmax(underflow)
+    assert nll == np.inf
+    expected = np.reshape(cases.expected(underflow)["nll"], ())
+    hint = diagnose.likely_cause(OPS["mlrloss"], underflow, "nll", np.array(nll), expected)
+    assert hint.startswith(mistakes.LOG_UNDERFLOW) and "901" in hint, hint
+    overflow = _loss_case([800.0, 790.0], [1])  # no max subtraction: exp(800) = inf, P = nan
+    assert np.isfinite(_stable_log_of_softmax(overflow))  # the recipe handles it
+    expected = np.reshape(cases.expected(overflow)["nll"], ())
+    for got in (np.nan, np.inf):
+        hint = diagnose.likely_cause(OPS["mlrloss"], overflow, "nll", np.array(got), expected)
+        assert hint.startswith(mistakes.SOFTMAX_UNSTABLE), hint
 
 
 # ---- properties and crashes -----------------------------------------------------------------

@@ -6,9 +6,15 @@ canonical arrays (``harness.core.ops``), never a calling convention. Per operati
 - ``forward.<layer>`` / ``backward.<layer>.<grad>``: each fixture case against the reference;
 - ``hidden.forward.<layer>`` ...: the same on cases generated at grade time (``--hidden-seed``);
 - ``gradcheck.<layer>.<grad>``: the submission's backward against central differences of
-  its own forward, by random projections;
+  the *reference's* forward (trusted, computed in the grader), by random projections on
+  random cases: a backward's verdict never depends on the submission's forward;
 - ``properties.<layer>.<kind>``: inputs left untouched, output dict fields, finite floating
   output, two calls agree.
+
+Invariant (the rule for points, README): value checks (``fixture``, ``hidden``) compare with
+expected values; the other kinds (``gradcheck``, ``properties``) are *qualifying* checks,
+each ``gated_by`` value checks of the same function: they can confirm a function that
+computes the right values, never earn points for one that does not (``rubric.score``).
 """
 
 from __future__ import annotations
@@ -19,13 +25,13 @@ from typing import Any
 import numpy as np
 
 from harness.cases import catalogue as cases_mod
+from harness.cases import reference
 from harness.cases.catalogue import Case
 from harness.checks.gradcheck import gradcheck
 from harness.child import protocol
 from harness.core.compare import compare
 from harness.core.ops import OPS, Op, output_meta, volume_shape
 from harness.diagnose import engine as diagnose
-from harness.sandbox.process import Sandbox
 from harness.sandbox.replies import Reply, Returned
 
 # Canonical output name of a backward op -> the input it differentiates.
@@ -34,15 +40,26 @@ WRT_LOSS = {"wb": "wb", "input": "X"}
 NOT_IMPLEMENTED = "not implemented"
 
 
+VALUE_KINDS = ("fixture", "hidden")
+"""Check kinds that compare with expected values: the only evidence of correctness."""
+
+
 @dataclass(frozen=True)
 class CheckSpec:
     """One check of the catalogue."""
 
     id: str
+    """Stable dotted id, e.g. ``backward.conv.w``."""
     op: str
-    kind: str  # fixture | hidden | gradcheck | properties
-    output: str = ""  # the canonical output judged (fixture, hidden, gradcheck)
+    """The operation it calls, a key of ``harness.core.ops.OPS``."""
+    kind: str
+    """``fixture`` | ``hidden`` (value checks) | ``gradcheck`` | ``properties`` (qualifying)."""
+    output: str = ""
+    """The canonical output judged (fixture, hidden, gradcheck); empty for properties."""
     function: str = ""
+    """The submission's function under test (its points are that function's)."""
+    gated_by: tuple[str, ...] = ()
+    """Value checks whose passed fraction scales this check's points; empty for a value check."""
 
 
 @dataclass
@@ -74,19 +91,24 @@ def catalogue(function_names: dict[str, Any]) -> list[CheckSpec]:
         fn = function_names[op.name]
         layer = op.layer
         if op.kind == "forward":
-            specs.append(CheckSpec(f"forward.{layer}", op.name, "fixture", "y", fn))
-            specs.append(CheckSpec(f"hidden.forward.{layer}", op.name, "hidden", "y", fn))
-            specs.append(CheckSpec(f"properties.{layer}.forward", op.name, "properties", "", fn))
+            value = (f"forward.{layer}", f"hidden.forward.{layer}")
+            specs.append(CheckSpec(value[0], op.name, "fixture", "y", fn))
+            specs.append(CheckSpec(value[1], op.name, "hidden", "y", fn))
+            specs.append(CheckSpec(f"properties.{layer}.forward", op.name, "properties", "", fn, value))
             continue
+        values: list[str] = []
         if op.kind == "loss":
-            specs.append(CheckSpec("forward.mlrloss", op.name, "fixture", "nll", fn))
-            specs.append(CheckSpec("hidden.forward.mlrloss", op.name, "hidden", "nll", fn))
+            values += ["forward.mlrloss", "hidden.forward.mlrloss"]
+            specs.append(CheckSpec(values[0], op.name, "fixture", "nll", fn))
+            specs.append(CheckSpec(values[1], op.name, "hidden", "nll", fn))
         for out in grad_outputs(op):
             specs.append(CheckSpec(f"backward.{layer}.{out}", op.name, "fixture", out, fn))
         for out in grad_outputs(op):
             specs.append(CheckSpec(f"hidden.backward.{layer}.{out}", op.name, "hidden", out, fn))
         for out in grad_outputs(op):
-            specs.append(CheckSpec(f"gradcheck.{layer}.{out}", op.name, "gradcheck", out, fn))
+            own = (f"backward.{layer}.{out}", f"hidden.backward.{layer}.{out}")
+            values += own
+            specs.append(CheckSpec(f"gradcheck.{layer}.{out}", op.name, "gradcheck", out, fn, own))
         specs.append(
             CheckSpec(
                 f"properties.{layer}" + ("" if op.kind == "loss" else ".backward"),
@@ -94,6 +116,7 @@ def catalogue(function_names: dict[str, Any]) -> list[CheckSpec]:
                 "properties",
                 "",
                 fn,
+                tuple(values),
             )
         )
     return specs
@@ -213,7 +236,7 @@ def property_outcomes(op: Op, case: Case, first: Reply, second: Reply) -> list[C
         want = output_meta(op, case.params, case.arrays)
         for key, value in want.items():
             got = first.meta.get(key, "missing")
-            ok = got == value
+            ok = not isinstance(got, bool) and got == value  # np.int64 arrives as an int
             results.append(
                 CaseOutcome(
                     f"field {key}",
@@ -285,18 +308,24 @@ def _passed_inputs(op: Op, case: Case) -> dict[str, Any]:
 # ---- gradient check ------------------------------------------------------------------
 
 
-class ForwardFailed(Exception):
-    """The submission's forward pass failed during a gradient check."""
-
-    def __init__(self, reply: Reply):
-        super().__init__(reply.error)
-        self.reply = reply
+TRUSTED_FORWARD = (
+    "differentiated: the reference's forward pass (computed by the grader), so this check "
+    "depends on your backward alone"
+)
+"""The first fact of every gradient-check failure: which forward the differences come from."""
 
 
 def gradcheck_outcome(
-    sandbox: Sandbox, op: Op, case: Case, out_name: str, reply: Reply, rng: np.random.Generator
+    op: Op, case: Case, out_name: str, reply: Reply, rng: np.random.Generator
 ) -> CaseOutcome:
-    """The submission's gradient for ``out_name`` against differences of its own forward."""
+    """The submission's gradient for ``out_name`` against differences of the reference's forward.
+
+    Always the trusted forward, never the submission's: a backward's points then depend on
+    the backward alone (a wrong, crashing, hanging or missing forward costs it nothing), a
+    forward cannot bend towards its own backward, and no sandbox call is spent on
+    differences. Whether the submission's forward is right is the forward checks' business
+    (docs/tolerances.md, "Gradient checks").
+    """
     if not reply.ok:
         return failed_call(reply, case.name)
     returned = reply.outputs.get(out_name)
@@ -324,38 +353,23 @@ def gradcheck_outcome(
         )
 
     def forward(arrays: dict[str, np.ndarray]) -> np.ndarray:
-        r = sandbox.call(fwd_op, case.params, arrays)
-        if not r.ok:
-            raise ForwardFailed(r)
-        got = r.outputs.get(value)
-        if got is None or got.array is None:
-            raise ForwardFailed(
-                Reply(
-                    protocol.EXCEPTION,
-                    f"the forward pass returned no usable value: {got.problem if got else 'nothing'}",
-                )
-            )
-        return got.array
+        return reference.run(fwd_op, case.params, arrays)[value]
 
     volume = volume_shape(op, case.params, wrt, case.arrays)
     kind = "kernel" if (op.layer == "conv" and wrt == "w") else "map"
     if op.kind == "loss" and wrt == "wb":
         volume, kind = (case.params["K"] - 1, case.arrays["X"].shape[0]), "wb"
-    try:
-        result = gradcheck(
-            forward,
-            inputs,
-            wrt,
-            grad,
-            dy=dy,
-            rng=rng,
-            what=output_label(op, out_name),
-            kink_margin=cases_mod.kink_margin(case),
-            volume=volume,
-            volume_kind=kind,
-        )
-    except ForwardFailed as exc:
-        out = failed_call(exc.reply, case.name)
-        out.message = f"your forward pass failed during the gradient check: {out.message}"
-        return out
-    return CaseOutcome(case.name, result.ok, result.message, result.facts, result.numbers)
+    result = gradcheck(
+        forward,
+        inputs,
+        wrt,
+        grad,
+        dy=dy,
+        rng=rng,
+        what=output_label(op, out_name),
+        kink_margin=cases_mod.kink_margin(case),
+        volume=volume,
+        volume_kind=kind,
+    )
+    facts = result.facts if result.ok else (TRUSTED_FORWARD, *result.facts)
+    return CaseOutcome(case.name, result.ok, result.message, tuple(facts), result.numbers)

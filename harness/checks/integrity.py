@@ -11,17 +11,16 @@ Run by ``grade.extra_checks`` after every other check, with the sandbox still op
   gradients accurate only to finite-difference precision while the forward is exact.
 * ``integrity.state`` -- the forward's result depends on earlier calls: on the same input
   (a point 1% away from a case, as the gradient checks use) it answers differently right
-  after a backward call than in a fresh process. The gradient
-  checks of that layer trust the forward to be a function of its input (a forward that
-  bends towards its own backward would pass them), so they are void: FAIL, no points.
+  after a backward call than in a fresh process. The gradient checks differentiate the
+  reference's forward, so such a forward cannot bend them towards its own backward: the
+  flag is for review only.
 * ``integrity.sandbox`` -- what the child's guard refused or saw (the grader's files,
   other processes, writes outside the sandbox, files named like reports, processes
   started or left running, ctypes, signals, network), and submission files refused
   (links, special files).
 
 A flag is a CheckResult with status FAIL and no points whose message starts with
-``flagged for review``, plus one notice line: a person decides; the score stands (except
-the void gradient checks). A clean submission gets no ``integrity.*`` line at all.
+``flagged for review``, plus one notice line: a person decides; the score stands. A clean submission gets no ``integrity.*`` line at all.
 
 When the child runs as the grader's own user it could have changed the grader itself:
 the grader's files are compared with their state when the sandbox started, and any
@@ -244,9 +243,9 @@ class RunSettings(Protocol):
 def run(
     sb: Sandbox, submission: Submission, options: RunSettings, rubric: Rubric, results: list[CheckResult]
 ) -> tuple[list[CheckResult], list[str]]:
-    """Every integrity flag of this grading run, and voids gradient checks of a stateful forward.
+    """Every integrity flag of this grading run (``results`` is read, never changed).
 
-    Modifies ``results`` in place only to void gradient checks. Raises TamperError when the
+    Raises TamperError when the
     grader's own files changed.
     """
     fn_names = sb.profile.FUNCTIONS
@@ -293,7 +292,6 @@ def run(
             numerical.append(f"{fn_names[op_name]}: {found.numerical}")
         if found.state:
             state.append(f"{found.layer}: {found.state}")
-            _void_gradchecks(results, found.layer)
     if numerical:
         flags.append(
             _flag(
@@ -306,7 +304,7 @@ def run(
         flags.append(
             _flag(
                 "integrity.state",
-                "a forward pass depends on earlier calls; its gradient checks are void",
+                "a forward pass depends on earlier calls (state kept between calls)",
                 state,
             )
         )
@@ -341,16 +339,3 @@ def run(
         )
     notices = [f"{f.id}: {f.message}" for f in flags]
     return flags, notices
-
-
-def _void_gradchecks(results: list[CheckResult], layer: str) -> None:
-    for i, r in enumerate(results):
-        if r.id.startswith(f"gradcheck.{layer}.") and r.status is Status.PASS:
-            results[i] = dataclasses.replace(
-                r,
-                status=Status.FAIL,
-                cases_passed=0,
-                message="void: your forward pass gave a different result for the same input after a "
-                "backward call (integrity.state); the gradient check needs a forward that is a "
-                "function of its input alone",
-            )

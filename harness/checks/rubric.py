@@ -1,8 +1,22 @@
 """Points: a TOML rubric gives each graded function its points and the course profile.
 
-Within a function, points are split between its checks by the weight of their kind
-(fixture cases, hidden cases, gradient checks, properties); a check earns its share
-times the fraction of its cases that passed.
+The rule for points (README, "The rule for points"; the rubric files repeat it):
+
+* Within a function, points are split between its checks by the weight of their kind
+  (fixture cases, hidden cases, gradient checks, properties).
+* A value check (fixture, hidden: compared with the reference's values) earns its share
+  times the fraction of its cases that passed.
+* A qualifying check (gradient check, properties: no expected values) earns its share
+  times the fraction of its own cases that passed times its *gate*: the fraction of cases
+  passed over the value checks it is ``gated_by`` (``checks.catalogue.CheckSpec``). A
+  function that computes nothing right earns nothing, however consistent or well-formed.
+  A gate whose value checks did not run (``--only``) is 0.
+* Each check's points only ever read that function's own results: one function's points
+  depend on that function alone.
+* Rounding: a function's earned points are rounded *down* to the rubric's ``step``
+  (``[scoring] step``: 0.01 by default, 1 for whole points per function), then split over
+  its checks in hundredths by largest remainder; available points likewise. Every number
+  shown has 2 decimals and the checks add up exactly to the total.
 """
 
 from __future__ import annotations
@@ -46,6 +60,9 @@ class Rubric:
     forbidden_imports: tuple[Any, ...] = ()
     """Modules a submission must not use."""
     path: str = ""
+    """The file it was read from."""
+    step: float = 0.01
+    """A function's earned points are rounded down to a multiple of this (0.01, or 1: whole points)."""
 
     def check_points(self, function: str) -> float:
         return float(self.points.get(function, 0.0))
@@ -76,6 +93,7 @@ def load(path: str | Path | None = None) -> Rubric:
             train=dict(data.get("train", {})),
             forbidden_imports=tuple(data.get("forbidden_imports", ())),
             path=str(path),
+            step=_step(data.get("scoring", {}).get("step", 0.01), path),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise RubricError(
@@ -83,22 +101,111 @@ def load(path: str | Path | None = None) -> Rubric:
         ) from None
 
 
-def score(rubric: Rubric, results: list[CheckResult], kinds: dict[str, str]) -> list[CheckResult]:
-    """Give every check its max_score and score. ``kinds`` maps check id -> kind."""
+def _step(value, path) -> float:
+    step = float(value)
+    if round(step * 100) < 1 or abs(step * 100 - round(step * 100)) > 1e-9:
+        raise ValueError(f"[scoring] step = {value!r}: use a positive multiple of 0.01 (0.01, 0.5, 1)")
+    return step
+
+
+CENTS = 100
+"""Points are shown, stored and added in hundredths."""
+
+
+def score(
+    rubric: Rubric,
+    results: list[CheckResult],
+    kinds: dict[str, str],
+    gates: dict[str, tuple[str, ...]] | None = None,
+) -> list[CheckResult]:
+    """Give every check its max_score and score (module docstring: the rule for points).
+
+    ``kinds`` maps check id -> kind; ``gates`` maps a qualifying check's id -> the value
+    checks it is gated by (``CheckSpec.gated_by``).
+    """
+    gates = gates or {}
+    by_id = {r.id: r for r in results}
     totals: dict[str, float] = {}
     for r in results:
         if r.status is not Status.SKIP:
             totals[r.function] = totals.get(r.function, 0.0) + rubric.weights.get(kinds.get(r.id, ""), 1.0)
-    scored = []
+    raw: dict[str, tuple[float, float]] = {}  # id -> (max, earned), unrounded
+    notes: dict[str, str] = {}
     for r in results:
         if r.status is Status.SKIP or not totals.get(r.function):
-            scored.append(dataclasses.replace(r, score=0.0, max_score=0.0))
             continue
         share = rubric.weights.get(kinds.get(r.id, ""), 1.0) / totals[r.function]
         max_score = rubric.check_points(r.function) * share
         earned = max_score * r.fraction  # cases that passed before a crash still count
-        scored.append(dataclasses.replace(r, score=earned, max_score=max_score))
+        if gates.get(r.id):
+            gate, notes[r.id] = _gate(gates[r.id], by_id)
+            earned *= gate
+        raw[r.id] = (max_score, earned)
+    cents = _rounded(rubric, results, raw)
+    scored = []
+    for r in results:
+        if r.id not in raw:
+            scored.append(dataclasses.replace(r, score=0.0, max_score=0.0))
+            continue
+        got, top = cents[r.id]
+        message = r.message
+        if notes.get(r.id) and r.fraction and raw[r.id][1] < raw[r.id][0] * r.fraction - 1e-12:
+            message = f"{message}; {notes[r.id]}"
+        scored.append(dataclasses.replace(r, score=got / CENTS, max_score=top / CENTS, message=message))
     return scored
+
+
+def _gate(ids: tuple[str, ...], by_id: dict[str, CheckResult]) -> tuple[float, str]:
+    """The passed fraction over the value checks ``ids`` that ran, and a note for the message."""
+    ran = [by_id[i] for i in ids if i in by_id and by_id[i].status is not Status.SKIP]
+    passed, total = sum(r.cases_passed for r in ran), sum(r.cases_total for r in ran)
+    names = " + ".join(r.id for r in ran)
+    if not total:
+        return 0.0, f"no points: {' / '.join(ids)} did not run, and only they show the values are right"
+    return passed / total, (
+        f"points scaled by {names} ({passed} of {total} cases right): "
+        f"a check without expected values cannot earn more than the values show"
+    )
+
+
+def _rounded(rubric: Rubric, results: list[CheckResult], raw: dict) -> dict[str, tuple[int, int]]:
+    """Check id -> (earned, available) in hundredths: per function, totals rounded (earned down
+    to ``rubric.step``), then split by largest remainder, each check within its available."""
+    step = round(rubric.step * CENTS)
+    functions: dict[str, list[str]] = {}
+    for r in results:
+        if r.id in raw:
+            functions.setdefault(r.function, []).append(r.id)
+    out: dict[str, tuple[int, int]] = {}
+    for ids in functions.values():
+        tops = _apportion([raw[i][0] * CENTS for i in ids], round(sum(raw[i][0] for i in ids) * CENTS))
+        earned_total = sum(raw[i][1] for i in ids) * CENTS
+        full = earned_total >= sum(tops) - 1e-6  # full marks stay full whatever the step
+        target = sum(tops) if full else min(int(earned_total / step + 1e-6) * step, sum(tops))
+        gots = _apportion([raw[i][1] * CENTS for i in ids], target, caps=tops)
+        out.update({i: (g, t) for i, g, t in zip(ids, gots, tops)})
+    return out
+
+
+def _apportion(values: list[float], total: int, caps: list[int] | None = None) -> list[int]:
+    """Integers adding up to ``total``, each within 1 of its value (largest remainder), never above its cap."""
+    caps = caps or [10**12] * len(values)
+    floors = [min(int(v + 1e-9), c) for v, c in zip(values, caps)]
+    left = total - sum(floors)
+    order = sorted(range(len(values)), key=lambda i: (-(values[i] - floors[i]), i))
+    while left > 0:
+        room = [i for i in order if floors[i] < caps[i]]
+        if not room:
+            break
+        for i in room[:left]:
+            floors[i] += 1
+        left = total - sum(floors)
+    while left < 0:  # values rounded up past a smaller total: take from the smallest remainders
+        for i in reversed(order):
+            if floors[i] > 0 and left < 0:
+                floors[i] -= 1
+                left += 1
+    return floors
 
 
 def selected(check_id: str, patterns: Sequence[str] | None) -> bool:

@@ -363,6 +363,8 @@ def run_call(
             obj, folder / protocol.value_file(protocol.OUTPUTS, name), max_bytes
         )
     for key, value in meta.items():
+        if isinstance(value, np.integer):  # np.int64(10), as shapes compute it: an integer field
+            value = int(value)
         reply["meta"][key] = value if type(value) in (int, float, str, bool) else repr(value)[:80]
     if request.get("after"):
         # The arrays that were passed in, as they are now: the parent checks they did not change.

@@ -81,11 +81,11 @@ class GradeReport:
 
     @property
     def score(self) -> float:
-        return round(sum(c.score for c in self.checks), 6)  # 70.0, not 69.99999999999997
+        return round(sum(c.score for c in self.checks), 2)  # checks carry hundredths (rubric.score)
 
     @property
     def max_score(self) -> float:
-        return round(sum(c.max_score for c in self.checks), 6)
+        return round(sum(c.max_score for c in self.checks), 2)
 
     @property
     def exit_code(self) -> int:

@@ -189,8 +189,13 @@ RELU_RETURNS_MASK = "the output is the mask (x > 0), not the values: max(x, 0)"
 RELU_MIN = "the output matches min(x, 0): ReLU keeps the positive part, max(x, 0)"
 SOFTMAX_UNSTABLE = (
     "NaN or inf for large logits: exp overflows (above ~709 in float64, ~88 in float32). "
-    "Subtract each column's largest logit before exp, and compute log-probabilities as "
-    "logit - log(sum(exp(...))) rather than log(softmax)"
+    "Subtract each column's largest logit before exp"
+)
+LOG_UNDERFLOW = (
+    "inf from log of an underflowed probability: exp overflows nowhere here, but the true "
+    "label's probability is below the smallest float (e**-745 in float64, e**-103 in float32) "
+    "and rounds to 0, so log gives -inf. Compute log-probabilities as "
+    "(logit - max) - log(sum(exp(logit - max))) instead of log(softmax)"
 )
 K_MINUS_1 = (
     "g holds a gradient for all K classes: only the first K-1 classes have parameters (the "
@@ -508,6 +513,19 @@ def percent_times_100(case, out, expected) -> Candidates:
 # ---- signatures: properties of the result itself, tried when no prediction fits ------------
 
 
+def log_of_underflow(case, out, got, expected) -> str | None:
+    """An inf nll where no exp overflows but a label's probability underflows (float32 or float64)."""
+    if out != "nll" or np.isnan(got).any() or not np.isposinf(got).any():
+        return None
+    _, _, logits, labels = mlr_parts(case)
+    if logits.max() > np.log(np.finfo(np.float64).max):
+        return None  # exp overflows too: unstable_softmax's case
+    gap = float((logits.max(axis=0) - logits[labels, np.arange(logits.shape[1])]).max())
+    if gap < -np.log(np.finfo(np.float32).tiny):
+        return None
+    return f"a true label's logit is {gap:.4g} below its column's largest"
+
+
 def unstable_softmax(case, out, got, expected) -> str | None:
     """NaN or inf where exp of the logits overflows (float64 above ~709, float32 above ~88)."""
     if np.isfinite(got).all():
@@ -642,6 +660,7 @@ MISTAKES: tuple[Mistake, ...] = (
     Mistake("input_grad_missing", INPUT_GRAD_MISSING, ("*.backward:input", "mlrloss:input"), predict=zeros),
     Mistake("not_computed", NOT_COMPUTED, ("*:*",), predict=zeros),
     # -- mlrloss ---------------------------------------------------------------------------------
+    Mistake("log_of_underflow", LOG_UNDERFLOW, ("mlrloss:nll",), test=log_of_underflow, nonfinite=True),
     Mistake("softmax_unstable", SOFTMAX_UNSTABLE, ("mlrloss:*",), test=unstable_softmax, nonfinite=True),
     Mistake("loss_averaged", LOSS_AVERAGED, LOSS_OUTPUTS, predict=scaled(one_over_batch)),
     Mistake("k_minus_1_ignored", K_MINUS_1, ("mlrloss:wb",), predict=full_k_gradient),
