@@ -27,7 +27,7 @@ import numpy as np
 from harness.cases import catalogue as cases_mod
 from harness.cases import reference
 from harness.cases.catalogue import Case
-from harness.checks.gradcheck import gradcheck
+from harness.checks.gradcheck import U64, gradcheck
 from harness.child import protocol
 from harness.core.compare import compare
 from harness.core.ops import OPS, Op, output_meta, volume_shape
@@ -370,6 +370,8 @@ def gradcheck_outcome(
         kink_margin=cases_mod.kink_margin(case),
         volume=volume,
         volume_kind=kind,
+        source="the reference forward",
+        roundoff=U64,  # float64, the same bits every time
     )
     facts = result.facts if result.ok else (TRUSTED_FORWARD, *result.facts)
     return CaseOutcome(case.name, result.ok, result.message, tuple(facts), result.numbers)

@@ -1,4 +1,8 @@
-"""The student's backward against central differences of the student's own forward.
+"""A backward's gradient against central differences of a forward.
+
+The grader differentiates the *reference's* forward (``checks.catalogue.gradcheck_outcome``:
+a backward's verdict must not depend on the submission's forward); the function also checks
+any forward it is given (``source`` names it in messages, ``roundoff`` is its precision).
 
 Checking a gradient element by element costs two forward calls per element; checking it
 along a few random directions costs a handful whatever the size. For a scalar
@@ -60,6 +64,8 @@ from harness.core.compare import (
 
 U32 = 2.0**-24
 """Unit round-off of float32, the lowest precision a correct forward may compute in."""
+U64 = 2.0**-53
+"""Unit round-off of float64: the trusted reference forward's precision."""
 STEP_REL = 1e-2
 """Step along a unit direction, relative to the array's norm (each element moves ~1% of its typical size)."""
 KINK_SAFETY = 0.5
@@ -111,8 +117,14 @@ class _Objective:
         inputs: dict[str, Any],
         wrt: str,
         dy: np.ndarray | None,
+        source: str = "your forward",
+        roundoff: float = U32,
     ):
         self.forward, self.inputs, self.wrt, self.dy = forward, inputs, wrt, dy
+        self.source, self.roundoff = source, roundoff
+        # Noise ~ roundoff / h, truncation of the extrapolation ~ h^4: a more precise forward
+        # takes a smaller first step (float64: ~40x smaller than STEP_REL).
+        self.step_rel = STEP_REL * (roundoff / U32) ** 0.2
         self.calls = 0
         self.rounding = 0.0
         """L's round-off if the forward's output were rounded to float32 (accepted): a noise floor."""
@@ -122,18 +134,18 @@ class _Objective:
         out = np.asarray(self.forward({**self.inputs, self.wrt: x.copy()}), dtype=np.float64)
         if self.dy is None:
             if out.size != 1:
-                raise _Unusable(f"your forward returned shape {fmt_shape(out.shape)}, expected a scalar")
+                raise _Unusable(f"{self.source} returned shape {fmt_shape(out.shape)}, expected a scalar")
             value = float(out.reshape(()))
-            rounding = U32 * abs(value)
+            rounding = self.roundoff * abs(value)
         else:
             if out.shape != self.dy.shape:
                 raise _Unusable(
-                    f"your forward returned shape {fmt_shape(out.shape)}, expected {fmt_shape(self.dy.shape)}"
+                    f"{self.source} returned shape {fmt_shape(out.shape)}, expected {fmt_shape(self.dy.shape)}"
                 )
             weighted = self.dy.ravel() * out.ravel()
-            value, rounding = float(weighted.sum()), U32 * float(np.linalg.norm(weighted))
+            value, rounding = float(weighted.sum()), self.roundoff * float(np.linalg.norm(weighted))
         if not np.isfinite(value):
-            raise _Unusable("your forward returned NaN or inf at a slightly changed input")
+            raise _Unusable(f"{self.source} returned NaN or inf at a slightly changed input")
         self.rounding = max(self.rounding, rounding)
         return value
 
@@ -152,6 +164,8 @@ def gradcheck(
     volume: tuple[Any, ...] | None = None,
     volume_kind: str = "map",
     what: str = "gradient",
+    source: str = "your forward",
+    roundoff: float = U32,
 ) -> GradcheckResult:
     """Check ``grad`` (the backward's dL/d inputs[wrt]) against the forward's finite differences.
 
@@ -206,7 +220,9 @@ def gradcheck(
     if x0.size == 0:
         return GradcheckResult(True, f"{what} is empty, as expected", (), numbers)
 
-    objective = _Objective(forward, inputs, wrt, None if dy is None else np.asarray(dy, np.float64))
+    objective = _Objective(
+        forward, inputs, wrt, None if dy is None else np.asarray(dy, np.float64), source, roundoff
+    )
     try:
         return _check(
             objective, x0, grad, rng, n_probes, kink_margin, entries, volume, volume_kind, what, numbers
@@ -274,25 +290,25 @@ def _check(
     if passed == n and conclusive == n:
         return GradcheckResult(
             True,
-            f"{what} agrees with finite differences of your forward in {n} "
+            f"{what} agrees with finite differences of {L.source} in {n} "
             f"random directions (largest relative difference {worst:.2g})",
             (),
             numbers,
         )
 
-    facts = _probe_facts(numbers)
+    facts = _probe_facts(numbers, L.source)
     ratio = _common_ratio(numbers["analytic"], numbers["numeric"], numbers["scales"])
     if ratio is not None:
         numbers["ratio"] = ratio
         facts.append(f"in every direction your gradient is {ratio:.4g} times the finite difference")
     if passed == n:
         message = (
-            f"{what} could not be checked: finite differences of your forward disagree with "
+            f"{what} could not be checked: finite differences of {L.source} disagree with "
             "each other (does it return the same output twice for the same input?)"
         )
     else:
         message = (
-            f"{what} disagrees with finite differences of your forward in {n - passed} of "
+            f"{what} disagrees with finite differences of {L.source} in {n - passed} of "
             f"{n} random directions (rtol {sci(GC_RTOL)})"
         )
     facts += _entries(L, x0, grad, rng, entries, kink_margin, base, volume, volume_kind, numbers)
@@ -325,7 +341,7 @@ def _probe(
     u /= np.linalg.norm(u)
     cap = np.inf if kink_margin is None else KINK_SAFETY * kink_margin / (4 * float(np.abs(u).max()))
     analytic = float(np.dot(grad.ravel(), u.ravel()))
-    best = _quotients(L, L0, x0, u, min(STEP_REL * base, cap))
+    best = _quotients(L, L0, x0, u, min(L.step_rel * base, cap))
     scale = max(abs(analytic), abs(best["numeric"]), typical)
     if best["truncation"] + best["noise"] > TARGET * scale:
         h = best["h"] * (best["noise"] / max(2 * best["truncation"], 1e-300)) ** (1 / 3)
@@ -352,14 +368,14 @@ def _quotients(L: _Objective, L0: float, x0: np.ndarray, u: np.ndarray, h: float
     }
 
 
-def _probe_facts(numbers: dict[str, Any]) -> list[str]:
+def _probe_facts(numbers: dict[str, Any], source: str) -> list[str]:
     facts = []
     triples = zip(numbers["analytic"], numbers["numeric"], numbers["allowed"])
     for i, (a, num, allowed) in enumerate(triples, 1):
         verdict = "ok" if abs(a - num) <= allowed else f"differ by {abs(a - num):.3g}, allowed {allowed:.3g}"
         facts.append(
-            f"direction {i}: your gradient gives {fmt(a)}, finite differences of your "
-            f"forward {fmt(num)} ({verdict})"
+            f"direction {i}: your gradient gives {fmt(a)}, finite differences of {source} "
+            f"{fmt(num)} ({verdict})"
         )
     return facts
 
@@ -405,7 +421,7 @@ def _entries(
     facts = []
     for flat_index in chosen:
         index = tuple(int(i) for i in np.unravel_index(int(flat_index), x0.shape))
-        h = STEP_REL * max(abs(float(x0[index])), rms)
+        h = L.step_rel * max(abs(float(x0[index])), rms)
         if kink_margin is not None:
             h = min(h, KINK_SAFETY * kink_margin / 2)
         x = x0.copy()
