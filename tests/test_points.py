@@ -363,10 +363,14 @@ TIME_FIELDS = ("duration", "execution_time", "time", "seconds")
 
 
 def _strip_times(value):
+    """The results without its time fields (keys, and the provenance lines of the text)."""
     if isinstance(value, dict):
         return {k: _strip_times(v) for k, v in value.items() if k not in TIME_FIELDS}
     if isinstance(value, list):
         return [_strip_times(v) for v in value]
+    if isinstance(value, str):
+        lines = value.splitlines()
+        return "\n".join(x for x in lines if x.strip().split(":")[0] not in TIME_FIELDS)
     return value
 
 
@@ -394,6 +398,10 @@ def test_regrades_are_identical_whatever_the_hash_seed(tmp_path):
             assert done.returncode == 0, done.stderr[-3000:]
             outputs.append(_strip_times(json.loads(done.stdout)))
         assert outputs[0] == outputs[1], path
+        tests = [t for t in outputs[0]["tests"] if "max_score" in t]
+        cents = [round(t["score"] * 100) for t in tests]
+        assert all(abs(t["score"] * 100 - c) < 1e-6 for t, c in zip(tests, cents))  # 2 decimals
+        assert sum(cents) == round(outputs[0]["score"] * 100)  # they add up exactly to the total
         assert json.dumps(outputs[0], sort_keys=True) == json.dumps(outputs[1], sort_keys=True)
 
 

@@ -150,8 +150,8 @@ class Sandbox:
         self.user, self.user_note = unprivileged_user()
         if self.user and self.user.dedicated:
             uid = fresh_uid()
-            self.user = self.user._replace(uid=uid, gid=uid)
-            self.user_note += f" (uid {uid})"
+            self.user = self.user._replace(uid=uid, gid=uid)  # drawn at random: not in the note,
+            # which reports carry, so that a regrade's results.json is the same
         self.tracker = proctree.Tracker(
             self.token, self.user.uid if self.user and self.user.dedicated else None
         )
