@@ -558,8 +558,10 @@ CASES = [
         message="finite differences",
     ),
 ]
-# The forward bends towards its own (wrong) backward near the last backward's input: without
-# the state probe it would pass the gradient check that the honest wrong submission fails.
+# The forward bends towards its own (wrong) backward near the last backward's input: a gradient
+# check of the submission's own forward would pass. The gradient checks differentiate the
+# reference's forward, so it fails them as the honest wrong submission does (and the state
+# probe, which runs only where a gradient check passed, has nothing to add).
 WRONG_BACKWARD = "return 2 * output['diff'] * (input['data'] > 0)"
 STATEFUL = Hostile(
     "caches_answers_by_input",
@@ -579,7 +581,7 @@ STATEFUL = Hostile(
         + WRONG_BACKWARD,
     ),
     only=("forward.relu", "backward.relu.input", "gradcheck.relu.input"),
-    hostile=("backward.relu.input", "gradcheck.relu.input", "integrity.state"),
+    hostile=("backward.relu.input", "gradcheck.relu.input"),
 )
 
 
