@@ -220,7 +220,9 @@ def test_points_have_two_decimals_and_add_up_exactly(tmp_path):
 
 
 def test_a_rubric_step_must_be_hundredths(tmp_path):
-    text = rubric_mod.paths.DEFAULT_RUBRIC.read_text() + "\n[scoring]\nstep = 0.001\n"
+    text = rubric_mod.paths.DEFAULT_RUBRIC.read_text()
+    assert "\nstep = 0.01 " in text
+    text = text.replace("\nstep = 0.01 ", "\nstep = 0.001 ")
     bad = tmp_path / "bad.toml"
     bad.write_text(text)
     with pytest.raises(rubric_mod.RubricError, match=r"multiple of 0\.01"):
