@@ -1,3 +1,3 @@
 """Autograder for the "LeNet from scratch in numpy" assignment."""
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"

@@ -353,7 +353,8 @@ def gradcheck_outcome(
         )
 
     def forward(arrays: dict[str, np.ndarray]) -> np.ndarray:
-        return reference.run(fwd_op, case.params, arrays)[value]
+        out: np.ndarray = reference.run(fwd_op, case.params, arrays)[value]
+        return out
 
     volume = volume_shape(op, case.params, wrt, case.arrays)
     kind = "kernel" if (op.layer == "conv" and wrt == "w") else "map"

@@ -101,7 +101,7 @@ def load(path: str | Path | None = None) -> Rubric:
         ) from None
 
 
-def _step(value, path) -> float:
+def _step(value: Any, path: Path) -> float:
     step = float(value)
     if round(step * 100) < 1 or abs(step * 100 - round(step * 100)) > 1e-9:
         raise ValueError(f"[scoring] step = {value!r}: use a positive multiple of 0.01 (0.01, 0.5, 1)")
@@ -168,7 +168,9 @@ def _gate(ids: tuple[str, ...], by_id: dict[str, CheckResult]) -> tuple[float, s
     )
 
 
-def _rounded(rubric: Rubric, results: list[CheckResult], raw: dict) -> dict[str, tuple[int, int]]:
+def _rounded(
+    rubric: Rubric, results: list[CheckResult], raw: dict[str, tuple[float, float]]
+) -> dict[str, tuple[int, int]]:
     """Check id -> (earned, available) in hundredths: per function, totals rounded (earned down
     to ``rubric.step``), then split by largest remainder, each check within its available."""
     step = round(rubric.step * CENTS)

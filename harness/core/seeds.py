@@ -14,11 +14,11 @@ import zlib
 import numpy as np
 
 
-def label_key(*labels) -> int:
+def label_key(*labels: object) -> int:
     """A stable 32-bit number for ``labels`` (JSON-like scalars: str, int, float, bool, None)."""
     return zlib.crc32(repr(labels).encode())
 
 
-def stream(seed: int, *labels) -> np.random.Generator:
+def stream(seed: int, *labels: object) -> np.random.Generator:
     """The random stream of ``labels`` under ``seed``: independent per labels, stable across runs."""
     return np.random.default_rng([seed, label_key(*labels)])
