@@ -123,11 +123,11 @@ def cmd_gradescope(args) -> int:
             file=sys.stderr,
         )
         return 2
-    hidden = hidden_seed_from(args)  # --hidden-seed or $HARNESS_HIDDEN_SEED
+    hidden = hidden_seed_from(args)  # $HARNESS_HIDDEN_SEED or --hidden-seed-file
     try:
         out = gradescope_bundle.build(
             args.out,
-            grade_argv(args, skip=("hidden_seed", "rubric", "data")),
+            grade_argv(args, skip=("hidden_seed_file", "rubric", "data")),
             hidden_seed=hidden,
             rubric=args.rubric,
             data=args.data,

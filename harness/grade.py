@@ -30,6 +30,9 @@ from harness.sandbox.replies import Reply
 from harness.sandbox.submission import Submission, SubmissionError, locate
 from harness.training import check as training_check
 
+HIDDEN_REPRODUCE = " (with the course's hidden seed in $HARNESS_HIDDEN_SEED)"
+"""Ends a hidden check's reproduce line: the seed itself never goes into a report."""
+
 # A failure that spoils every later call of the same function: stop calling it.
 FATAL = (protocol.TIMEOUT, protocol.CRASHED, protocol.MEMORY)
 
@@ -196,7 +199,7 @@ class Grader:
         case_opt = f" --case {first.case}" if spec.kind in ("fixture", "hidden") and first.case != "-" else ""
         lines.append(
             f"  reproduce: python -m harness grade {self.reproduce_path} --only {spec.id}{case_opt}"
-            + (f" --hidden-seed {self.options.hidden_seed}" if hidden else "")
+            + (HIDDEN_REPRODUCE if hidden else "")
         )
         return CheckResult(
             spec.id,

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import stat
 import sys
 from dataclasses import dataclass, field
 
 from harness import profiles
 from harness.core import device
+from harness.sandbox.privileges import undumpable
 from harness.sandbox.process import Limits
 
 HIDDEN_SEED_ENV = "HARNESS_HIDDEN_SEED"
@@ -51,7 +53,7 @@ class Options:
     seed: int = 0
     """Seed of the gradient checks' random cases and directions, and of training (``--seed``)."""
     hidden_seed: int | None = None
-    """Seed of the hidden cases (``--hidden-seed`` or $HARNESS_HIDDEN_SEED); None: no hidden cases."""
+    """Seed of the hidden cases ($HARNESS_HIDDEN_SEED or ``--hidden-seed-file``); None: no hidden cases."""
     profile: str = profiles.DEFAULT
     """Calling convention of the submission."""
     limits: Limits = field(default_factory=Limits)
@@ -81,6 +83,22 @@ def positive(kind):
 
     parse.__name__ = kind.__name__  # argparse names the type in its error messages
     return parse
+
+
+SEED_ON_COMMAND_LINE = (
+    "the hidden seed is not taken on the command line: every process on this machine, the "
+    "submission's included, can read a command line (/proc/PID/cmdline). Put it in "
+    f"${HIDDEN_SEED_ENV}, or in a file only you can read (chmod 600 FILE) given as "
+    "--hidden-seed-file FILE"
+)
+"""What ``--hidden-seed N`` answers (exit 2)."""
+
+
+class _RefusedSeed(argparse.Action):
+    """``--hidden-seed``: refused with what to do instead."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        parser.error(SEED_ON_COMMAND_LINE)
 
 
 _DEFAULT = Options()
@@ -127,14 +145,16 @@ GRADE_OPTIONS: tuple[tuple[str, dict], ...] = (
         dict(type=int, default=_DEFAULT.seed, help="seed of the gradient checks and training (default 0)"),
     ),
     (
-        "--hidden-seed",
+        "--hidden-seed-file",
         dict(
-            type=int,
             default=None,
-            metavar="N",
-            help=f"add hidden cases generated from this seed (or set ${HIDDEN_SEED_ENV})",
+            metavar="FILE",
+            help=f"add hidden cases generated from the seed in FILE, a file only you can read "
+            f"(chmod 600); or set ${HIDDEN_SEED_ENV}. Never on the command line: every process "
+            "can read a command line",
         ),
     ),
+    ("--hidden-seed", dict(nargs="?", action=_RefusedSeed, help=argparse.SUPPRESS)),
     (
         "--data",
         dict(
@@ -189,15 +209,16 @@ def add_device_option(p: argparse.ArgumentParser, what: str) -> None:
     )
 
 
-def grade_argv(args: argparse.Namespace, *, skip: tuple[str, ...] = ("hidden_seed",)) -> list[str]:
+def grade_argv(args: argparse.Namespace, *, skip: tuple[str, ...] = ("hidden_seed_file",)) -> list[str]:
     """The grade options in ``args`` that differ from their defaults, as command-line arguments.
 
-    ``hidden_seed`` is skipped by default: it travels in the environment (``HIDDEN_SEED_ENV``).
+    The hidden seed never is one: it travels in the environment (``HIDDEN_SEED_ENV``), and
+    ``hidden_seed_file`` is skipped by default (the caller passes the seed it read).
     """
     argv: list[str] = []
     for flag, kwargs in GRADE_OPTIONS:
         dest = _dest(flag)
-        if dest in skip or not hasattr(args, dest):
+        if dest in skip or dest == "hidden_seed" or not hasattr(args, dest):
             continue
         value = getattr(args, dest)
         if value is None or value == kwargs.get("default", False if kwargs.get("action") else None):
@@ -222,18 +243,53 @@ def usable_device(name: str) -> str:
     return name
 
 
+MAX_SEED_FILE_BYTES = 100
+"""A seed file holds one integer."""
+
+
+def _seed_text(path: str) -> str:
+    """The text of a seed file that only its owner can read; exits 2 with what to do otherwise."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        _usage(f"--hidden-seed-file {path}: {exc.strerror}; give a file holding the seed")
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(f.fileno())
+        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_SEED_FILE_BYTES:
+            _usage(f"--hidden-seed-file {path}: not a small regular file; give a file holding the seed")
+        if st.st_mode & 0o077:
+            _usage(
+                f"--hidden-seed-file {path}: other users can read it (mode {stat.S_IMODE(st.st_mode):04o}), "
+                f"the submission's process among them: chmod 600 {path}"
+            )
+        return f.read(MAX_SEED_FILE_BYTES).decode(errors="replace")
+
+
+def _usage(message: str):
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
 def hidden_seed_from(args: argparse.Namespace) -> int | None:
-    """``--hidden-seed``, else $HARNESS_HIDDEN_SEED, which is taken out of the environment
-    so that it is never passed on to the child; exits 2 when it is not an integer."""
-    hidden = args.hidden_seed
+    """The hidden seed: from ``--hidden-seed-file``, else $HARNESS_HIDDEN_SEED; None without one.
+
+    The variable is taken out of the environment, so that it is never passed on; a process
+    holding a seed makes itself undumpable (``privileges.undumpable``: its ``/proc`` environ,
+    memory and file descriptors readable by root only). Exits 2 when the seed is not an
+    integer, both sources are given, or the file is readable by others.
+    """
     env_seed = os.environ.pop(HIDDEN_SEED_ENV, None)
-    if hidden is None and env_seed:
-        try:
-            hidden = int(env_seed)
-        except ValueError:
-            print(f"error: ${HIDDEN_SEED_ENV} must be an integer, got {env_seed!r}", file=sys.stderr)
-            raise SystemExit(2) from None
-    return hidden
+    path = getattr(args, "hidden_seed_file", None)
+    if path and env_seed:
+        _usage(f"both ${HIDDEN_SEED_ENV} and --hidden-seed-file are given: give one")
+    text, where = (_seed_text(path), path) if path else (env_seed, f"${HIDDEN_SEED_ENV}")
+    if not text:
+        return None
+    undumpable()
+    try:
+        return int(text.strip())
+    except ValueError:
+        _usage(f"{where} must hold an integer (the hidden seed)")
 
 
 def options_from(args: argparse.Namespace) -> Options:

@@ -211,8 +211,8 @@ def test_grade_options_are_passed_on_except_the_hidden_seed():
             "backward.*",
             "--timeout",
             "2",
-            "--hidden-seed",
-            "7",
+            "--hidden-seed-file",
+            "seed.txt",
             "--jobs",
             "3",
         ]

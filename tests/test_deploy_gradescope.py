@@ -18,24 +18,19 @@ from harness.core import paths
 from harness.deploy import gradescope_bundle
 
 
+def build_bundle(out: Path) -> int:
+    """``python -m harness gradescope`` with the hidden seed 5, given as the environment does."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(options.HIDDEN_SEED_ENV, "5")
+        return cli.main(
+            ["gradescope", "--out", str(out), "--no-train", "--rubric", str(paths.DEFAULT_RUBRIC)]
+        )
+
+
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("bundle") / "autograder.zip"
-    assert (
-        cli.main(
-            [
-                "gradescope",
-                "--out",
-                str(out),
-                "--no-train",
-                "--hidden-seed",
-                "5",
-                "--rubric",
-                str(paths.DEFAULT_RUBRIC),
-            ]
-        )
-        == 0
-    )
+    assert build_bundle(out) == 0
     return out
 
 
@@ -73,6 +68,7 @@ def test_bundle_layout(bundle):
         infos = {i.filename: i for i in zf.infolist()}
         config = json.loads(zf.read("config/bundle.json"))
         assert zf.read("config/hidden_seed") == b"5\n"
+        assert infos["config/hidden_seed"].external_attr >> 16 & 0o777 == 0o600
     assert names[:2] == ["setup.sh", "run_autograder"]
     for script in ("setup.sh", "run_autograder"):
         assert infos[script].external_attr >> 16 & 0o777 == 0o755
@@ -93,21 +89,7 @@ def test_bundle_layout(bundle):
 
 def test_bundle_is_reproducible(bundle, tmp_path):
     again = tmp_path / "again.zip"
-    assert (
-        cli.main(
-            [
-                "gradescope",
-                "--out",
-                str(again),
-                "--no-train",
-                "--hidden-seed",
-                "5",
-                "--rubric",
-                str(paths.DEFAULT_RUBRIC),
-            ]
-        )
-        == 0
-    )
+    assert build_bundle(again) == 0
     assert again.read_bytes() == bundle.read_bytes()
 
 

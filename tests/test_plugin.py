@@ -13,7 +13,7 @@ import pytest
 
 from harness.core.model import CheckResult, GradeReport, Status
 from harness.report.common import AUTOGRADER_ERROR
-from harness.report.plugin import GradePlugin, pytest_args
+from harness.report.plugin import AUTOLOAD_OFF, GradePlugin, OnlyNamedPlugins, pytest_args
 
 pytest_plugins = ["pytester"]
 
@@ -101,8 +101,13 @@ def report() -> GradeReport:
 
 
 def grade(pytester, report, *args):
+    """The session ``run_pytest`` runs (autoloading off, so only the plugins it names), in pytester."""
     out = pytester.path / "out"
-    result = pytester.runpytest(*pytest_args(out, extra_args=args), plugins=[GradePlugin(report)])
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(AUTOLOAD_OFF, "1")
+        result = pytester.runpytest(
+            *pytest_args(out, extra_args=args), plugins=[GradePlugin(report), OnlyNamedPlugins()]
+        )
     return result, out
 
 

@@ -4,7 +4,7 @@ Checks run the submission through a ``Sandbox`` and judge in the parent. They se
 canonical arrays (``harness.core.ops``), never a calling convention. Per operation:
 
 - ``forward.<layer>`` / ``backward.<layer>.<grad>``: each fixture case against the reference;
-- ``hidden.forward.<layer>`` ...: the same on cases generated at grade time (``--hidden-seed``);
+- ``hidden.forward.<layer>`` ...: the same on cases generated at grade time ($HARNESS_HIDDEN_SEED or ``--hidden-seed-file``);
 - ``gradcheck.<layer>.<grad>``: the submission's backward against central differences of
   the *reference's* forward (trusted, computed in the grader), by random projections on
   random cases: a backward's verdict never depends on the submission's forward;

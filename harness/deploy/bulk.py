@@ -15,6 +15,11 @@ submission costs its own row, never the batch. The output folder gets::
 A re-run skips a submission whose bulk.json says it was graded from the same files with the
 same options (``--force`` regrades everything); submissions that could not be graded are tried
 again.
+
+Invariants: the output folder, ``students/``, ``extracted/`` and every student's folder are
+created ``0700`` (the grader's alone: no sandboxed child, this student's or another's, may read
+a report or an unpacked submission); the hidden seed reaches each grading process in its
+environment only, never on a command line, and the processes holding it are undumpable.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from harness.core.model import GradeReport
 from harness.deploy import archives, class_report, gradebook
 from harness.deploy.gradebook import Row
 from harness.options import HIDDEN_SEED_ENV
+from harness.report.files import REPORT_DIR_MODE
 from harness.report.common import first_line, points
 
 STATE = "bulk.json"
@@ -72,7 +78,8 @@ class Settings:
     grade_args: tuple = ()
     """Grade options passed on to every grading process (``--no-train``, ``--rubric F``...)."""
     hidden_seed: int | None = None
-    """Passed in the environment, never on a command line."""
+    """Passed in the environment of each grading process (undumpable at once), never on a
+    command line."""
     timeout_s: float = 900.0
     """Wall-clock limit of one submission's whole grade."""
     html: bool = True
@@ -150,7 +157,7 @@ class Batch:
             )
 
     def _grade(self, entry: Entry, folder: Path, rel: str) -> Row:
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=REPORT_DIR_MODE, parents=True, exist_ok=True)
         if entry.is_zip and entry.source.stat().st_size > archives.MAX_ARCHIVE_BYTES:
             return self._record(
                 entry,
@@ -173,7 +180,7 @@ class Batch:
                 reused=True,
             )
         shutil.rmtree(folder)  # no report of an earlier grade may pass for this one's
-        folder.mkdir(parents=True)
+        folder.mkdir(mode=REPORT_DIR_MODE)
         path = entry.source
         if entry.is_zip:
             try:
@@ -334,7 +341,10 @@ def run(
         raise NotADirectoryError(
             f"{folder}: not a folder; give the folder holding one subfolder or zip file per student"
         )
-    out.mkdir(parents=True, exist_ok=True)
+    out.mkdir(mode=REPORT_DIR_MODE, parents=True, exist_ok=True)
+    for private in (out / "students", out / "extracted"):  # one student's files, no other's
+        private.mkdir(mode=REPORT_DIR_MODE, exist_ok=True)
+        private.chmod(REPORT_DIR_MODE)
     entries, ignored = discover(folder, exclude=out)
     for name in ignored:
         progress(f"ignored {name}: not a folder or a .zip")

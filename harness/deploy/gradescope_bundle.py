@@ -80,10 +80,10 @@ class BundleError(ValueError):
     """The bundle cannot be built as asked; the message says why."""
 
 
-def _add(zf: zipfile.ZipFile, name: str, data: bytes, executable: bool = False) -> None:
+def _add(zf: zipfile.ZipFile, name: str, data: bytes, executable: bool = False, mode: int = 0o644) -> None:
     info = zipfile.ZipInfo(name, date_time=_EPOCH)
     info.compress_type = zipfile.ZIP_DEFLATED
-    info.external_attr = ((0o755 if executable else 0o644) | stat.S_IFREG) << 16
+    info.external_attr = ((0o755 if executable else mode) | stat.S_IFREG) << 16
     zf.writestr(info, data)
 
 
@@ -136,7 +136,7 @@ def build(
         _add(zf, "run_autograder", RUN_AUTOGRADER.encode(), executable=True)
         _add(zf, "config/bundle.json", (json.dumps(config, indent=2) + "\n").encode())
         if hidden_seed is not None:
-            _add(zf, "config/hidden_seed", f"{int(hidden_seed)}\n".encode())
+            _add(zf, "config/hidden_seed", f"{int(hidden_seed)}\n".encode(), mode=0o600)
         for name, source in extra.items():
             _add(zf, name, source.read_bytes())
         for top in SHIPPED:
@@ -165,21 +165,25 @@ def grade_command(root: Path) -> list[str]:
         argv += ["--rubric", str(config_dir / config["rubric"])]
     if config.get("data"):
         argv += ["--data", str(config_dir / config["data"])]
+    seed_file = config_dir / "hidden_seed"
+    if seed_file.is_file():
+        seed_file.chmod(0o600)
+        argv += ["--hidden-seed-file", str(seed_file)]
     return argv
 
 
 def run(root: str | Path) -> int:
-    """Grade the submission under ``root`` (``/autograder``) into ``root/results/results.json``."""
+    """Grade the submission under ``root`` (``/autograder``) into ``root/results/results.json``.
+
+    The hidden seed stays in ``config/hidden_seed``, readable by its owner only (``setup.sh``
+    makes it so; made so again here): the grade reads it as ``--hidden-seed-file``.
+    """
     from harness import grade
-    from harness.options import HIDDEN_SEED_ENV
 
     root = Path(root)
     results = root / "results"
     results.mkdir(parents=True, exist_ok=True)
     try:
-        seed_file = root / "source" / "config" / "hidden_seed"
-        if seed_file.is_file():
-            os.environ[HIDDEN_SEED_ENV] = seed_file.read_text().strip()  # the CLI takes it out again
         rc = grade.main(grade_command(root)[1:])
         shutil.copyfile(results / "harness" / "results.json", results / "results.json")
         return rc

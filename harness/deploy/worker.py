@@ -2,7 +2,10 @@
 
 The same as ``python -m harness grade``, except that SIGTERM (the bulk run's time limit)
 unwinds the grade instead of killing the process outright, so the sandbox's clean-up runs
-and the submission's own process group is killed with it.
+and the submission's own process group is killed with it; and it makes itself undumpable
+before anything else (``privileges.undumpable``): the hidden seed arrives in its environment,
+which a sandboxed child of the same user, its own or another student's, could otherwise read
+in ``/proc/PID/environ``.
 """
 
 from __future__ import annotations
@@ -16,6 +19,9 @@ def _stop(signum, frame):
 
 
 def main(argv: list[str]) -> int:
+    from harness.sandbox.privileges import undumpable
+
+    undumpable()
     signal.signal(signal.SIGTERM, _stop)
     from harness import grade
 

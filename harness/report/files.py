@@ -23,6 +23,10 @@ from harness.report.common import json_default
 RENDER_ERRORS = "render_errors.txt"
 """Written by ``write_all`` (and returned under this key) when some renderer failed: the tracebacks."""
 
+REPORT_DIR_MODE = 0o700
+"""A report folder the harness creates is its owner's alone: a submission's process, or another
+student's in a bulk run, reads no report (an existing folder keeps its mode)."""
+
 _PYTEST_OK = (0, 1, 5)  # all passed, some did not pass, no checks: the files were written either way
 
 log = logging.getLogger(__name__)
@@ -64,7 +68,7 @@ def write_all(report: GradeReport, out_dir: str | os.PathLike, *, html: bool = T
     Returns file name -> path for every file written.
     """
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out.mkdir(mode=REPORT_DIR_MODE, parents=True, exist_ok=True)
     written: dict[str, Path] = {}
     errors: dict[str, str] = {}
 

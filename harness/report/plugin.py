@@ -13,6 +13,7 @@ ERROR errors in setup, SKIP skips with the message as reason.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,34 @@ from harness.report.common import (
     provenance_lines,
     score_line,
 )
+
+HTML_PLUGIN = "pytest_html.plugin"
+"""pytest-html, named by its module (so the name is the same with every pytest >= 8)."""
+HTML_PLUGINS = ("pytest_metadata.plugin", HTML_PLUGIN)
+"""The plugins a session with an HTML report loads: pytest-html and the one it needs."""
+AUTOLOAD_OFF = "PYTEST_DISABLE_PLUGIN_AUTOLOAD"
+"""Set during the session: no plugin is loaded because it is installed (``pytest11`` entry points)."""
+SESSION_ENV_IGNORED = ("PYTEST_PLUGINS", "PYTEST_ADDOPTS")
+"""Unset during the session: plugins and options it would otherwise take from the environment."""
+TRUSTED_MODULES = ("_pytest.", "pytest_html.", "pytest_metadata.", __name__)
+"""Where every plugin object of the session comes from (``OnlyNamedPlugins`` checks)."""
+
+
+class UnnamedPlugin(pytest.UsageError):
+    """A plugin the session did not name was loaded: no report from that session is trusted."""
+
+
+class OnlyNamedPlugins:
+    """Ends the session before it collects anything if a plugin it did not name was loaded."""
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_configure(self, config):
+        for name, plugin in config.pluginmanager.list_name_plugin():
+            if plugin is None:  # blocked with -p no:NAME
+                continue
+            where = getattr(plugin, "__name__", None) or type(plugin).__module__
+            if not (where + ".").startswith(TRUSTED_MODULES) and not where.startswith(TRUSTED_MODULES):
+                raise UnnamedPlugin(f"the report session loaded a plugin it did not name: {name} ({where})")
 
 
 class CheckNotPassed(Exception):
@@ -111,7 +140,7 @@ class CheckItem(pytest.Item):
         elif self.check.status is not Status.PASS:
             # duck-typed like pytest's TerminalRepr (toterminal, __str__), whose class is private API
             report.longrepr = CheckFailureRepr(self.check)  # type: ignore[assignment]
-        if self.config.pluginmanager.hasplugin("html"):
+        if self.config.pluginmanager.hasplugin(HTML_PLUGIN):
             # pytest-html reads this attribute, which TestReport does not declare
             report.extras = [*getattr(report, "extras", []), *html_report.extras(self.check)]  # type: ignore[attr-defined]
 
@@ -199,13 +228,17 @@ def pytest_args(out_dir: str | os.PathLike, *, html: bool = True, extra_args=())
     """Arguments for a grading session writing ``junit.xml`` (and ``report.html``) to ``out_dir``.
 
     The session is sealed off from its surroundings: no ini file, no conftest.py, no cache, and
-    ``out_dir`` (created here) as its only directory, so nothing near the submission is imported.
-    The rootdir is the working directory only so that node ids print as ``group::check.id``.
+    ``out_dir`` (created here) as its only directory, so nothing near the submission is imported;
+    the plugins it loads are named here (``HTML_PLUGINS``), never found (``run_pytest`` turns
+    autoloading off). The rootdir is the working directory only so that node ids print as
+    ``group::check.id``.
     """
     out = Path(out_dir).resolve()
-    out.mkdir(parents=True, exist_ok=True)
+    out.mkdir(mode=0o700, parents=True, exist_ok=True)
+    named = [arg for plugin in HTML_PLUGINS for arg in ("-p", plugin)] if html else []
     args = [
         str(out),
+        *named,
         "-c",
         os.devnull,
         "--rootdir",
@@ -225,12 +258,34 @@ def pytest_args(out_dir: str | os.PathLike, *, html: bool = True, extra_args=())
     return args + list(extra_args)
 
 
+@contextlib.contextmanager
+def _sealed_environment():
+    """Within the block: plugin autoloading off, and no plugin or option from the environment."""
+    saved = {key: os.environ.pop(key, None) for key in (*SESSION_ENV_IGNORED, AUTOLOAD_OFF)}
+    os.environ[AUTOLOAD_OFF] = "1"
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
 def run_pytest(report: GradeReport, out_dir: str | os.PathLike, extra_args=(), *, html: bool = True) -> int:
     """Replay ``report`` as a pytest session writing ``out_dir``/junit.xml and report.html.
 
-    Returns pytest's exit code: 0 all passed, 1 some check did not pass, 5 no checks; others mean
-    the session itself went wrong.
+    The session loads pytest's own plugins, ``GradePlugin`` and ``HTML_PLUGINS`` only: a plugin
+    installed where Python finds packages (by a submission that could write there) is not loaded,
+    and one loaded anyway (``UnnamedPlugin``) ends the session. Returns pytest's exit code:
+    0 all passed, 1 some check did not pass, 5 no checks; others mean the session itself went
+    wrong.
     """
-    return int(
-        pytest.main(pytest_args(out_dir, html=html, extra_args=extra_args), plugins=[GradePlugin(report)])
-    )
+    with _sealed_environment():
+        return int(
+            pytest.main(
+                pytest_args(out_dir, html=html, extra_args=extra_args),
+                plugins=[GradePlugin(report), OnlyNamedPlugins()],
+            )
+        )

@@ -164,3 +164,14 @@ def unprivileged_user() -> tuple[Drop | None, str]:
             )
     _DROP["result"] = result
     return result
+
+
+_PR_SET_DUMPABLE = 4
+
+
+def undumpable() -> None:
+    """Make this process undumpable: its ``/proc/PID`` environ, memory, file descriptors and
+    maps become root's, so a process of the same user (a child, when the grader is not root)
+    cannot read a secret this process holds. Nothing else changes; children it starts with
+    ``exec`` are dumpable again."""
+    _prctl(_PR_SET_DUMPABLE, 0)
