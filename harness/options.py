@@ -14,6 +14,7 @@ import os
 import stat
 import sys
 from dataclasses import dataclass, field
+from typing import NoReturn
 
 from harness import profiles
 from harness.core import device
@@ -265,7 +266,7 @@ def _seed_text(path: str) -> str:
         return f.read(MAX_SEED_FILE_BYTES).decode(errors="replace")
 
 
-def _usage(message: str):
+def _usage(message: str) -> NoReturn:
     print(f"error: {message}", file=sys.stderr)
     raise SystemExit(2)
 

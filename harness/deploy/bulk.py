@@ -42,8 +42,8 @@ from harness.core.model import GradeReport
 from harness.deploy import archives, class_report, gradebook
 from harness.deploy.gradebook import Row
 from harness.options import HIDDEN_SEED_ENV
-from harness.report.files import REPORT_DIR_MODE
 from harness.report.common import first_line, points
+from harness.report.files import REPORT_DIR_MODE
 
 STATE = "bulk.json"
 """Per student: the fingerprint of what was graded, and how it went."""

@@ -46,10 +46,6 @@ TRUSTED_MODULES = ("_pytest.", "pytest_html.", "pytest_metadata.", __name__)
 """Where every plugin object of the session comes from (``OnlyNamedPlugins`` checks)."""
 
 
-class UnnamedPlugin(pytest.UsageError):
-    """A plugin the session did not name was loaded: no report from that session is trusted."""
-
-
 class OnlyNamedPlugins:
     """Ends the session before it collects anything if a plugin it did not name was loaded."""
 
@@ -60,7 +56,9 @@ class OnlyNamedPlugins:
                 continue
             where = getattr(plugin, "__name__", None) or type(plugin).__module__
             if not (where + ".").startswith(TRUSTED_MODULES) and not where.startswith(TRUSTED_MODULES):
-                raise UnnamedPlugin(f"the report session loaded a plugin it did not name: {name} ({where})")
+                raise pytest.UsageError(
+                    f"the report session loaded a plugin it did not name: {name} ({where})"
+                )
 
 
 class CheckNotPassed(Exception):
@@ -278,7 +276,7 @@ def run_pytest(report: GradeReport, out_dir: str | os.PathLike, extra_args=(), *
 
     The session loads pytest's own plugins, ``GradePlugin`` and ``HTML_PLUGINS`` only: a plugin
     installed where Python finds packages (by a submission that could write there) is not loaded,
-    and one loaded anyway (``UnnamedPlugin``) ends the session. Returns pytest's exit code:
+    and one loaded anyway ends the session (``OnlyNamedPlugins``). Returns pytest's exit code:
     0 all passed, 1 some check did not pass, 5 no checks; others mean the session itself went
     wrong.
     """
