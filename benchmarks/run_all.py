@@ -22,6 +22,7 @@ HERE = Path(__file__).resolve().parent
 FULL = {
     "layers": ["layers.py"],
     "layers-1thread": ["layers.py", "--threads", "1"],
+    "cs231n_layers": ["cs231n_layers.py"],
     "iteration": ["iteration.py"],
     "iteration-1thread": ["iteration.py", "--threads", "1"],
     "grade": ["grade.py"],
@@ -33,6 +34,7 @@ FULL = {
 }
 QUICK = {
     "layers": ["layers.py", "--repeat", "5", "--batch", "64"],
+    "cs231n_layers": ["cs231n_layers.py", "--repeat", "5", "--rounds", "1"],
     "iteration": ["iteration.py", "--repeat", "5", "--batch", "64"],
     "grade": ["grade.py", "--no-train"],
     "training_overhead": ["training_overhead.py", "--iterations", "100"],

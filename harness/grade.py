@@ -15,7 +15,7 @@ import numpy as np
 
 from harness import profiles
 from harness.cases import catalogue as cases
-from harness.cases import fixtures
+from harness.cases import families, fixtures
 from harness.checks import catalogue as checks
 from harness.checks import gradcheck
 from harness.checks import rubric as rubric_mod
@@ -27,7 +27,7 @@ from harness.core.ops import OPS
 from harness.options import Options
 from harness.sandbox.process import Sandbox
 from harness.sandbox.replies import Reply
-from harness.sandbox.submission import Submission, SubmissionError, locate
+from harness.sandbox.submission import Submission, SubmissionError, detect, locate, python2_hint
 from harness.training import check as training_check
 
 HIDDEN_REPRODUCE = " (with the course's hidden seed in $HARNESS_HIDDEN_SEED)"
@@ -67,7 +67,9 @@ class Grader:
             return f"not implemented: {fn} is not defined in the submission"
         file = self.submission.functions[fn]
         if file in self.submission.syntax_errors:
-            return f"{file} does not compile: {self.submission.syntax_errors[file]}"
+            error = self.submission.syntax_errors[file]
+            py2 = python2_hint(error)
+            return f"{file} does not compile: {py2} ({error})" if py2 else f"{file} does not compile: {error}"
         return ""
 
     # -- cases ------------------------------------------------------------------------
@@ -77,7 +79,7 @@ class Grader:
         return not set(case.tags) & set(self.rubric.exclude_tags)
 
     def fixture_cases(self, op: str) -> list:
-        return [(c, e) for c, e in fixtures.load(op) if self.wanted(c)]
+        return [(c, e) for c, e in fixtures.load(op, profile=self.profile.NAME) if self.wanted(c)]
 
     def hidden_cases(self, op: str) -> list:
         seed = self.options.hidden_seed
@@ -86,7 +88,7 @@ class Grader:
         return self.random_cases(op, seed)
 
     def random_cases(self, op: str, seed: int) -> list:
-        found = [c for c in cases.random_cases(seed) if c.op == op and self.wanted(c)]
+        found = [c for c in families.random_cases(seed, self.profile.NAME) if c.op == op and self.wanted(c)]
         return [(c, cases.expected(c)) for c in found]
 
     # -- the checks of one operation ----------------------------------------------------
@@ -109,7 +111,13 @@ class Grader:
                         fixture_replies[key] = self.call(sb, op_name, case)
                     outcomes.append(
                         checks.judge_value(
-                            op, case, spec.output, fixture_replies[key], expected[spec.output], hidden=hidden
+                            op,
+                            case,
+                            spec.output,
+                            fixture_replies[key],
+                            expected[spec.output],
+                            hidden=hidden,
+                            profile=self.profile,
                         )
                     )
                     if spec.output == "nll":  # forward.mlrloss also judges the accuracy it reports
@@ -121,7 +129,7 @@ class Grader:
                 rng = seeds.stream(self.options.seed, "gradcheck", spec.id)
                 for case, _ in self.random_cases(op_name, self.options.seed):
                     reply = self.call(sb, op_name, case)
-                    outcomes.append(checks.gradcheck_outcome(op, case, spec.output, reply, rng))
+                    outcomes.append(checks.gradcheck_outcome(op, case, spec.output, reply, rng, self.profile))
             else:
                 # One plain case (no padding), non-square where there is one: a swapped
                 # height and width shows, and padding is left to the value checks.
@@ -136,14 +144,14 @@ class Grader:
                 for case, _ in pool:
                     first = self.call(sb, op_name, case, after=True)
                     second = self.call(sb, op_name, case) if first.ok else first
-                    outcomes = checks.property_outcomes(op, case, first, second)
+                    outcomes = checks.property_outcomes(op, case, first, second, self.profile)
             results.append(self.result(spec, outcomes, time.perf_counter() - start))
         return results
 
     def with_percent(self, op, case, reply: Reply, expected: dict, outcome: CaseOutcome) -> CaseOutcome:
         if not outcome.ok:
             return outcome
-        pct = checks.judge_value(op, case, "percent", reply, expected["percent"])
+        pct = checks.judge_value(op, case, "percent", reply, expected["percent"], profile=self.profile)
         return pct if not pct.ok else outcome
 
     # -- one CheckResult from its cases ---------------------------------------------------
@@ -222,7 +230,7 @@ def _worst_numbers(outcomes: list[CaseOutcome]) -> dict:
     return {"max_abs": max(errs)} if errs else {}
 
 
-def provenance(options: Options, rubric: rubric_mod.Rubric, note: str = "") -> dict:
+def provenance(options: Options, rubric: rubric_mod.Rubric, note: str = "", detection: str = "") -> dict:
     """What is needed to reproduce a report."""
     try:
         from threadpoolctl import threadpool_info
@@ -242,6 +250,7 @@ def provenance(options: Options, rubric: rubric_mod.Rubric, note: str = "") -> d
         "fixtures_version": cases.FIXTURES_VERSION,
         "fixtures_sha256": fixtures_sha,
         "profile": options.profile,
+        "profile_choice": detection,
         "rubric": rubric.name,
         "seed": options.seed,
         "hidden_cases": options.hidden_seed is not None,
@@ -264,8 +273,8 @@ def grade(path: str | Path, options: Options | None = None) -> GradeReport:
     options = options or Options()
     started = time.perf_counter()
     try:
-        rubric = rubric_mod.load(options.rubric)
-    except rubric_mod.RubricError as exc:
+        options, rubric, detection = choose_profile(path, options)
+    except (rubric_mod.RubricError, SubmissionError) as exc:
         return GradeReport(str(path), (), revision.identity(), autograder_error=str(exc))
     prof = profiles.get(options.profile)
     try:
@@ -273,8 +282,10 @@ def grade(path: str | Path, options: Options | None = None) -> GradeReport:
         fixtures.load(next(iter(OPS)))  # verifies every fixture file against the manifest
         data = training_check.load_data(options) if wants_training(options, rubric) else None
     except (SubmissionError, fixtures.FixtureError, mnist.MnistError) as exc:
-        return GradeReport(str(path), (), provenance(options, rubric), autograder_error=str(exc))
-    results, notices = [], []
+        return GradeReport(
+            str(path), (), provenance(options, rubric, "", detection), autograder_error=str(exc)
+        )
+    results, notices = [], [f"assignment family: {options.profile} ({detection})"]
     specs = checks.catalogue(prof.FUNCTIONS)
     if options.hidden_seed is None:
         specs = [s for s in specs if s.kind != "hidden"]
@@ -283,7 +294,7 @@ def grade(path: str | Path, options: Options | None = None) -> GradeReport:
         with Sandbox(submission, options.limits, options.profile, device=options.device) as sb:
             note = sb.user_note
             grader = Grader(submission, options, rubric)
-            for op_name in OPS:
+            for op_name in prof.FUNCTIONS:
                 op_specs = [s for s in specs if s.op == op_name and rubric_mod.selected(s.id, options.only)]
                 provided = [s for s in op_specs if s.function in rubric.provided]
                 for s in provided:
@@ -306,13 +317,47 @@ def grade(path: str | Path, options: Options | None = None) -> GradeReport:
         return GradeReport(
             str(path),
             tuple(results),
-            provenance(options, rubric),
+            provenance(options, rubric, "", detection),
             autograder_error="the grader failed:\n" + traceback.format_exc(),
         )
     scored = rubric_mod.score(rubric, results, kinds, {s.id: s.gated_by for s in specs})
-    prov = provenance(options, rubric, note)
+    prov = provenance(options, rubric, note, detection)
     prov["seconds"] = round(time.perf_counter() - started, 2)
     return GradeReport(str(path), tuple(scored), prov, notices=tuple(notices))
+
+
+def choose_profile(path, options: Options) -> tuple[Options, rubric_mod.Rubric, str]:
+    """The assignment family to grade ``path`` as, its rubric, and why that family.
+
+    ``--profile NAME`` wins; else a rubric naming its ``family``; else detection from the
+    submission's files (``submission.detect``). Without ``--rubric`` the family's default
+    rubric is used. A rubric of another family is a usage error (its function names would
+    match nothing: every function would score 0).
+    """
+    explicit = options.profile != profiles.AUTO
+    rubric = rubric_mod.load(options.rubric) if options.rubric else None
+    if explicit:
+        name, why = options.profile, "chosen with --profile"
+        try:
+            looks, looks_why = detect(path)
+        except SubmissionError:
+            looks = name
+        if looks != name:  # graded as asked, but say what the files look like
+            why += f"; the files look like the {looks} family ({looks_why})"
+    elif rubric is not None and rubric.family:
+        name, why = rubric.family, f"the family of rubric {rubric.name}"
+    else:
+        name, why = detect(path)
+    prof = profiles.get(name)
+    if rubric is None:
+        rubric = rubric_mod.load(prof.DEFAULT_RUBRIC)
+    family = rubric.family or profiles.DEFAULT
+    if family != name:
+        raise rubric_mod.RubricError(
+            f"rubric {rubric.name} ({rubric.path}) grades the {family} family, but the submission is "
+            f"graded as {name} ({why}): pass a rubric of the {name} family, or --profile {family}"
+        )
+    return dataclasses.replace(options, profile=name), rubric, why
 
 
 def wants_training(options: Options, rubric: rubric_mod.Rubric) -> bool:

@@ -55,8 +55,9 @@ class Options:
     """Seed of the gradient checks' random cases and directions, and of training (``--seed``)."""
     hidden_seed: int | None = None
     """Seed of the hidden cases ($HARNESS_HIDDEN_SEED or ``--hidden-seed-file``); None: no hidden cases."""
-    profile: str = profiles.DEFAULT
-    """Calling convention of the submission."""
+    profile: str = profiles.AUTO
+    """Calling convention (assignment family) of the submission (``--profile``); ``auto``: the
+    rubric's family, else detected from the submission."""
     limits: Limits = field(default_factory=Limits)
     """Resource limits of the child."""
     training: TrainOptions = field(default_factory=TrainOptions)
@@ -115,6 +116,15 @@ GRADE_OPTIONS: tuple[tuple[str, dict], ...] = (
         ),
     ),
     ("--case", dict(help="run only the fixture case of this name")),
+    (
+        "--profile",
+        dict(
+            choices=(profiles.AUTO, *profiles.PROFILES),
+            default=profiles.AUTO,
+            help="assignment family: dictapi (LeNet dict layers), cs231n (layers.py with caches); "
+            "default auto: the rubric's family, else detected from the submission",
+        ),
+    ),
     ("--no-train", dict(action="store_true", help="skip the LeNet training check")),
     (
         "--rubric",
@@ -299,6 +309,7 @@ def options_from(args: argparse.Namespace) -> Options:
         only=tuple(args.only or ()),
         case=args.case,
         rubric=args.rubric,
+        profile=getattr(args, "profile", profiles.AUTO),
         timeout=args.timeout,
         seed=args.seed,
         hidden_seed=hidden_seed_from(args),

@@ -6,8 +6,9 @@ import shutil
 import numpy as np
 import pytest
 
+from harness import profiles
 from harness.cases import catalogue as cases
-from harness.cases import fixtures
+from harness.cases import families, fixtures
 from harness.cases.fixtures import FixtureError
 from harness.core.ops import OPS
 
@@ -32,10 +33,11 @@ def manifest(root=fixtures.FIXTURES_DIR):
 
 def test_shipped_fixtures_verify_and_regenerate_identically():
     assert fixtures.check(exact=False) == []
-    # Byte for byte, only mlrloss outputs (exp, products of inexact values) may differ, and
+    # Byte for byte, only the losses' outputs (exp, products of inexact values) may differ, and
     # only on another CPU or BLAS than the one that generated them.
     for problem in fixtures.check():
-        assert problem.startswith("mlrloss/") and "differ at rounding level" in problem, problem
+        assert problem.startswith(("mlrloss/", "cs231n/softmax_loss/")), problem
+        assert "differ at rounding level" in problem, problem
 
 
 def test_shipped_fixtures_are_small():
@@ -51,21 +53,26 @@ def test_manifest_describes_every_public_case():
         cases.SEED,
     )
     assert m["generated_with"]["numpy"]
-    entries = {(e["op"], e["case"]): e for e in m["files"]}
-    public = cases.public_cases()
+    entries = {(e.get("profile", "dictapi"), e["op"], e["case"]): e for e in m["files"]}
+    public = families.public_cases()
     assert len(entries) == len(m["files"]) == len(public)
+    assert {p for p, _, _ in entries} == set(profiles.PROFILES)
     for case in public:
-        e = entries[case.op, case.name]
+        e = entries[case.profile, case.op, case.name]
         assert e["file"] == fixtures.file_name(case)
         assert (e["params"], e["tags"]) == (case.params, list(case.tags))
         assert e["arrays"]["in_x" if "x" in case.arrays else "in_X"]
+        assert e["function"] == profiles.get(case.profile).FUNCTIONS[case.op]
         assert all(k in e["arrays"] for k in [f"out_{o}" for o in OPS[case.op].outputs])
-    assert entries["conv.backward", "lenet_conv2_b2"]["checks"] == [
+    assert entries["dictapi", "conv.backward", "lenet_conv2_b2"]["checks"] == [
         "backward.conv.input",
         "backward.conv.w",
         "backward.conv.b",
     ]
-    assert entries["conv.forward", "lenet_conv2_b2"]["checks"] == ["forward.conv"]
+    assert entries["dictapi", "conv.forward", "lenet_conv2_b2"]["checks"] == ["forward.conv"]
+    assert entries["cs231n", "conv.forward", "course_forward"]["file"] == (
+        "cs231n/conv_forward_naive/course_forward.npz"
+    )
 
 
 def test_generate_elsewhere_is_byte_identical_and_leaves_the_lock_alone(tmp_path):

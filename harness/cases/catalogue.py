@@ -49,6 +49,7 @@ from harness.cases import reference
 from harness.core import seeds
 from harness.core.ops import OPS, output_hw
 from harness.core.windows import windows
+from harness.profiles import dictapi
 
 SEED = 20240521
 """The seed every public case is drawn from."""
@@ -88,6 +89,8 @@ class Case:
     """Canonical float64 inputs by name; backward ops also carry ``y`` (reference forward)."""
     tags: tuple[str, ...] = ()
     """What is special about the case (see the module docstring)."""
+    profile: str = "dictapi"
+    """The family whose reference computes its expected outputs and whose submissions it grades."""
 
 
 # ---- public cases --------------------------------------------------------------------
@@ -157,22 +160,22 @@ def public_cases() -> list[Case]:
     """The fixture cases, deterministic from ``SEED``: at least 6 per op."""
     cases = []
     for op in ("inner_product.forward", "inner_product.backward"):
-        cases += [_ip_case(op, _rng(SEED, op, d, num, n), d, num, n, name) for name, d, num, n in _IP]
+        cases += [_ip_case(op, case_rng(SEED, op, d, num, n), d, num, n, name) for name, d, num, n in _IP]
     for op in ("relu.forward", "relu.backward"):
-        cases += [_relu_case(op, _rng(SEED, op, *spec), *spec) for spec in _RELU]
-    cases.append(_relu_case("relu.forward", _rng(SEED, "relu_zero"), None, 4, 4, 2, 2, 1.0, zeros=True))
+        cases += [_relu_case(op, case_rng(SEED, op, *spec), *spec) for spec in _RELU]
+    cases.append(_relu_case("relu.forward", case_rng(SEED, "relu_zero"), None, 4, 4, 2, 2, 1.0, zeros=True))
     for op in ("pooling.forward", "pooling.backward"):
-        cases += [_pool_case(op, _rng(SEED, op, *spec), *spec) for spec in _POOL]
+        cases += [_pool_case(op, case_rng(SEED, op, *spec), *spec) for spec in _POOL]
         cases += [
-            _pool_case(op, _rng(SEED, op, "ties", *spec), None, *spec, kind="ties") for spec in _POOL_TIES
+            _pool_case(op, case_rng(SEED, op, "ties", *spec), None, *spec, kind="ties") for spec in _POOL_TIES
         ]
         cases += [
-            _pool_case(op, _rng(SEED, op, "pad_convention", *spec), None, *spec, kind="negative")
+            _pool_case(op, case_rng(SEED, op, "pad_convention", *spec), None, *spec, kind="negative")
             for spec in _POOL_PAD_CONVENTION
         ]
     for op in ("conv.forward", "conv.backward"):
-        cases += [_conv_case(op, _rng(SEED, op, *spec), *spec) for spec in _CONV]
-    cases += [_loss_case(_rng(SEED, "mlrloss", *spec), *spec) for spec in _LOSS]
+        cases += [_conv_case(op, case_rng(SEED, op, *spec), *spec) for spec in _CONV]
+    cases += [_loss_case(case_rng(SEED, "mlrloss", *spec), *spec) for spec in _LOSS]
     return cases
 
 
@@ -190,8 +193,10 @@ def random_cases(seed: int, per_op: int = 2, exclude_tags=()) -> list[Case]:
     exclude = set(exclude_tags)
     cases = []
     for op_name, op in OPS.items():
+        if op_name not in dictapi.FUNCTIONS:  # another family's op: its own cases module
+            continue
         for i in range(per_op):
-            rng = _rng(seed, "hidden", op_name, i)
+            rng = case_rng(seed, "hidden", op_name, i)
             for _ in range(1000):
                 spec = _draw_spec(rng, op.layer)
                 if not exclude & set(_spec_tags(op.layer, spec)):
@@ -247,7 +252,7 @@ def _build(op: str, rng, spec: tuple) -> Case:
 
 def expected(case: Case) -> dict[str, np.ndarray]:
     """The reference's canonical outputs for a case (scalars as 0-d arrays)."""
-    return reference.run(case.op, case.params, case.arrays)
+    return reference.run(case.op, case.params, case.arrays, profile=case.profile)
 
 
 def kink_margin(case: Case) -> float | None:
@@ -276,6 +281,32 @@ def pooling_windows(x: np.ndarray, params: dict) -> tuple[np.ndarray, np.ndarray
     # (c, k_w, k_h, w_out, h_out, n) -> one row per window, listed (c, w_out, h_out, n), dh fastest
     rows = lambda a: np.moveaxis(a, (1, 2), (4, 5)).reshape(-1, k * k)
     return rows(windows(x, params)), rows(windows(np.ones(x.shape, bool), params, pad_value=False))
+
+
+def any_max_routing(case: Case, got: np.ndarray) -> np.ndarray:
+    """The pooling input gradient that routes each window's ``dy`` to one of its maxima: the tied
+    maximum where ``got`` is closest to that ``dy`` (the expected value when any one maximum of a
+    tied window is accepted). Exact for windows that do not overlap (``ties`` cases)."""
+    x, dy, p = case.arrays["x"], case.arrays["dy"], case.params
+    n = x.shape[1]
+    vals, real = pooling_windows(x, p)  # (windows, k*k), windows in (c, w_out, h_out, n) order
+    rows, _ = pooling_windows(np.arange(x.shape[0], dtype=np.float64)[:, None], p)
+    rows = np.repeat(rows.astype(np.int64), n, axis=0)  # the same windows, for every image
+    cols = np.tile(np.arange(n), len(rows) // n)[:, None] * np.ones_like(rows)
+    g = np.where(real, got[np.where(real, rows, 0), cols], np.nan)
+    d = _window_dy(dy, p, n)
+    candidate = real & (vals == np.where(real, vals, -np.inf).max(axis=1, keepdims=True))
+    choice = np.argmin(np.where(candidate, np.abs(g - d[:, None]), np.inf), axis=1)
+    routed = np.zeros_like(got, dtype=np.float64)
+    pick = np.arange(len(rows))
+    np.add.at(routed, (rows[pick, choice], cols[pick, choice]), d)
+    return routed
+
+
+def _window_dy(dy: np.ndarray, params: dict, n: int) -> np.ndarray:
+    """``dy`` (h_out*w_out*c, n) in the window order of :func:`pooling_windows`."""
+    h_out, w_out = output_hw(params)
+    return dy.reshape(params["c"], w_out, h_out, n).ravel()
 
 
 def negative_padded_windows(x: np.ndarray, params: dict) -> int:
@@ -311,7 +342,7 @@ def dyadic(a: np.ndarray, bits: int = DYADIC_BITS) -> np.ndarray:
     return np.round(a / quantum) * quantum
 
 
-_rng = seeds.stream  # every case from its own stream of (seed, op, name...)
+case_rng = seeds.stream  # every case from its own stream of (seed, op, name...)
 
 
 def _window_tags(p: dict) -> tuple[str, ...]:
@@ -323,13 +354,13 @@ def _window_tags(p: dict) -> tuple[str, ...]:
     return tuple(tags)
 
 
-def _with_backward(op: str, params: dict, arrays: dict, rng) -> dict:
+def with_backward(op: str, params: dict, arrays: dict, rng, profile: str = "dictapi") -> dict:
     """Add the reference's forward output ``y`` and an upstream gradient ``dy`` to a backward case."""
     fwd = OPS[op].forward
     if not fwd:
         return arrays
     with reference.on_device(np):  # an input of the case: the same on every device
-        y = reference.run(fwd, params, arrays)["y"]
+        y = reference.run(fwd, params, arrays, profile=profile)["y"]
     return {**arrays, "y": y, "dy": dyadic(rng.standard_normal(y.shape))}
 
 
@@ -343,7 +374,7 @@ def _conv_case(op, rng, name, h, w, c, n, k, stride, pad, num) -> Case:
     }
     tags = _window_tags(params) + (("lenet",) if name and name.startswith("lenet") else ())
     name = name or f"k{k}_s{stride}_p{pad}_h{h}w{w}_c{c}_b{n}_n{num}"
-    return Case(op, name, params, _with_backward(op, params, arrays, rng), tags)
+    return Case(op, name, params, with_backward(op, params, arrays, rng), tags)
 
 
 def _ip_case(op, rng, d, num, n, name=None) -> Case:
@@ -353,7 +384,7 @@ def _ip_case(op, rng, d, num, n, name=None) -> Case:
         "w": dyadic(rng.uniform(-bound, bound, (d, num))),
         "b": dyadic(rng.uniform(-0.5, 0.5, (1, num))),
     }
-    return Case(op, name or f"d{d}_n{num}_b{n}", {}, _with_backward(op, {}, arrays, rng), ())
+    return Case(op, name or f"d{d}_n{num}_b{n}", {}, with_backward(op, {}, arrays, rng), ())
 
 
 def _relu_case(op, rng, name, h, w, c, n, scale, zeros=False) -> Case:
@@ -368,7 +399,7 @@ def _relu_case(op, rng, name, h, w, c, n, scale, zeros=False) -> Case:
         x.flat[0] = 0.0
         tags += ("relu_zero",)
     name = name or f"{'zeros_' if zeros else ''}h{h}w{w}_c{c}_b{n}"
-    return Case(op, name, params, _with_backward(op, params, {"x": x}, rng), tags)
+    return Case(op, name, params, with_backward(op, params, {"x": x}, rng), tags)
 
 
 def _pool_case(op, rng, name, h, w, c, n, k, stride, pad, kind="distinct") -> Case:
@@ -376,17 +407,17 @@ def _pool_case(op, rng, name, h, w, c, n, k, stride, pad, kind="distinct") -> Ca
     params = dict(h=h, w=w, c=c, k=k, stride=stride, pad=pad)
     tags = _window_tags(params)
     if kind == "ties":
-        x, tags, prefix = _tied_map(rng, params, n), tags + ("ties",), "ties_"
+        x, tags, prefix = tied_map(rng, params, n), tags + ("ties",), "ties_"
     elif kind == "negative":
         x, tags, prefix = -_distinct_magnitudes(rng, params, n), tags + ("pad_convention",), "padconv_"
         if not negative_padded_windows(x, params):
             raise AssertionError(f"{op} pad_convention case has no all-negative padded window")
     else:
-        x, prefix = _tie_free_map(rng, params, n), ""
+        x, prefix = tie_free_map(rng, params, n), ""
     if name and name.startswith("lenet"):
         tags += ("lenet",)
     name = name or f"{prefix}k{k}_s{stride}_p{pad}_h{h}w{w}_c{c}_b{n}"
-    return Case(op, name, params, _with_backward(op, params, {"x": x}, rng), tags)
+    return Case(op, name, params, with_backward(op, params, {"x": x}, rng), tags)
 
 
 def _distinct_magnitudes(rng, params: dict, n: int) -> np.ndarray:
@@ -406,7 +437,7 @@ def _distinct_magnitudes(rng, params: dict, n: int) -> np.ndarray:
     return planes.transpose(0, 2, 1).reshape(c * h * w, n)
 
 
-def _tie_free_map(rng, params: dict, n: int) -> np.ndarray:
+def tie_free_map(rng, params: dict, n: int) -> np.ndarray:
     """Distinct magnitudes with random signs; every window touching padding keeps a positive value."""
     x = _distinct_magnitudes(rng, params, n) * rng.choice(
         [-1.0, 1.0], (params["h"] * params["w"] * params["c"], n)
@@ -430,7 +461,7 @@ def _tie_free_map(rng, params: dict, n: int) -> np.ndarray:
     return x
 
 
-def _tied_map(rng, params: dict, n: int) -> np.ndarray:
+def tied_map(rng, params: dict, n: int) -> np.ndarray:
     """Small integers, about half of them 0 (like ReLU outputs), with at least one tied window."""
     shape = (params["h"] * params["w"] * params["c"], n)
     while True:

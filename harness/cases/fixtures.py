@@ -5,6 +5,10 @@ Layout of ``fixtures/``::
     manifest.json                      what every file is, and its sha256
     <function>/<case>.npz              e.g. conv_layer_backward/lenet_conv2_b2.npz
 
+Every family's cases share the one manifest; the files of a family other than the LeNet
+one (``dictapi``) sit in a folder of its name (``cs231n/conv_forward_naive/<case>.npz``: two
+families may name a function alike), and its manifest entries name it under ``profile``.
+
 Each ``.npz`` holds float64 arrays: ``in_<name>`` the canonical inputs of the case
 (``harness.core.ops``; backward cases include ``in_y``, the forward output) and
 ``out_<name>`` the reference's expected outputs (``out_y``; ``out_input``, ``out_w``,
@@ -29,12 +33,12 @@ from pathlib import Path
 
 import numpy as np
 
+from harness import profiles
 from harness.cases import catalogue as cases
-from harness.cases import reference
+from harness.cases import families, reference
 from harness.cases.catalogue import Case
 from harness.core import device, paths
 from harness.core.ops import OPS
-from harness.profiles.dictapi import FUNCTIONS
 
 FIXTURES_DIR = paths.FIXTURES_DIR
 LOCK_FILE = paths.PACKAGE_DIR / "fixtures_lock.json"
@@ -62,9 +66,15 @@ def check_ids(op_name: str) -> list[str]:
     return [f"{op.kind}.{op.layer}.{out}" for out in op.outputs]
 
 
+def function_of(case: Case) -> str:
+    """The submission function a case grades, in its family's naming."""
+    return profiles.get(case.profile).FUNCTIONS[case.op]
+
+
 def file_name(case: Case) -> str:
-    """The case's path relative to the fixtures directory, ``<function>/<case>.npz``."""
-    return f"{FUNCTIONS[case.op]}/{case.name}.npz"
+    """The case's path relative to the fixtures directory, ``[<profile>/]<function>/<case>.npz``."""
+    family = "" if case.profile == profiles.DEFAULT else f"{case.profile}/"
+    return f"{family}{function_of(case)}/{case.name}.npz"
 
 
 def manifest_sha256(dir: Path = FIXTURES_DIR) -> str:
@@ -92,20 +102,24 @@ def _generate(out: Path, write_lock: bool | None, where: str) -> Path:
     if write_lock is None:
         write_lock = out.resolve() == FIXTURES_DIR.resolve()
     out.mkdir(parents=True, exist_ok=True)
-    for function in FUNCTIONS.values():
-        for stale in sorted((out / function).glob("*.npz")):
-            stale.unlink()
+    for name, prof in profiles.PROFILES.items():
+        folder = out if name == profiles.DEFAULT else out / name
+        for function in prof.FUNCTIONS.values():
+            for stale in sorted((folder / function).glob("*.npz")):
+                stale.unlink()
     files = []
-    for case in cases.public_cases():
+    for case in families.public_cases():
         data, arrays = _encode(case, cases.expected(case))
         rel = file_name(case)
-        (out / rel).parent.mkdir(exist_ok=True)
+        (out / rel).parent.mkdir(parents=True, exist_ok=True)
         (out / rel).write_bytes(data)
+        family = {} if case.profile == profiles.DEFAULT else {"profile": case.profile}
         files.append(
             {
+                **family,
                 "file": rel,
                 "op": case.op,
-                "function": FUNCTIONS[case.op],
+                "function": function_of(case),
                 "case": case.name,
                 "checks": check_ids(case.op),
                 "params": case.params,
@@ -245,7 +259,9 @@ def _regeneration_problems(root: Path, manifest: dict, bad: set[str], exact: boo
             )
         for rel in sorted(shipped.keys() & regenerated.keys()):
             old, new = shipped[rel], regenerated[rel]
-            meta = [k for k in ("op", "case", "params", "tags", "checks") if old.get(k) != new[k]]
+            meta = [
+                k for k in ("op", "case", "params", "tags", "checks", "profile") if old.get(k) != new.get(k)
+            ]
             if meta:
                 problems.append(f"{rel}: {MANIFEST} entry differs from regeneration in {', '.join(meta)}")
             if rel in bad:
@@ -303,8 +319,8 @@ def _env_note(old: dict, new: dict) -> str:
 # ---- loading ---------------------------------------------------------------------------
 
 
-def load(op_name: str, dir: Path = FIXTURES_DIR) -> list[tuple[Case, dict]]:
-    """The verified fixture cases of one op with their expected outputs, in generation order.
+def load(op_name: str, dir: Path = FIXTURES_DIR, profile: str = profiles.DEFAULT) -> list[tuple[Case, dict]]:
+    """The verified fixture cases of one op of one family with their expected outputs, in generation order.
 
     The whole directory is verified once per process (manifest against the lock, every
     file against the manifest); any missing, modified or unreadable file raises
@@ -314,10 +330,11 @@ def load(op_name: str, dir: Path = FIXTURES_DIR) -> list[tuple[Case, dict]]:
         raise ValueError(f"unknown op {op_name!r}; known: {', '.join(OPS)}")
     return [
         (
-            Case(c.op, c.name, dict(c.params), {k: v.copy() for k, v in c.arrays.items()}, c.tags),
+            Case(c.op, c.name, dict(c.params), {k: v.copy() for k, v in c.arrays.items()}, c.tags, c.profile),
             {k: v.copy() for k, v in exp.items()},
         )
         for c, exp in _verified(str(Path(dir).resolve())).get(op_name, [])
+        if c.profile == profile
     ]
 
 
@@ -361,6 +378,7 @@ def _verified(root: str) -> dict[str, list[tuple[Case, dict]]]:
             entry["params"],
             {k[3:]: a for k, a in arrays.items() if k.startswith("in_")},
             tuple(entry["tags"]),
+            entry.get("profile", profiles.DEFAULT),
         )
         by_op.setdefault(case.op, []).append(
             (case, {k[4:]: a for k, a in arrays.items() if k.startswith("out_")})

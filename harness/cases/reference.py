@@ -13,18 +13,18 @@ from pathlib import Path
 import numpy as np
 
 from harness import profiles
-from harness.core import device, paths
+from harness.core import device
 
 _xp = np  # the array module reference.run computes with (on_device)
 
 
 @cache
-def functions(folder: str = str(paths.REFERENCE_DIR), profile: str = profiles.DEFAULT) -> dict:
-    """The reference's graded functions, by the profile's names."""
+def functions(folder: str | None = None, profile: str = profiles.DEFAULT) -> dict:
+    """The reference's graded functions, by the profile's names (default: the profile's own reference)."""
     from harness.core.loader import load_isolated
 
     prof = profiles.get(profile)
-    return load_isolated(Path(folder), list(prof.FUNCTIONS.values()))
+    return load_isolated(Path(folder or prof.REFERENCE_DIR), list(prof.FUNCTIONS.values()))
 
 
 @contextmanager
@@ -38,9 +38,14 @@ def on_device(xp):
         _xp = old
 
 
-def run(op_name: str, params: dict, arrays: dict, fns: dict | None = None) -> dict:
-    """Canonical outputs of one operation, as float64 numpy arrays (scalars as 0-d arrays)."""
-    prof = profiles.get()
-    copies = device.to_device(_xp, {k: np.array(v, copy=True) for k, v in arrays.items()})
-    outputs, _, _ = prof.call(fns or functions(), op_name, params, copies)
+def run(
+    op_name: str, params: dict, arrays: dict, fns: dict | None = None, profile: str = profiles.DEFAULT
+) -> dict:
+    """Canonical outputs of one operation, as float64 numpy arrays (scalars as 0-d arrays).
+
+    ``profile``: the family whose reference computes them (through its own calling convention)."""
+    prof = profiles.get(profile)
+    xp = _xp if getattr(prof, "DEVICE_AWARE", False) else np  # a family's reference may be numpy-only
+    copies = device.to_device(xp, {k: np.array(v, copy=True) for k, v in arrays.items()})
+    outputs, _, _ = prof.call(fns or functions(profile=profile), op_name, params, copies)
     return {k: np.asarray(device.to_host(v), dtype=np.float64) for k, v in outputs.items()}

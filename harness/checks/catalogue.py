@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from harness import profiles
 from harness.cases import catalogue as cases_mod
 from harness.cases import reference
 from harness.cases.catalogue import Case
@@ -34,9 +35,6 @@ from harness.core.ops import OPS, Op, output_meta, volume_shape
 from harness.diagnose import engine as diagnose
 from harness.sandbox.replies import Reply, Returned
 
-# Canonical output name of a backward op -> the input it differentiates.
-WRT = {"input": "x", "w": "w", "b": "b", "wb": "wb"}
-WRT_LOSS = {"wb": "wb", "input": "X"}
 NOT_IMPLEMENTED = "not implemented"
 
 
@@ -79,15 +77,14 @@ class CaseOutcome:
 
 def grad_outputs(op: Op) -> tuple[str, ...]:
     """The gradients a backward (or loss) op returns."""
-    if op.kind == "loss":
-        return ("wb", "input")
-    return op.outputs if op.kind == "backward" else ()
+    return op.grads()
 
 
 def catalogue(function_names: dict[str, Any]) -> list[CheckSpec]:
-    """Every check, in report order. ``function_names`` maps op name -> submission function."""
+    """Every check, in report order. ``function_names`` maps op name -> submission function:
+    the profile's ``FUNCTIONS``, which also says which ops its family grades."""
     specs = []
-    for op in OPS.values():
+    for op in (o for o in OPS.values() if o.name in function_names):
         fn = function_names[op.name]
         layer = op.layer
         if op.kind == "forward":
@@ -98,9 +95,9 @@ def catalogue(function_names: dict[str, Any]) -> list[CheckSpec]:
             continue
         values: list[str] = []
         if op.kind == "loss":
-            values += ["forward.mlrloss", "hidden.forward.mlrloss"]
-            specs.append(CheckSpec(values[0], op.name, "fixture", "nll", fn))
-            specs.append(CheckSpec(values[1], op.name, "hidden", "nll", fn))
+            values += [f"forward.{layer}", f"hidden.forward.{layer}"]
+            specs.append(CheckSpec(values[0], op.name, "fixture", op.value, fn))
+            specs.append(CheckSpec(values[1], op.name, "hidden", op.value, fn))
         for out in grad_outputs(op):
             specs.append(CheckSpec(f"backward.{layer}.{out}", op.name, "fixture", out, fn))
         for out in grad_outputs(op):
@@ -148,22 +145,32 @@ def failed_call(reply: Reply, case: str) -> CaseOutcome:
 
 
 def judge_value(
-    op: Op, case: Case, out_name: str, reply: Reply, expected: np.ndarray, hidden: bool = False
+    op: Op,
+    case: Case,
+    out_name: str,
+    reply: Reply,
+    expected: np.ndarray,
+    hidden: bool = False,
+    profile: Any = None,
 ) -> CaseOutcome:
-    """Compare one output of one call with the expected value; explain a mismatch."""
+    """Compare one output of one call with the expected value; explain a mismatch.
+
+    ``profile``: the calling convention, for the names the student knows outputs by."""
     if not reply.ok:
         outcome = failed_call(reply, case.name)
         if reply.status == protocol.EXCEPTION and not hidden:
             outcome.hint = diagnose.crash_hint(op, case, reply.error)
         return outcome
     returned = reply.outputs.get(out_name)
-    label = output_label(op, out_name)
+    label = output_label(op, out_name, profile)
     if returned is None or returned.array is None:
-        problem = returned.problem if returned is not None else "nothing returned"
-        return CaseOutcome(case.name, False, f"{label}: {problem}", output=reply.output)
+        problem, hint = split_problem(returned.problem if returned is not None else "nothing returned")
+        return CaseOutcome(case.name, False, f"{label}: {problem}", hint=hint, output=reply.output)
     got = returned.array
-    if op.kind == "loss" and out_name in ("nll", "percent") and got.size == 1:
+    if op.kind == "loss" and out_name in (op.value, "percent") and got.size == 1:
         got, expected = got.reshape(()), np.reshape(expected, ())
+    if _any_max_accepted(op, case, out_name, profile) and got.shape == expected.shape:
+        expected = cases_mod.any_max_routing(case, got)  # the maximum this submission chose
     volume = volume_shape(op, case.params, "x" if out_name == "input" else out_name, case.arrays)
     kind = "kernel" if (op.layer == "conv" and out_name == "w") else "map"
     mask = ignore_mask(op, case, out_name)
@@ -185,6 +192,22 @@ def judge_value(
     return CaseOutcome(case.name, False, cmp.message, cmp.facts, cmp.numbers, hint, output=reply.output)
 
 
+def _any_max_accepted(op: Op, case: Case, out_name: str, profile: Any) -> bool:
+    """Whether a tied pooling window may route its gradient to any one of its maxima here."""
+    return (
+        op.name == "pooling.backward"
+        and out_name == "input"
+        and "ties" in case.tags
+        and getattr(profile, "POOL_TIES", "") == "any"
+    )
+
+
+def split_problem(problem: str) -> tuple[str, str]:
+    """A returned value's problem and the likely cause the profile's adapter gave with it, if any."""
+    message, _, hint = str(problem).partition(profiles.HINT_MARK)
+    return message, hint
+
+
 def ignore_mask(op: Op, case: Case, out_name: str) -> np.ndarray | None:
     """Elements no answer can be wrong at: ReLU's gradient at exactly x == 0 is a free choice."""
     if op.layer == "relu" and op.kind == "backward" and out_name == "input":
@@ -193,8 +216,12 @@ def ignore_mask(op: Op, case: Case, out_name: str) -> np.ndarray | None:
     return None
 
 
-def output_label(op: Op, out_name: str) -> str:
-    """How the student's code names an output, e.g. ``param_grad['w']`` or ``input_od``."""
+def output_label(op: Op, out_name: str, profile: Any = None) -> str:
+    """How the student's code names an output, e.g. ``param_grad['w']`` or ``input_od``.
+
+    A profile with an ``output_label`` of its own names them in its convention."""
+    if profile is not None and hasattr(profile, "output_label"):
+        return str(profile.output_label(op, out_name))
     if op.kind == "loss":
         return {"nll": "nll", "wb": "g", "input": "od", "percent": "percent"}[out_name]
     if op.kind == "forward":
@@ -205,12 +232,16 @@ def output_label(op: Op, out_name: str) -> str:
 # ---- properties ----------------------------------------------------------------------
 
 
-def property_outcomes(op: Op, case: Case, first: Reply, second: Reply) -> list[CaseOutcome]:
+def property_outcomes(
+    op: Op, case: Case, first: Reply, second: Reply, profile: Any = None
+) -> list[CaseOutcome]:
     """Each property is one 'case': untouched inputs, dict fields, floating finite output, determinism."""
     if not first.ok:
         return [failed_call(first, case.name)]
     results = []
-    passed_arrays = _passed_inputs(op, case)
+    passed_arrays = (
+        profile.passed_inputs(op, case) if hasattr(profile, "passed_inputs") else _passed_inputs(op, case)
+    )
     for name, original in passed_arrays.items():
         after = first.after.get(name)
         changed = (
@@ -233,7 +264,8 @@ def property_outcomes(op: Op, case: Case, first: Reply, second: Reply) -> list[C
             )
         )
     if op.kind == "forward":
-        want = output_meta(op, case.params, case.arrays)
+        meta = getattr(profile, "output_meta", output_meta)  # a convention without dict fields: {}
+        want = meta(op, case.params, case.arrays)
         for key, value in want.items():
             got = first.meta.get(key, "missing")
             ok = not isinstance(got, bool) and got == value  # np.int64 arrives as an int
@@ -248,9 +280,10 @@ def property_outcomes(op: Op, case: Case, first: Reply, second: Reply) -> list[C
     for out_name, returned in first.outputs.items():
         if op.kind == "loss" and out_name == "percent":
             continue
-        label = output_label(op, out_name)
+        label = output_label(op, out_name, profile)
         if returned.array is None:
-            results.append(CaseOutcome(f"type of {label}", False, f"{label}: {returned.problem}"))
+            problem, hint = split_problem(returned.problem)
+            results.append(CaseOutcome(f"type of {label}", False, f"{label}: {problem}", hint=hint))
             continue
         floating = np.dtype(returned.dtype).kind == "f"
         results.append(
@@ -316,7 +349,7 @@ TRUSTED_FORWARD = (
 
 
 def gradcheck_outcome(
-    op: Op, case: Case, out_name: str, reply: Reply, rng: np.random.Generator
+    op: Op, case: Case, out_name: str, reply: Reply, rng: np.random.Generator, profile: Any = None
 ) -> CaseOutcome:
     """The submission's gradient for ``out_name`` against differences of the reference's forward.
 
@@ -328,18 +361,17 @@ def gradcheck_outcome(
     """
     if not reply.ok:
         return failed_call(reply, case.name)
+    label = output_label(op, out_name, profile)
     returned = reply.outputs.get(out_name)
     if returned is None or returned.array is None:
-        return CaseOutcome(
-            case.name,
-            False,
-            f"{output_label(op, out_name)}: {returned.problem if returned else 'nothing returned'}",
-        )
+        problem, hint = split_problem(returned.problem if returned else "nothing returned")
+        return CaseOutcome(case.name, False, f"{label}: {problem}", hint=hint)
+    wrt = op.differentiates(out_name)
     if op.kind == "loss":
-        fwd_op, wrt, dy, value = op.name, WRT_LOSS[out_name], None, "nll"
+        fwd_op, dy, value = op.name, None, op.value
         inputs = {k: case.arrays[k] for k in op.inputs}
     else:
-        fwd_op, wrt, dy, value = op.forward, WRT[out_name], case.arrays["dy"], "y"
+        fwd_op, dy, value = op.forward, case.arrays["dy"], "y"
         inputs = {k: case.arrays[k] for k in OPS[op.forward].inputs}
     grad = returned.array
     if out_name == "b" and grad.size == inputs["b"].size:
@@ -348,12 +380,12 @@ def gradcheck_outcome(
         return CaseOutcome(
             case.name,
             False,
-            f"{output_label(op, out_name)} has shape {grad.shape}, "
+            f"{label} has shape {grad.shape}, "
             f"expected {inputs[wrt].shape} (the shape of what it differentiates)",
         )
 
     def forward(arrays: dict[str, np.ndarray]) -> np.ndarray:
-        out: np.ndarray = reference.run(fwd_op, case.params, arrays)[value]
+        out: np.ndarray = reference.run(fwd_op, case.params, arrays, profile=case.profile)[value]
         return out
 
     volume = volume_shape(op, case.params, wrt, case.arrays)
@@ -367,7 +399,7 @@ def gradcheck_outcome(
         grad,
         dy=dy,
         rng=rng,
-        what=output_label(op, out_name),
+        what=label,
         kink_margin=cases_mod.kink_margin(case),
         volume=volume,
         volume_kind=kind,

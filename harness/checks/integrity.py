@@ -39,6 +39,7 @@ from typing import Any, NamedTuple, Protocol
 import numpy as np
 
 from harness.cases import catalogue as cases_mod
+from harness.cases import families
 from harness.cases.catalogue import Case
 from harness.checks.gradcheck import STEP_REL
 from harness.checks.rubric import Rubric
@@ -158,8 +159,8 @@ def probe_layer(sb: Sandbox, op_name: str, case: Case, timeout: float) -> Probe:
     op = OPS[op_name]
     loss = op.kind == "loss"
     fwd = op_name if loss else op.forward
-    value = "nll" if loss else "y"
-    wrt = "wb" if loss else "x"
+    value = op.value if loss else "y"
+    wrt = op.wrt[0][1] if loss else "x"
     params = case.params
     inputs = {k: case.arrays[k] for k in (op.inputs if loss else OPS[fwd].inputs)}
     x0 = inputs[wrt]
@@ -168,7 +169,7 @@ def probe_layer(sb: Sandbox, op_name: str, case: Case, timeout: float) -> Probe:
     x1 = x0 + STEP_REL * np.linalg.norm(x0) * u
     at_x1 = {**inputs, wrt: x1}
     expected = cases_mod.expected(case)
-    ref0 = expected["nll"] if loss else case.arrays["y"]  # a backward case carries its forward output
+    ref0 = expected[op.value] if loss else case.arrays["y"]  # a backward case carries its forward output
     result = Probe(op.layer)
     if sb.group == f"layer:{op.layer}":
         sb.restart()
@@ -184,7 +185,7 @@ def probe_layer(sb: Sandbox, op_name: str, case: Case, timeout: float) -> Probe:
         )
     if a0 is not None and np.dtype(a0.dtype).kind == "f" and np.dtype(a0.dtype).itemsize == 8:
         fwd_err = _rel(a0.array, ref0)
-        for out in ("wb", "input") if loss else op.outputs:
+        for out in op.grads():
             g = _value(back, out)
             if g is None or g.dtype != "float64" or out not in expected:
                 continue
@@ -217,7 +218,7 @@ def _probe_ops(results: list[CheckResult], fn_names: dict[str, Any]) -> list[str
     them gains nothing from a stateful forward, nor is it a working numerical gradient."""
     ops = []
     for name, op in OPS.items():
-        if op.kind == "forward":
+        if op.kind == "forward" or name not in fn_names:
             continue
         fns = {fn_names[name], fn_names[op.forward]} if op.forward else {fn_names[name]}
         mine = [r for r in results if r.function in fns]
@@ -282,7 +283,9 @@ def run(
     timeout = min(options.timeout, sb.limits.timeout_s)
     probe_cases = {
         c.op: c
-        for c in cases_mod.random_cases(options.seed + PROBE_SEED, per_op=1, exclude_tags=rubric.exclude_tags)
+        for c in families.random_cases(
+            options.seed + PROBE_SEED, sb.profile.NAME, per_op=1, exclude_tags=rubric.exclude_tags
+        )
     }
     for op_name in _probe_ops(results, fn_names):
         if op_name not in probe_cases:

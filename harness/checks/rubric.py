@@ -47,6 +47,7 @@ class Rubric:
     """Points per function and the course profile."""
 
     name: str
+    """The edition's name, shown in reports."""
     points: dict[str, Any]
     """Submission function name (or ``train.lenet``) -> points."""
     weights: dict[str, Any]
@@ -59,6 +60,8 @@ class Rubric:
     """Training check settings: accuracy bands and budget."""
     forbidden_imports: tuple[Any, ...] = ()
     """Modules a submission must not use."""
+    family: str = ""
+    """The assignment profile this rubric's function names belong to (``cs231n``); '' for any."""
     path: str = ""
     """The file it was read from."""
     step: float = 0.01
@@ -92,6 +95,7 @@ def load(path: str | Path | None = None) -> Rubric:
             exclude_tags=tuple(profile.get("exclude_tags", ())),
             train=dict(data.get("train", {})),
             forbidden_imports=tuple(data.get("forbidden_imports", ())),
+            family=str(data.get("family", "")),
             path=str(path),
             step=_step(data.get("scoring", {}).get("step", 0.01), path),
         )

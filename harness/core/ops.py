@@ -9,6 +9,13 @@ Canonical layout (that of the assignment contract): a feature map is 2-D,
 ``(h*w*c, n)``, each column the Fortran flattening of ``(h, w, c)``; conv weights are
 ``(k*k*c, num)`` with row ``dh + k*dw + k*k*ic``; biases ``(1, num)``. A new calling
 convention converts to and from this layout in its adapter.
+
+Optional parameters some families need (absent: the LeNet meaning holds): conv ``kw``, the
+kernel's width when it differs from its height ``k`` (weights ``(k*kw*c, num)``, row
+``dh + k*dw + k*kw*ic``); inner product ``d1, d2, d3``, the shape of one example before
+it was flattened to a column (C order), for a convention that hands the layer the unflattened
+input. Ops graded by one family only (``softmax_loss``) are listed here too: a profile's
+``FUNCTIONS`` names the ops it grades.
 """
 
 from __future__ import annotations
@@ -35,6 +42,22 @@ class Op:
     """Canonical output arrays."""
     forward: str = ""
     """For a backward op: the forward op it differentiates."""
+    value: str = ""
+    """For a loss op: the scalar output (the loss) its gradients differentiate."""
+    wrt: tuple[tuple[str, str], ...] = ()
+    """For a loss op: (gradient output, the input it differentiates) pairs."""
+
+    def differentiates(self, out_name: str) -> str:
+        """The input a gradient output differentiates (``input`` -> ``x`` for a layer)."""
+        if self.kind == "loss":
+            return dict(self.wrt)[out_name]
+        return {"input": "x"}.get(out_name, out_name)
+
+    def grads(self) -> tuple[str, ...]:
+        """The gradients this op returns (none for a forward)."""
+        if self.kind == "loss":
+            return tuple(out for out, _ in self.wrt)
+        return self.outputs if self.kind == "backward" else ()
 
 
 # Inputs:  x (h*w*c, n) | w | b | dy: upstream gradient of the forward output y.
@@ -97,6 +120,19 @@ OPS: dict[str, Op] = {
             ("wb", "X", "y"),
             ("K", "prediction"),
             ("nll", "wb", "input", "percent"),
+            value="nll",
+            wrt=(("wb", "wb"), ("input", "X")),
+        ),
+        # Scores x (classes, n), integer labels (1, n); the mean cross-entropy and dL/dx.
+        Op(
+            "softmax_loss",
+            "softmax_loss",
+            "loss",
+            ("x", "labels"),
+            (),
+            ("loss", "input"),
+            value="loss",
+            wrt=(("input", "x"),),
         ),
     ]
 }
@@ -105,7 +141,7 @@ OPS: dict[str, Op] = {
 def output_hw(params: dict[str, Any]) -> tuple[int, int]:
     """Output height and width of a windowed layer (conv, pooling) for a case's parameters."""
     k, s, p = params["k"], params["stride"], params["pad"]
-    return (params["h"] + 2 * p - k) // s + 1, (params["w"] + 2 * p - k) // s + 1
+    return (params["h"] + 2 * p - k) // s + 1, (params["w"] + 2 * p - params.get("kw", k)) // s + 1
 
 
 def output_meta(op: Op, params: dict[str, Any], arrays: dict[str, Any]) -> dict[str, Any]:
@@ -127,7 +163,7 @@ def volume_shape(
 
     ``None`` when the array is not a feature map (mlrloss arrays, inner-product weights).
     """
-    if op.layer == "mlrloss":
+    if op.kind == "loss":
         return None
     if array_name in ("x", "input"):
         if op.layer == "inner_product":
@@ -137,5 +173,5 @@ def volume_shape(
         meta = output_meta(op, params, arrays)
         return (meta["height"], meta["width"], meta["channel"])
     if op.layer == "conv" and array_name == "w":
-        return (params["k"], params["k"], params["c"])
+        return (params["k"], params.get("kw", params["k"]), params["c"])
     return None

@@ -325,6 +325,17 @@ def _outcome(row: Row) -> str:
     return f"{score} (graded earlier; --force regrades)" if row.reused else f"{score} ({row.seconds:.1f} s)"
 
 
+def _class_family(rows: list[Row]) -> str:
+    """The assignment family most of the graded submissions were graded as (column order), or ''."""
+    from collections import Counter
+
+    from harness import profiles
+
+    seen = Counter(r.result.provenance.get("profile") for r in rows if r.result is not None)
+    known = [(n, name) for name, n in seen.items() if name in profiles.PROFILES]
+    return max(known)[1] if known else ""
+
+
 def run(
     folder: str | Path,
     out: str | Path,
@@ -366,7 +377,7 @@ def run(
         batch.stop_all()
         raise
     pool.shutdown()
-    profile = profile or profiles.DEFAULT
+    profile = profile or _class_family(rows) or profiles.DEFAULT
     book = gradebook.write(rows, out / "gradebook.csv", profile)
     page = class_report.write(
         rows,

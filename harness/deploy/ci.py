@@ -30,7 +30,12 @@ def run(path: str, options, out: Path, *, html: bool = True) -> int:
     written = files.write_all(result, out, html=html)
     print(terminal.render(result, color=False))
     print(f"reports: {out}/ ({', '.join(sorted(p.name for p in written.values()))})")
-    for line in annotate.workflow_annotations(result, path, options.profile):
+    from harness import profiles
+
+    family = result.provenance.get("profile")  # as graded (detected or chosen)
+    for line in annotate.workflow_annotations(
+        result, path, family if family in profiles.PROFILES else profiles.DEFAULT
+    ):
         print(line)
     summary = markdown.render(result)
     if html and "report.html" in written:

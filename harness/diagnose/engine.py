@@ -23,13 +23,14 @@ hypothesis fits. Diagnosing never raises: a failure here must not turn into a gr
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import numpy as np
 
 from harness.core.compare import bias_equivalent
 from harness.core.ops import OPS, output_hw
-from harness.diagnose import mistakes
+from harness.diagnose import family_mistakes, mistakes
 from harness.diagnose.mistakes import MISTAKES, Mistake, close
 
 
@@ -39,7 +40,11 @@ def likely_cause(op, case, out_name: str, got: np.ndarray, expected: np.ndarray)
         found = diagnose(op, case, out_name, got, expected)
     except Exception:  # a hint is a courtesy: never let it break grading
         return ""
-    return render(*found) if found else ""
+    if not found:
+        return ""
+    mistake, detail = found
+    worded = family_mistakes.FAMILY_HINTS.get(getattr(case, "profile", ""), {}).get(mistake.id)
+    return render(mistake if worded is None else dataclasses.replace(mistake, hint=worded), detail)
 
 
 def diagnose(op, case, out_name: str, got, expected) -> tuple[Mistake, str] | None:
@@ -49,7 +54,9 @@ def diagnose(op, case, out_name: str, got, expected) -> tuple[Mistake, str] | No
     expected = np.asarray(expected, dtype=np.float64)
     if out_name == "b" and got.shape != expected.shape and bias_equivalent(got.shape, expected.shape):
         got = got.reshape(expected.shape)
-    candidates = [m for m in MISTAKES if m.applies(op_name, out_name)]
+    family = getattr(case, "profile", "")
+    catalogue = MISTAKES + family_mistakes.FAMILY_MISTAKES.get(family, ())
+    candidates = [m for m in catalogue if m.applies(op_name, out_name)]
     if not np.isfinite(got).all():
         for m in candidates:
             if m.nonfinite and m.test is not None:
@@ -92,6 +99,8 @@ def render(mistake: Mistake, detail: str) -> str:
 
 def in_place_hint(op, name: str) -> str:
     """Why an argument came back changed (``input.data``, ``param.w``, ``output.diff``, ``X``...)."""
+    if name in family_mistakes.IN_PLACE_NAMES:  # the cs231n adapter's argument names
+        return family_mistakes.IN_PLACE_NAMES[name]
     if name == "input.data":
         return mistakes.IN_PLACE
     if name.startswith("param."):

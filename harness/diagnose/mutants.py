@@ -59,7 +59,12 @@ def batch_size(case) -> int:
 
 def run(case, op: str | None = None, params: dict | None = None, **arrays) -> dict:
     """The reference's outputs for the case with some parameters or inputs replaced."""
-    return reference.run(op or case.op, {**case.params, **(params or {})}, {**case.arrays, **arrays})
+    return reference.run(
+        op or case.op,
+        {**case.params, **(params or {})},
+        {**case.arrays, **arrays},
+        profile=getattr(case, "profile", "dictapi"),
+    )
 
 
 def out_channels(case) -> int:
@@ -74,7 +79,7 @@ def flat(v: np.ndarray) -> np.ndarray:
 def volume_of(case, out: str):
     """``(names, sizes)`` of the volume behind a canonical 2-D output, or None."""
     op, p = OPS[case.op], case.params
-    if op.layer in ("mlrloss", "inner_product"):
+    if op.kind == "loss" or op.layer == "inner_product":
         return None
     if out == "input":
         return ("h", "w", "c", "n"), (p["h"], p["w"], p["c"])

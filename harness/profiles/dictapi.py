@@ -9,7 +9,18 @@ from __future__ import annotations
 
 import numpy as np
 
+from harness.core import paths
 from harness.core.ops import OPS, output_hw
+from harness.core.outputs import Missing, unpack
+from harness.core.outputs import is_missing as is_missing  # the child imports it from here
+
+NAME = "dictapi"
+REFERENCE_DIR = paths.REFERENCE_DIR
+"""The family's trusted reference, laid out as a submission."""
+TEMPLATE_DIR = paths.TEMPLATE_DIR
+DEVICE_AWARE = True
+"""The reference computes on cupy arrays as well (``fixtures generate --device cuda``)."""
+DEFAULT_RUBRIC = paths.DEFAULT_RUBRIC
 
 # Canonical op -> the submission's function name.
 FUNCTIONS = {
@@ -98,7 +109,7 @@ def call(functions: dict, op_name: str, params: dict, arrays: dict) -> tuple[dic
     if op.kind == "loss":
         X, y = arrays["X"], arrays["y"]
         result = fn(arrays["wb"], X, y, params["K"], 0, params.get("prediction", 1))
-        outputs = _unpack(result, ("nll", "wb", "input", "percent"))
+        outputs = unpack(result, ("nll", "wb", "input", "percent"))
         return outputs, {}, {"wb": arrays["wb"], "X": X, "y": y}
 
     inp = _input_dict(op, params, arrays)
@@ -123,7 +134,7 @@ def call(functions: dict, op_name: str, params: dict, arrays: dict) -> tuple[dic
     if param is None:
         return {"input": fn(out, inp, layer)}, {}, passed
     result = fn(out, inp, layer, param)
-    grads, input_od = _unpack(result, ("param_grad", "input_od")).values()
+    grads, input_od = unpack(result, ("param_grad", "input_od")).values()
     outputs = {"input": input_od}
     if isinstance(grads, dict):
         outputs.update(w=grads.get("w", _MISSING_KEY), b=grads.get("b", _MISSING_KEY))
@@ -132,30 +143,9 @@ def call(functions: dict, op_name: str, params: dict, arrays: dict) -> tuple[dic
     return outputs, {}, passed
 
 
-class _Missing:
-    """Marks an expected dict key or tuple element that the function did not return."""
-
-    def __init__(self, what: str):
-        self.what = what
+_MISSING_KEY = Missing("the returned dict has no such key")
 
 
-_MISSING_KEY = _Missing("the returned dict has no such key")
-
-
-class _NotADict(_Missing):
+class _NotADict(Missing):
     def __init__(self, obj):
         super().__init__(f"expected a dict, got {type(obj).__name__}")
-
-
-def _unpack(result, names: tuple[str, ...]) -> dict:
-    if not isinstance(result, (tuple, list)) or len(result) != len(names):
-        what = f"expected a tuple of {len(names)} ({', '.join(names)}), got {type(result).__name__}" + (
-            f" of length {len(result)}" if isinstance(result, (tuple, list)) else ""
-        )
-        return {name: _Missing(what) for name in names}
-    return dict(zip(names, result))
-
-
-def is_missing(obj) -> str:
-    """The reason an output is missing, or '' when the function returned something there."""
-    return obj.what if isinstance(obj, _Missing) else ""

@@ -128,6 +128,55 @@ def scan(folder: Path, wanted: dict[str, str]) -> Submission:
     return Submission(path=folder, folder=folder, functions=found, syntax_errors=errors)
 
 
+def detect(path: str | Path) -> tuple[str, str]:
+    """Which assignment family a submission belongs to, statically: ``(profile name, why)``.
+
+    Each profile's functions are located (:func:`locate`); a profile with a
+    ``DETECT_FUNCTION`` counts only when that function is defined in its course module
+    (``layers.py``). The profile finding the most functions wins, then the shallowest
+    folder, then the default profile. Raises SubmissionError when no profile finds anything.
+    """
+    from harness import profiles
+
+    found = []
+    for name, prof in profiles.PROFILES.items():
+        try:
+            sub = locate(path, prof.MODULES)
+        except SubmissionError:
+            continue
+        marker = getattr(prof, "DETECT_FUNCTION", "")
+        if marker and sub.functions.get(marker) != f"{prof.MODULES[marker]}.py":
+            continue
+        try:
+            depth = len(sub.folder.resolve().relative_to(Path(path).resolve()).parts)
+        except ValueError:  # a single file: its own folder
+            depth = 0
+        where = sub.functions.get(marker) or next(iter(sub.functions.values()))
+        rel = (sub.folder / where).relative_to(sub.folder.parent) if depth else Path(where)
+        found.append((len(sub.functions), -depth, name == profiles.DEFAULT, name, sub, rel, marker))
+    if not found:
+        return profiles.DEFAULT, "no family's functions found"
+    count, _, _, name, sub, rel, marker = max(found)
+    why = f"{rel} defines {marker}" if marker else f"{count} of its functions found, first in {rel}"
+    return name, f"detected: {why}"
+
+
+def python2_hint(error: str) -> str:
+    """When a syntax error is Python 2 code, what to do about it; '' otherwise."""
+    signs = (
+        "Missing parentheses in call to 'print'",
+        "Missing parentheses in call to 'exec'",
+        "multiple exception types must be parenthesized",
+        "invalid hexadecimal literal",
+    )
+    if any(s in error for s in signs):
+        return (
+            "this file is written for Python 2 (print statement or `except E, e:`); the grader "
+            "runs Python 3: use print(...) and `except E as e:` (2to3 converts a file)"
+        )
+    return ""
+
+
 def locate(path: str | Path, wanted: dict[str, str]) -> Submission:
     """Find the submission's folder and functions, or raise SubmissionError saying what to do."""
     path = Path(path)

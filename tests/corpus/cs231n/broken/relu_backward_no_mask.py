@@ -1,0 +1,5 @@
+"""Mistake: ReLU backward passes dout through everywhere."""
+
+
+def relu_backward(dout, cache):
+    return dout.copy()
