@@ -19,14 +19,14 @@ from _common import header
 from harness import profiles
 from harness.child import training
 from harness.core import device
-from harness.training import check as training_check
+from harness.training import speed
 
 
 def run(xp, iterations: int, batch: int, data) -> tuple[float, np.ndarray, float]:
     """(seconds, final held-out predictions, last batch loss) of one training on ``xp``."""
     x, y, xe, _ = data
     config = training.TrainConfig(iterations=iterations, batch_size=batch, time_limit_s=3600)
-    call = training_check._reference_call(profiles.get())
+    call = speed.reference_call(profiles.get())
     training.train(call, x, y, xe, training.TrainConfig(iterations=3, batch_size=batch), xp=xp)  # warm-up
     start = time.perf_counter()
     outcome = training.train(call, x, y, xe, config, xp=xp)

@@ -1,4 +1,4 @@
-"""Command line: ``python -m harness grade PATH``, ``python -m harness fixtures generate|check``.
+"""Command line of the grader: ``grade``, ``speed``, ``fixtures``, ``ci``, ``gradescope``, ``bulk``.
 
 Exit status of ``grade``: 0 all checks passed, 1 graded with failures, 2 the harness
 could not grade (bad usage, corrupt fixtures, a bug of ours) -- and then the report
@@ -31,6 +31,13 @@ def parser() -> argparse.ArgumentParser:
     sub = top.add_subparsers(dest="command", required=True)
 
     add_grade_command(sub.add_parser("grade", help="grade one submission"))
+
+    sp = sub.add_parser(
+        "speed",
+        help="in a few seconds: will the training check finish in time? (times each function against the reference)",
+    )
+    sp.add_argument("path", help="folder of modules, repository, or single .py file")
+    add_grade_options(sp)
 
     f = sub.add_parser("fixtures", help="generate or check the fixtures")
     f.add_argument("action", choices=("generate", "check"))
@@ -81,6 +88,12 @@ def cmd_grade(args) -> int:
     from harness import grade
 
     return grade.run_command(args)
+
+
+def cmd_speed(args) -> int:
+    from harness import grade
+
+    return grade.run_speed(args)
 
 
 def cmd_fixtures(args) -> int:
@@ -164,6 +177,7 @@ def cmd_bulk(args) -> int:
 
 COMMANDS = {
     "grade": cmd_grade,
+    "speed": cmd_speed,
     "fixtures": cmd_fixtures,
     "ci": cmd_ci,
     "gradescope": cmd_gradescope,

@@ -21,14 +21,16 @@ from harness.checks import gradcheck
 from harness.checks import rubric as rubric_mod
 from harness.checks.catalogue import CaseOutcome, CheckSpec
 from harness.child import protocol
-from harness.core import compare, mnist, revision, seeds
+from harness.core import compare, device, mnist, revision, seeds
 from harness.core.model import CheckResult, GradeReport, Status
 from harness.core.ops import OPS
 from harness.options import Options
+from harness.report.common import REPRODUCE
 from harness.sandbox.process import Sandbox
 from harness.sandbox.replies import Reply
 from harness.sandbox.submission import Submission, SubmissionError, detect, locate, python2_hint
 from harness.training import check as training_check
+from harness.training import speed
 
 HIDDEN_REPRODUCE = " (with the course's hidden seed in $HARNESS_HIDDEN_SEED)"
 """Ends a hidden check's reproduce line: the seed itself never goes into a report."""
@@ -46,7 +48,8 @@ class Grader:
         self.rubric = rubric
         self.profile = profiles.get(options.profile)
         self.broken: dict[str, Reply] = {}  # op -> the fatal reply that ended its calls
-        self.reproduce_path = str(submission.path)
+        self.reproduce_path = options.reproduce_as or str(submission.path)
+        self.syntax_shown: dict[str, str] = {}  # file -> the check whose details show its syntax error
 
     # -- calls ------------------------------------------------------------------------
     def call(self, sb: Sandbox, op: str, case, after: bool = False) -> Reply:
@@ -72,6 +75,26 @@ class Grader:
             return f"{file} does not compile: {py2} ({error})" if py2 else f"{file} does not compile: {error}"
         return ""
 
+    def not_called(self, spec: CheckSpec, why: str) -> CheckResult:
+        """The result of a check whose function cannot be called: a file that does not compile
+        is shown with its source line once, in its first check; the others point there."""
+        file = self.submission.functions.get(spec.function, "")
+        if file not in self.submission.syntax_errors:
+            return self.result(spec, [CaseOutcome("-", False, why, error=why)], 0.0)
+        head, _, source = why.partition("\n")
+        first = self.syntax_shown.setdefault(file, spec.id)
+        if first != spec.id:
+            head = f"{head} (shown under {first})"
+            source = ""
+        return CheckResult(
+            spec.id,
+            Status.ERROR,
+            message=head[:300],
+            details=source,
+            function=spec.function,
+            hidden=spec.kind == "hidden",
+        )
+
     # -- cases ------------------------------------------------------------------------
     def wanted(self, case) -> bool:
         if self.options.case and case.name != self.options.case:
@@ -96,7 +119,7 @@ class Grader:
         op = OPS[op_name]
         why = self.missing(op_name)
         if why:
-            return [self.result(s, [CaseOutcome("-", False, why, error=why)], 0.0) for s in specs]
+            return [self.not_called(s, why) for s in specs]
         results = []
         fixture_replies: dict = {}
         for spec in specs:
@@ -206,7 +229,7 @@ class Grader:
             lines += ["  other failing cases:", *others]
         case_opt = f" --case {first.case}" if spec.kind in ("fixture", "hidden") and first.case != "-" else ""
         lines.append(
-            f"  reproduce: python -m harness grade {self.reproduce_path} --only {spec.id}{case_opt}"
+            f"  {REPRODUCE}python -m harness grade {self.reproduce_path} --only {spec.id}{case_opt}"
             + (HIDDEN_REPRODUCE if hidden else "")
         )
         return CheckResult(
@@ -268,8 +291,12 @@ def provenance(options: Options, rubric: rubric_mod.Rubric, note: str = "", dete
     }
 
 
-def grade(path: str | Path, options: Options | None = None) -> GradeReport:
-    """Grade the submission at ``path``. Never raises: a harness failure is an autograder error."""
+def grade(path: str | Path, options: Options | None = None, say=None) -> GradeReport:
+    """Grade the submission at ``path``. Never raises: a harness failure is an autograder error.
+
+    ``say(text)``, when given, hears what a student should know while the grade runs (a
+    training check projected over its time limit, before the training starts).
+    """
     options = options or Options()
     started = time.perf_counter()
     try:
@@ -312,7 +339,7 @@ def grade(path: str | Path, options: Options | None = None) -> GradeReport:
                     results.extend(grader.run_op(sb, op_name, todo))
             if rubric.provided:
                 notices.append(f"provided by the course, not graded: {', '.join(rubric.provided)}")
-            extra_checks(sb, submission, options, rubric, results, notices, kinds, data)
+            extra_checks(sb, submission, options, rubric, results, notices, kinds, data, say)
     except Exception:  # a bug of ours: never a silent zero for the student
         return GradeReport(
             str(path),
@@ -366,10 +393,22 @@ def wants_training(options: Options, rubric: rubric_mod.Rubric) -> bool:
     )
 
 
-def extra_checks(sb, submission, options, rubric, results, notices, kinds, data=None) -> None:
+def extra_checks(sb, submission, options, rubric, results, notices, kinds, data=None, say=None) -> None:
     """Checks beyond the per-function catalogue (training; integrity flags)."""
     if wants_training(options, rubric):
-        results.append(training_check.run(sb, submission, options, rubric, data))
+        estimate = None
+        if options.device == device.CPU:  # the estimate times the CPU's numpy: not a GPU's training
+            estimate = speed.estimate(sb, options, rubric)  # before training: said up front if too slow
+            options = _course_budget(estimate, options, rubric, notices)
+            estimate = dataclasses.replace(estimate, limit_s=options.training.time_limit_s)
+            if estimate.too_slow or estimate.close:
+                notices.append(f"train.lenet {speed.summary(estimate)}")
+                if say is not None:
+                    say(f"train.lenet: {speed.summary(estimate)}\n" + speed.advice(estimate))
+        trained = training_check.run(sb, submission, options, rubric, data)
+        if estimate is not None:
+            trained = dataclasses.replace(trained, extra={**trained.extra, "speed": estimate.to_dict()})
+        results.append(trained)
         kinds["train.lenet"] = "train"
         if results[-1].extra.get("device_note"):
             notices.append(f"train.lenet {results[-1].extra['device_note']}")
@@ -381,6 +420,20 @@ def extra_checks(sb, submission, options, rubric, results, notices, kinds, data=
     kinds.update({f.id: "integrity" for f in flags})
 
 
+def _course_budget(estimate, options: Options, rubric, notices: list) -> Options:
+    """``options`` with the training limit the rubric's time budget sets (and a notice), if any."""
+    budget = speed.course_budget(estimate, rubric)
+    if budget is estimate:
+        return options
+    notices.append(
+        f"train.lenet time limit: {budget.limit_s:.0f} s, {rubric.train[rubric_mod.TIME_BUDGET_FACTOR]:g} x "
+        f"the reference's projected {budget.reference_projected_s:.0f} s on this machine"
+    )
+    return dataclasses.replace(
+        options, training=dataclasses.replace(options.training, time_limit_s=budget.limit_s)
+    )
+
+
 def run_command(args: argparse.Namespace) -> int:
     """``python -m harness grade``: grade, write every report, print the summary; the exit status."""
     from harness.options import options_from
@@ -389,7 +442,7 @@ def run_command(args: argparse.Namespace) -> int:
     options = options_from(args)
     name = Path(args.path).resolve().name or "submission"
     out = Path(args.out) if args.out else Path("reports") / Path(name).stem
-    result = grade(args.path, options)
+    result = grade(args.path, options, say=None if args.quiet else _say)
     written = files.write_all(result, out, html=not args.no_html)
     if args.quiet:
         print(f"{result.score:g} / {result.max_score:g}")
@@ -397,6 +450,29 @@ def run_command(args: argparse.Namespace) -> int:
         print(terminal.render(result, color=sys.stdout.isatty()))
         print(f"reports: {out}/ ({', '.join(sorted(p.name for p in written.values()))})")
     return result.exit_code
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def run_speed(args: argparse.Namespace) -> int:
+    """``python -m harness speed``: the training check's projected time; 0 within the limit, 1 over, 2 cannot tell."""
+    from harness.options import options_from
+
+    options = options_from(args)
+    try:
+        rubric = rubric_mod.load(options.rubric)
+        submission = locate(args.path, profiles.get(options.profile).MODULES)
+    except (rubric_mod.RubricError, SubmissionError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    with Sandbox(submission, options.limits, options.profile) as sb:
+        estimate = speed.course_budget(speed.estimate(sb, options, rubric), rubric)
+    print(speed.render(estimate))
+    if len(estimate.failed) == len(profiles.get(options.profile).FUNCTIONS):
+        return 2
+    return 1 if estimate.too_slow else 0
 
 
 def main(argv: list[str]) -> int:

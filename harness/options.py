@@ -64,6 +64,9 @@ class Options:
     """The training check's options."""
     device: str = device.CPU
     """Array device of the training check (``--device``): ``cpu`` or ``cuda``."""
+    reproduce_as: str | None = None
+    """The submission's path as ``reproduce:`` lines name it (``--reproduce-as``; None: as given),
+    so that the reader can run them where they read them (``bulk``: ``.``, the student's folder)."""
 
     @property
     def train(self) -> bool:
@@ -189,6 +192,14 @@ GRADE_OPTIONS: tuple[tuple[str, dict], ...] = (
             default=TrainOptions.iterations,
             metavar="N",
             help=f"SGD iterations of batch 64 in the training check (default {TrainOptions.iterations})",
+        ),
+    ),
+    (
+        "--reproduce-as",
+        dict(
+            metavar="PATH",
+            help="the submission's path in the reports' reproduce lines (default: as given; "
+            "bulk uses '.', the student's own folder)",
         ),
     ),
     (
@@ -321,6 +332,7 @@ def options_from(args: argparse.Namespace) -> Options:
             time_limit_s=args.train_time_limit,
         ),
         device=usable_device(args.device),
+        reproduce_as=getattr(args, "reproduce_as", None),
     )
 
 

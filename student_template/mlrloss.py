@@ -1,6 +1,12 @@
 """Multinomial logistic regression (softmax) loss: write it.
 
 Only K-1 classes have parameters: the last class's score is fixed at 0.
+
+Speed: the grader trains LeNet with your layers, 500 iterations of 64 digits within 300 s
+(the reference takes about 30 s). Python loops over pixels, windows or images are far too
+slow: use array operations (matrix products, reshapes, strided views). Before you submit,
+``python -m harness speed .`` times each function against the reference in a few seconds
+and says what to vectorise (see README.md).
 """
 import numpy as np
 

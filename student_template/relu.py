@@ -2,6 +2,12 @@
 
 Data layout: a layer's ``data`` is a 2-D float64 array of shape ``(h*w*c, batch)``;
 ReLU works element by element, so the layout does not matter here.
+
+Speed: the grader trains LeNet with your layers, 500 iterations of 64 digits within 300 s
+(the reference takes about 30 s). Python loops over pixels, windows or images are far too
+slow: use array operations (matrix products, reshapes, strided views). Before you submit,
+``python -m harness speed .`` times each function against the reference in a few seconds
+and says what to vectorise (see README.md).
 """
 import numpy as np
 

@@ -96,6 +96,7 @@ BROKEN = [
     Broken("pool_grad_spread", ("backward.pooling.input",), m.POOL_GRAD_SPREAD),
     Broken("pool_ties_all", ("backward.pooling.input",), m.POOL_TIES),
     Broken("pool_ties_last", ("backward.pooling.input",), m.POOL_TIES),
+    Broken("pool_argmax_unravel", ("backward.pooling.input",), m.POOL_ARGMAX_UNRAVEL),
     Broken("pool_overlap_overwrite", ("backward.pooling.input",), m.POOL_OVERWRITE),
     Broken(
         "softmax_unstable",

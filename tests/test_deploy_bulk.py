@@ -299,8 +299,17 @@ def test_bulk_grades_a_mixed_class(bulk_run, mixed_class):
     assert rc == 2  # eve's zip could not be graded
     assert "ignored README.txt" in progress and "[5/5]" in progress
     book = gradebook_rows(out)
-    assert sorted(book) == ["alice", "bob", "carol", "dave", "eve"]
+    assert sorted(book) == [gradebook.MAXIMUM, "alice", "bob", "carol", "dave", "eve"]
+    top = book[gradebook.MAXIMUM]
+    assert top["total"] == top["max_total"] == "70" and top["relu_forward"] == "4" and top["mlrloss"] == "8"
     assert book["alice"]["total"] == book["carol"]["total"] == "70"
+    # alice and carol hand in the reference itself, bob the reference with a broken ReLU: a person looks.
+    assert "integrity.copy" in book["alice"]["flags"].split() and "similar:carol" in book["alice"]["flags"]
+    assert "similar:alice" in book["bob"]["flags"] and "similar: alice and bob" in progress
+    assert "Score: 70 / 70" in (out / "students" / "alice" / "grader.log").read_text()  # the whole output
+    # bob's report goes back to bob: its reproduce lines run in his own folder, not in ours
+    bob = (out / "students" / "bob" / "report.json").read_text()
+    assert "reproduce: python -m harness grade . --only" in bob and str(mixed_class) not in bob
     assert float(book["bob"]["total"]) < 70 and float(book["bob"]["relu_forward"]) < 4
     assert book["eve"]["status"].startswith("not graded: eve.zip: unsafe entry")
     dave = book["dave"]
@@ -345,3 +354,48 @@ def test_force_regrades_what_was_graded(tmp_path, monkeypatch):
     assert first.graded and not first.reused
     assert again.graded and again.reused
     assert forced.graded and not forced.reused
+
+
+def test_failures_without_a_hint_are_counted_under_their_kind():
+    def graded(name, *checks):
+        return Row(name, name, GradeReport(name, checks, {}))
+
+    rows = [
+        graded(
+            "ann",
+            CheckResult(
+                "forward.relu", Status.ERROR, 0, 4, "relu.py does not compile: line 3: invalid syntax"
+            ),
+        ),
+        graded(
+            "ben",
+            CheckResult(
+                "forward.relu", Status.ERROR, 0, 4, "relu.py does not compile: line 9: '(' was never closed"
+            ),
+        ),
+        graded(
+            "cat",
+            CheckResult(
+                "forward.conv",
+                Status.FAIL,
+                0,
+                4,
+                "2 of 10 cases fail; first (case c1): output is a list, not a dict",
+            ),
+        ),
+        graded(
+            "dan",
+            CheckResult(
+                "forward.conv",
+                Status.FAIL,
+                0,
+                4,
+                "7 of 10 cases fail; first (case c4): output is a list, not a dict",
+            ),
+        ),
+    ]
+    found = {cause: sorted(who) for cause, who, _ in class_report.causes(rows)}
+    assert found == {
+        "error: a module does not compile": ["ann", "ben"],
+        "no likely cause found: output is a list, not a dict": ["cat", "dan"],
+    }

@@ -201,3 +201,24 @@ def test_autograder_error_is_one_annotation_and_zero_points():
     result = classroom.result(report)
     assert result["status"] == "error" and result["tests"][0]["name"] == "autograder error"
     assert sum(t["score"] for t in result["tests"]) == 0
+
+
+def test_a_compile_error_is_shown_once_with_its_line_and_annotated_there(tmp_path):
+    from conftest import make_submission
+
+    from harness.grade import grade
+    from harness.options import Options, TrainOptions
+
+    source = "import numpy as np\n\n\ndef relu_forward(input):\n    return np.maximum(input['data'] 0)\n"
+    path = make_submission(
+        tmp_path / "repo", {"relu": source + "\n\ndef relu_backward(o, i, l):\n    pass\n"}
+    )
+    report = grade(path, Options(only=("*.relu*",), training=TrainOptions(enabled=False)))
+    relu = [c for c in report.checks if ".relu" in c.id]
+    assert len(relu) > 2 and all(c.message.startswith("relu.py does not compile: line 5") for c in relu)
+    shown = [c for c in relu if "np.maximum(input['data'] 0)" in c.details]
+    assert len(shown) == 1 and "^" in shown[0].details  # the source line once, with a caret
+    assert all(f"(shown under {shown[0].id})" in c.message for c in relu if c is not shown[0])
+    (line,) = [a for a in annotate.workflow_annotations(report, path) if "relu" in a]
+    assert line.startswith("::error file=relu.py,line=5,title=relu.py does not compile")
+    assert "relu_forward, relu_backward" in line and "np.maximum(input['data'] 0)" in line

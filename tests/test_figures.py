@@ -106,7 +106,7 @@ def test_training_figures_of_a_short_run():
     from harness.training import verdict as training_verdict
 
     x_train, y_train, x_eval, y_eval = training.dataset(training.TrainConfig(n_train=200, n_test=40))
-    cfg = training.TrainConfig(iterations=2, batch_size=16, eval_every=1, eval_subset=20)
+    cfg = training.TrainConfig(iterations=figures.MIN_ITERATIONS, batch_size=16, eval_every=5, eval_subset=20)
     outcome = training.train(lambda op, p, a: reference.run(op, p, a), x_train, y_train, x_eval, cfg)
     verdict = training_verdict.evaluate(outcome, y_eval)
     shown = figures.training_figures(outcome, verdict, x_eval, y_eval)
@@ -116,5 +116,13 @@ def test_training_figures_of_a_short_run():
             assert item["html"].startswith("<table")
         else:
             png_size(item)
-    outcome.scores, outcome.feature_maps = None, None  # a run that stopped early
-    assert len(figures.training_figures(outcome, verdict, x_eval, y_eval)) == 2
+    outcome.scores, outcome.feature_maps = None, None  # a run that stopped early: curves and filters
+    assert [f["title"] for f in figures.training_figures(outcome, verdict, x_eval, y_eval)] == [
+        "Training curves",
+        "First conv layer: filters and feature maps",
+    ]
+    # After 3 iterations a curve is 3 points and the filters are their random start: neither is drawn.
+    outcome.loss, outcome.batch_accuracy = outcome.loss[:3], outcome.batch_accuracy[:3]
+    assert figures.training_figures(outcome, verdict, x_eval, y_eval) == []
+    assert "(first 10 iterations)" not in training_verdict._first_last(outcome.loss)
+    assert "(iterations 1-3)" in training_verdict._first_last(outcome.loss)

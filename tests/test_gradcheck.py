@@ -397,3 +397,17 @@ def test_steps_respect_the_kink_margin():
 def test_piecewise_linear_cases_stay_off_their_kinks(name):
     layer, params, arrays, _ = CASES[name]
     assert margin(layer, params, arrays) > 0
+
+
+def test_failure_facts_list_only_where_gradient_and_finite_difference_disagree():
+    case = CASES["conv"]
+    right = gradients(*case)["x"]
+    wrong = right.copy()
+    wrong.flat[0] = 50 * float(np.abs(right).max())  # one entry wrong, the rest right
+    result = check(case, "x", wrong, volume=(12, 12, 4), entries=6)
+    listed = [f for f in result.facts if f.startswith("at (h=")]
+    assert len(listed) == 1 and "h=0, w=0, c=0, n=0" in listed[0]
+    assert "5 of 6 entries checked one by one agree with the finite difference (not listed)" in result.facts
+    assert len(result.numbers["entries"]) == 6  # every entry checked stays in the numbers
+    directions = [f for f in result.facts if f.startswith("direction ")]
+    assert directions and all("differ by" in f for f in directions)

@@ -1,5 +1,7 @@
 """grade(): whole-submission behaviour, through the real sandbox."""
 
+from pathlib import Path
+
 import pytest
 
 from harness.core.model import Status
@@ -46,6 +48,10 @@ def test_one_file_submission_and_repository_layout(tmp_path):
 
     repo = tmp_path / "repo"
     shutil.copytree(paths.REFERENCE_DIR, repo / "python")
+    # a ReLU of the student's own: a verbatim copy of the reference would be flagged (integrity.copy)
+    shutil.copyfile(
+        Path(__file__).parent / "corpus" / "correct" / "relu_ge_zero" / "relu.py", repo / "python" / "relu.py"
+    )
     (repo / "README.md").write_text("my assignment\n")
     report = grade(repo, Options(training=TrainOptions(enabled=False), only=("forward.*",)))
     assert report.checks and all(c.status is Status.PASS for c in report.checks)

@@ -169,8 +169,38 @@ def test_gradescope_test_output_has_message_details_and_student_output(report):
     test = gradescope.render(report)["tests"][2]
     assert test["output"].startswith("54 of 150 elements differ (rtol 1e-6, atol 1e-9)")
     assert "1 of 4 cases passed." in test["output"]
-    assert CONV_W_DETAILS in test["output"]
+    assert common.without_reproduce(CONV_W_DETAILS) in test["output"]
     assert "debug: dW shape (5, 5)" in test["output"]
+    # A student cannot run the grader inside Gradescope: no reproduce line there.
+    assert "reproduce:" not in test["output"] and "reproduce:" in CONV_W_DETAILS
+
+
+def test_gradescope_names_and_outputs_say_things_once():
+    checks = (
+        CheckResult(
+            "forward.relu",
+            Status.PASS,
+            1.0,
+            1.0,
+            "all 7 cases pass",
+            function="relu_forward",
+            cases_passed=7,
+            cases_total=7,
+        ),
+        CheckResult(
+            "train.lenet",
+            Status.PASS,
+            30.0,
+            30.0,
+            "held-out accuracy 0.961",
+            function="train.lenet",
+            cases_passed=100,
+            cases_total=100,
+        ),
+    )
+    relu, train = gradescope.render(GradeReport("alice", checks, {}))["tests"]
+    assert relu["name"] == "forward.relu (relu_forward)" and train["name"] == "train.lenet"
+    assert relu["output"] == "all 7 cases pass" and "cases passed" not in train["output"]
 
 
 def test_gradescope_truncates_student_output(report):

@@ -81,3 +81,15 @@ def test_stub_docstring_states_shapes_and_conventions(name):
     assert len(SHAPE.findall(doc)) >= 2, f"{name}: the docstring names fewer than two shapes"
     missing = [phrase for phrase in STUBS[name][1] if phrase not in doc]
     assert not missing, f"{name}: the docstring does not mention {missing}"
+
+
+@pytest.mark.parametrize("module", sorted({m for m, _ in STUBS.values()}))
+def test_graded_modules_state_the_time_budget_and_how_to_check_it(module):
+    from harness.options import TrainOptions
+
+    doc = (paths.TEMPLATE_DIR / f"{module}.py").read_text().split('"""')[1]  # the module docstring
+    budget = f"{TrainOptions.iterations} iterations of 64 digits within {TrainOptions.time_limit_s:g} s"
+    assert budget in " ".join(doc.split()) and "python -m harness speed ." in doc
+    readme = " ".join((paths.TEMPLATE_DIR / "README.md").read_text().split())
+    assert f"{TrainOptions.iterations} iterations of batch 64" in readme
+    assert f"within {TrainOptions.time_limit_s:g} seconds" in readme and "python -m harness speed ." in readme

@@ -403,3 +403,29 @@ def test_slow_ops_names_the_ops_behind_the_extra_time():
         )
         == []
     )
+
+
+def test_a_training_traceback_keeps_only_the_students_frames():
+    from harness.training.verdict import student_frames
+
+    text = (
+        "Traceback (most recent call last):\n"
+        '  File "/opt/harness/child/training.py", line 370, in train\n'
+        "    run.step()\n"
+        '  File "/opt/harness/profiles/dictapi.py", line 80, in call\n'
+        "    out = fn(**kwargs)\n"
+        '  File "/tmp/work/sub/relu.py", line 5, in relu_forward\n'
+        "    out = x[::2] + x\n"
+        "          ~~~~~~^~~\n"
+        "ValueError: operands could not be broadcast together\n"
+    )
+    trimmed = student_frames(text, frozenset({"relu.py", "conv_layer.py"}))
+    assert trimmed.splitlines() == [
+        "Traceback (most recent call last):",
+        "  (2 frames of the grader and libraries not shown)",
+        '  File "relu.py", line 5, in relu_forward',
+        "    out = x[::2] + x",
+        "          ~~~~~~^~~",
+        "ValueError: operands could not be broadcast together",
+    ]
+    assert student_frames(text, None) == text.rstrip()

@@ -14,6 +14,9 @@ Run by ``grade.extra_checks`` after every other check, with the sandbox still op
   after a backward call than in a fresh process. The gradient checks differentiate the
   reference's forward, so such a forward cannot bend them towards its own backward: the
   flag is for review only.
+* ``integrity.copy`` -- every graded function is the reference's, once comments, docstrings,
+  formatting and variable names are normalised away (``harness.checks.similarity``; the
+  reference itself is not flagged when it is what is graded).
 * ``integrity.sandbox`` -- what the child's guard refused or saw (the grader's files,
   other processes, writes outside the sandbox, files named like reports, processes
   started or left running, ctypes, signals, network), and submission files refused
@@ -312,6 +315,14 @@ def run(
             )
         )
 
+    copy = reference_copy(submission, sb.profile)
+    if copy:
+        flags.append(
+            _flag(
+                "integrity.copy", copy, ["compared: the syntax of each graded function (see similarity.py)"]
+            )
+        )
+
     sb.restart()  # end every process before judging what the sandbox saw
     lines = [
         f"{what}: {detail}" + (f" ({n} times)" if n > 1 else "")
@@ -342,3 +353,23 @@ def run(
         )
     notices = [f"{f.id}: {f.message}" for f in flags]
     return flags, notices
+
+
+def reference_copy(submission, profile) -> str:
+    """Why the submission reads as a copy of the reference, or ''."""
+    from harness.checks import similarity
+    from harness.core import paths
+    from harness.sandbox.submission import SubmissionError, locate
+
+    if Path(submission.folder).resolve() == paths.REFERENCE_DIR.resolve():
+        return ""
+    try:
+        ref = locate(paths.REFERENCE_DIR, profile.MODULES)
+    except SubmissionError:
+        return ""
+    mine = similarity.functions(submission.folder, submission.functions)
+    if not similarity.identical(mine, similarity.functions(ref.folder, ref.functions)):
+        return ""
+    return (
+        f"all {len(mine)} graded functions are the reference solution's, up to names, comments and formatting"
+    )

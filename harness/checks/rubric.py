@@ -37,6 +37,12 @@ else:  # Python 3.10
 from harness.core import paths
 from harness.core.model import CheckResult, Status
 
+TIME_BUDGET_FACTOR = "time_budget_factor"
+"""``[train]`` key, optional: the training check's time limit becomes this many times the
+reference's projected time on the grading machine (``harness.training.speed.course_budget``),
+instead of the fixed ``--train-time-limit``. Without it, a fixed limit; either way a grade
+says before training when a submission is projected over it."""
+
 
 class RubricError(ValueError):
     """The rubric file is missing or malformed; the message says where."""
@@ -83,6 +89,11 @@ def load(path: str | Path | None = None) -> Rubric:
         ) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise RubricError(f"{path}: not valid TOML ({exc})") from None
+    factor = data.get("train", {}).get(TIME_BUDGET_FACTOR) if isinstance(data.get("train"), dict) else None
+    if factor is not None and (
+        isinstance(factor, bool) or not isinstance(factor, (int, float)) or factor <= 0
+    ):
+        raise RubricError(f"{path}: [train] {TIME_BUDGET_FACTOR} must be a positive number, got {factor!r}")
     try:
         points = {str(k): float(v) for k, v in data["points"].items()}
         weights = {str(k): float(v) for k, v in data.get("weights", {}).items()}

@@ -96,13 +96,19 @@ def time_ops(
     budget_s: float = 60.0,
     clock: Callable[[], float] = time.perf_counter,
     xp=np,
+    ops: list[str] | None = None,
 ) -> dict:
     """Seconds each op takes per LeNet iteration (all its instances, best of ``repeats``).
 
     An op that raises gets None. Repeats stop early once ``budget_s`` is spent. ``xp``: the
     array module the inputs are given in (cupy: timed up to the end of the GPU's work).
+    ``ops``: time only these (the result has only their keys); None: every op.
     """
-    cases = [(layer, op, p, device.to_device(xp, arrays)) for layer, op, p, arrays in lenet_cases(batch_size)]
+    cases = [
+        (layer, op, p, device.to_device(xp, arrays))
+        for layer, op, p, arrays in lenet_cases(batch_size)
+        if ops is None or op in ops
+    ]
     cases = with_forward_outputs(call, cases, xp)
     best: dict[tuple[str, str], float] = {}
     failed: set[str] = set()

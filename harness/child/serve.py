@@ -329,14 +329,19 @@ def _text(exc: BaseException) -> str:
 
 
 def student_traceback(exc: BaseException, roots: list[str]) -> str:
-    """The traceback, keeping only frames in the submission's own files."""
+    """The traceback, keeping only frames in the submission's own files (and saying how many were cut)."""
     try:
-        frames = [
-            f for f in traceback.extract_tb(exc.__traceback__) if any(f.filename.startswith(r) for r in roots)
-        ]
+        every = traceback.extract_tb(exc.__traceback__)
+        frames = [f for f in every if any(f.filename.startswith(r) for r in roots)]
         for f in frames:  # name files as the student knows them: relu.py, not a temporary path
             f.filename = os.path.basename(f.filename)
-        lines = traceback.format_list(frames) + [_text(exc) + "\n"]
+        cut = len(every) - len(frames)
+        note = (
+            [f"  ({cut} frame{'s' if cut != 1 else ''} of the grader and libraries not shown)\n"]
+            if cut
+            else []
+        )
+        lines = note + traceback.format_list(frames) + [_text(exc) + "\n"]
         return "".join(lines)[-4000:]
     except BaseException:
         return _text(exc)

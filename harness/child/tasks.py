@@ -95,6 +95,7 @@ def child_tasks(functions, profile) -> dict:
             batch_size=request.get("batch_size", 64),
             budget_s=request.get("budget_s", 60.0),
             xp=device.array_module(request.get("device", device.CPU)),
+            ops=request.get("ops"),
         )
         return {"outputs": {}, "data": {"times": times}}
 

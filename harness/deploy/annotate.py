@@ -18,7 +18,7 @@ from pathlib import Path
 from harness import profiles
 from harness.core.model import CheckResult, GradeReport
 from harness.deploy import FLAG_PREFIX
-from harness.report.common import AUTOGRADER_ERROR, NOT_PASSED, first_line, points
+from harness.report.common import AUTOGRADER_ERROR, NOT_PASSED, REPRODUCE, first_line, points
 from harness.sandbox.submission import SubmissionError, locate, read_source
 
 MAX_MESSAGE = 1500
@@ -37,6 +37,8 @@ class Where:
     """Line of the ``def``; 0 when the function was not found."""
     end: int
     """Last line of the function."""
+    syntax_error: bool = False
+    """The file does not compile: ``line`` is the syntax error's line, shared by its functions."""
 
 
 def escape_data(text: str) -> str:
@@ -72,7 +74,7 @@ def locations(path: str | Path, profile: str = profiles.DEFAULT) -> dict[str, Wh
         except ValueError:
             rel = source.name
         line, end = _def_lines(source, name)
-        found[name] = Where(rel, line, end)
+        found[name] = Where(rel, line, end, syntax_error=file in sub.syntax_errors)
     return found
 
 
@@ -80,7 +82,9 @@ def _def_lines(source: Path, name: str) -> tuple[int, int]:
     text = read_source(source)
     try:
         tree = ast.parse(text) if text is not None else None
-    except (SyntaxError, ValueError):
+    except SyntaxError as exc:  # every function of the file: at the line that does not compile
+        return exc.lineno or 0, exc.lineno or 0
+    except ValueError:
         tree = None
     if tree is None:
         return 0, 0
@@ -123,7 +127,7 @@ def _message(checks: list[CheckResult]) -> str:
             line.strip()
             for c in checks
             for line in c.details.splitlines()
-            if line.strip().startswith("reproduce:")
+            if line.strip().startswith(REPRODUCE)
         ),
         "",
     )
@@ -131,6 +135,17 @@ def _message(checks: list[CheckResult]) -> str:
         lines.append(reproduce)
     text = "\n".join(lines)
     return text if len(text) <= MAX_MESSAGE else text[:MAX_MESSAGE] + "\n..."
+
+
+def _syntax_annotation(checks: list[CheckResult], place: Where) -> str:
+    """One error at the line that does not compile, with its source line, for all its functions."""
+    functions = list(dict.fromkeys(c.function for c in checks))
+    shown = next((c for c in checks if c.details), checks[0])
+    lost = sum(c.max_score - c.score for c in checks)
+    message = f"{first_line(shown.message)}\n{shown.details.strip()}".strip()
+    message += f"\nnot graded until it compiles: {', '.join(functions)}"
+    title = f"{place.file} does not compile ({points(lost)} points lost)"
+    return command("error", message[:MAX_MESSAGE], file=place.file, line=place.line, title=title)
 
 
 def workflow_annotations(
@@ -155,11 +170,17 @@ def workflow_annotations(
     for check in report.checks:
         if check.status not in NOT_PASSED or check.hidden:
             continue
+        place = where.get(check.function)
         if check.message.startswith(FLAG_PREFIX):  # a person will look: a warning, not an error
             out.append(command("warning", check.message, title=check.id))
+        elif place is not None and place.syntax_error:  # one annotation per file that does not compile
+            groups.setdefault(f"file:{place.file}", []).append(check)
         else:
             groups.setdefault(check.function or check.id, []).append(check)
     for function, checks in groups.items():
+        if function.startswith("file:"):
+            out.append(_syntax_annotation(checks, where[checks[0].function]))
+            continue
         lost = sum(c.max_score - c.score for c in checks)
         title = (
             f"{function}: {len(checks)} check{'s' if len(checks) != 1 else ''} not passed "

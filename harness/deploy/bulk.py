@@ -38,17 +38,19 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.checks import similarity
 from harness.core.model import GradeReport
 from harness.deploy import archives, class_report, gradebook
 from harness.deploy.gradebook import Row
 from harness.options import HIDDEN_SEED_ENV
 from harness.report.common import first_line, points
 from harness.report.files import REPORT_DIR_MODE
+from harness.sandbox.submission import SubmissionError, locate
 
 STATE = "bulk.json"
 """Per student: the fingerprint of what was graded, and how it went."""
 LOG = "grader.log"
-"""Per student: the grading process's own output."""
+"""Per student: the grading process's own output (the grade's whole terminal report)."""
 KILL_GRACE_S = 15.0
 """After the time limit: seconds between asking the grading process to stop and killing it."""
 BLAS_THREADS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
@@ -209,7 +211,8 @@ class Batch:
             str(path.resolve()),
             "--out",
             str(folder.resolve()),
-            "--quiet",
+            "--reproduce-as",  # the reports go back to the student, who runs them in their folder
+            ".",
             *self.settings.grade_args,
         ]
         return argv if self.settings.html else argv + ["--no-html"]
@@ -336,6 +339,33 @@ def _class_family(rows: list[Row]) -> str:
     return max(known)[1] if known else ""
 
 
+REFERENCE_NAME = "(the reference solution)"
+"""How the reference is named when it takes part in the pairwise comparison."""
+
+
+def similar_pairs(rows: list[Row], profile: str) -> list[similarity.Pair]:
+    """Pairs of graded students (and the reference) whose graded functions are near-identical."""
+    from harness import profiles
+    from harness.core import paths
+
+    modules = profiles.get(profile).MODULES
+    found = {}
+    for row in rows:
+        if row.result is None:
+            continue
+        try:
+            sub = locate(row.result.submission, modules)
+        except SubmissionError:
+            continue
+        found[row.student] = similarity.functions(sub.folder, sub.functions)
+    try:
+        ref = locate(paths.REFERENCE_DIR, modules)
+        found[REFERENCE_NAME] = similarity.functions(ref.folder, ref.functions)
+    except SubmissionError:
+        pass
+    return similarity.pairs(found)
+
+
 def run(
     folder: str | Path,
     out: str | Path,
@@ -378,7 +408,10 @@ def run(
         raise
     pool.shutdown()
     profile = profile or _class_family(rows) or profiles.DEFAULT
-    book = gradebook.write(rows, out / "gradebook.csv", profile)
+    similar = similar_pairs(rows, profile)
+    for pair in similar:
+        progress(f"similar: {pair.text()}")
+    book = gradebook.write(rows, out / "gradebook.csv", profile, similar)
     page = class_report.write(
         rows,
         out / "class_report.html",
@@ -389,6 +422,7 @@ def run(
             "wall time": f"{time.monotonic() - started:.0f} s with {jobs} jobs",
         },
         profile,
+        similar,
     )
     failed = [r for r in rows if not r.graded]
     progress(

@@ -107,21 +107,29 @@ _ERRORS = (
     ("timed out", "a call timed out (an endless loop, or far too slow)"),
     ("killed by", "the process was killed (out of memory, or a crash)"),
     ("exited with status", "the code exits the process"),
+    ("does not compile", "a module does not compile"),
+    ("is not defined in the submission", "not implemented yet"),
 )
+_NUMBER = re.compile(r"\(case [^)]*\)|[-+]?\d[\d.]*(e[-+]?\d+)?|'[^']*'")
 
 
 def cause(check: CheckResult) -> str:
-    """The check's likely cause: its hint, else the kind of error (the exception's type, a timeout...)."""
+    """The check's likely cause: its hint, else the kind of error (the exception's type, a
+    timeout, a compile error...), else the kind of failure its message names with the numbers
+    taken out, so that every failure is counted somewhere (a list returned, a shape...)."""
     if check.hint:
         return check.hint
-    if check.status is Status.ERROR:
-        raised = re.search(r"raised (\w+)", check.message)
-        if raised:
-            return f"error: raises {raised.group(1)}"
-        for needle, text in _ERRORS:
-            if needle in check.message:
-                return f"error: {text}"
-    return ""
+    if check.status not in NOT_PASSED or is_flag(check):  # flags have a section of their own
+        return ""
+    raised = re.search(r"raised (\w+)", check.message)
+    if raised:
+        return f"error: raises {raised.group(1)}"
+    for needle, text in _ERRORS:
+        if needle in check.message:
+            return f"error: {text}"
+    kind = check.message.rsplit(": ", 1)[-1] if ": " in check.message else check.message
+    kind = _NUMBER.sub("N", kind).strip()
+    return f"no likely cause found: {kind[:120]}" if kind else ""
 
 
 def causes(rows: list[Row]) -> list[tuple[str, set, set]]:
@@ -204,9 +212,14 @@ def _link(row: Row, out_dir: Path | None) -> str:
 
 
 def render(
-    rows: list[Row], meta: dict | None = None, profile: str = profiles.DEFAULT, out_dir: Path | None = None
+    rows: list[Row],
+    meta: dict | None = None,
+    profile: str = profiles.DEFAULT,
+    out_dir: Path | None = None,
+    similar=(),
 ) -> str:
-    """The page; ``out_dir`` (where it is written) lets links point only at files that exist."""
+    """The page; ``out_dir`` (where it is written) lets links point only at files that exist;
+    ``similar`` the near-identical pairs (``similarity.Pair``)."""
     graded = [r.result for r in rows if r.result is not None]
     failed = [r for r in rows if not r.graded]
     scores = [report.score for report in graded]
@@ -317,6 +330,27 @@ def render(
     else:
         parts.append("<p>No submission was flagged.</p>")
 
+    parts.append("<h2>Near-identical submissions</h2>")
+    if similar:
+        parts.append(
+            "<p>Graded functions alike up to names, comments and formatting; a person decides, "
+            "nothing was deducted.</p>"
+            + _table(
+                ["students", "near-identical code", "functions"],
+                [
+                    [
+                        f"{escape(p.a)} &amp; {escape(p.b)}",
+                        f"{p.share:.0%}",
+                        _some([f"<code>{escape(f)}</code>" for f in p.functions], 9),
+                    ]
+                    for p in similar
+                ],
+                numeric=(1,),
+            )
+        )
+    else:
+        parts.append("<p>No pair of submissions is near-identical.</p>")
+
     parts.append("<h2>Slowest submissions</h2>")
     slow = sorted((r for r in rows if r.seconds), key=lambda r: -r.seconds)[:TOP]
     if slow:
@@ -390,10 +424,14 @@ def render(
 
 
 def write(
-    rows: list[Row], path: str | Path, meta: dict | None = None, profile: str = profiles.DEFAULT
+    rows: list[Row],
+    path: str | Path,
+    meta: dict | None = None,
+    profile: str = profiles.DEFAULT,
+    similar=(),
 ) -> Path:
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(render(rows, meta, profile, out_dir=path.parent), encoding="utf-8")
+    tmp.write_text(render(rows, meta, profile, out_dir=path.parent, similar=similar), encoding="utf-8")
     os.replace(tmp, path)
     return path

@@ -1,5 +1,7 @@
 """The class's gradebook: one CSV row per student, one column per check group, the total.
 
+The first row under the header is ``(maximum)``: the points each column is out of.
+
 A check group is the graded function a check belongs to (``conv_layer_forward``, ...) or,
 for checks of no function, the check's id (``train.lenet``). A student who could not be
 graded gets empty points and the reason in ``status``: never a silent zero.
@@ -20,6 +22,8 @@ from harness.report.common import first_line, points
 
 FIXED = ("student", "status", "total", "max_total")
 TRAILING = ("flags", "seconds", "report")
+MAXIMUM = "(maximum)"
+"""The ``student`` cell of the row under the header that gives each column's maximum."""
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -76,18 +80,47 @@ def _safe(text: str) -> str:
     return "'" + text if text.startswith(_FORMULA) else text
 
 
-def render(rows: list[Row], profile: str = profiles.DEFAULT) -> str:
+def maxima(rows: list[Row], columns: list[str]) -> dict[str, float]:
+    """Each column's points available (the largest over the graded students), and the total's."""
+    top: dict[str, float] = {}
+    for row in rows:
+        report = row.result
+        if report is not None:
+            per: dict[str, float] = {}
+            for check in report.checks:
+                per[group_of(check)] = per.get(group_of(check), 0.0) + check.max_score
+            for c in columns:
+                top[c] = max(top.get(c, 0.0), per.get(c, 0.0))
+            top["total"] = max(top.get("total", 0.0), report.max_score)
+    return top
+
+
+def render(rows: list[Row], profile: str = profiles.DEFAULT, similar=()) -> str:
+    """The CSV: a header, the ``MAXIMUM`` row (each column's points available), one row per student.
+
+    ``similar``: ``similarity.Pair``s; each student of a pair gets ``similar:<other>`` in ``flags``.
+    """
     columns = groups(rows, profile)
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow([*FIXED, *columns, *TRAILING])
+    top = maxima(rows, columns)
+    if top:
+        total = points(top["total"])
+        writer.writerow([MAXIMUM, "maximum", total, total, *(points(top[c]) for c in columns), "", "", ""])
+    alike: dict[str, list[str]] = {}
+    for pair in similar:
+        alike.setdefault(pair.a, []).append(f"similar:{pair.b}")
+        alike.setdefault(pair.b, []).append(f"similar:{pair.a}")
     for row in sorted(rows, key=lambda r: r.student.lower()):
         report = row.result
         if report is not None:
             per: dict[str, float] = {}
             for check in report.checks:
                 per[group_of(check)] = per.get(group_of(check), 0.0) + check.score
-            flags = " ".join(c.id for c in report.checks if c.message.startswith(FLAG_PREFIX))
+            flags = " ".join(
+                [c.id for c in report.checks if c.message.startswith(FLAG_PREFIX)] + alike.get(row.student, [])
+            )
             cells = [
                 "graded",
                 points(report.score),
@@ -104,9 +137,9 @@ def render(rows: list[Row], profile: str = profiles.DEFAULT) -> str:
     return buf.getvalue()
 
 
-def write(rows: list[Row], path: str | Path, profile: str = profiles.DEFAULT) -> Path:
+def write(rows: list[Row], path: str | Path, profile: str = profiles.DEFAULT, similar=()) -> Path:
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(render(rows, profile), encoding="utf-8")
+    tmp.write_text(render(rows, profile, similar), encoding="utf-8")
     os.replace(tmp, path)
     return path

@@ -165,6 +165,12 @@ POOL_GRAD_SPREAD = (
     "the gradient is spread over the whole window: each window's upstream gradient goes "
     "only to the position of its maximum"
 )
+POOL_ARGMAX_UNRAVEL = (
+    "each window's gradient goes to the mirror image of its maximum inside the window (the "
+    "element at offset (dw, dh) instead of (dh, dw)): the index of the maximum within the window "
+    "is unravelled in the other order than the window was flattened in; flattened as "
+    "[dh + k*dw] (order='F'), dh = i % k and dw = i // k, as np.unravel_index(i, (k, k), order='F') gives"
+)
 POOL_TIES = (
     "right except in windows whose maximum occurs more than once: the convention sends the "
     "gradient to the first maximum only, in Fortran order of the window (height offset "
@@ -424,6 +430,10 @@ def minus_inf_padding(case, out, expected) -> Candidates:
 def spread_gradient(case, out, expected) -> Candidates:
     yield pool_backward(case, "spread"), "every element gets the full gradient"
     yield pool_backward(case, "mean"), "every element gets 1/k^2 of it, as average pooling would"
+
+
+def argmax_unravelled(case, out, expected) -> Candidates:
+    yield pool_backward(case, "first_swapped"), ""
 
 
 def tie_policies(case, out, expected) -> Candidates:
@@ -717,6 +727,9 @@ MISTAKES: tuple[Mistake, ...] = (
     ),
     Mistake("pool_grad_spread", POOL_GRAD_SPREAD, ("pooling.backward:input",), predict=spread_gradient),
     Mistake("pool_ties", POOL_TIES, ("pooling.backward:input",), predict=tie_policies),
+    Mistake(
+        "pool_argmax_unravel", POOL_ARGMAX_UNRAVEL, ("pooling.backward:input",), predict=argmax_unravelled
+    ),
     Mistake("pool_overwrite", POOL_OVERWRITE, ("pooling.backward:input",), predict=overwritten_overlaps),
     # -- relu ------------------------------------------------------------------------------------
     Mistake(

@@ -233,6 +233,8 @@ def pool_routes(case, route="first", place=None, pad_value=0.0) -> np.ndarray:
     if route in ("all", "split"):
         tied = (pt == top).astype(float)
         return tied if route == "all" else tied / tied.sum(axis=(1, 2), keepdims=True)
+    if route == "first_swapped":  # the argmax's index unravelled in the other order: (dh, dw) -> (dw, dh)
+        return pool_routes(case, "first", place, pad_value).transpose(0, 2, 1, 3, 4, 5)
     order = "C" if route == "first_c" else "F"
     listed = window_axes_last(pt, order)
     if route == "last":

@@ -23,6 +23,14 @@ OUTPUT_LIMIT = 2000
 
 NOT_PASSED = (Status.FAIL, Status.ERROR)
 
+REPRODUCE = "reproduce: "
+"""Starts the line of a check's details that reruns just that check (``python -m harness grade ...``)."""
+
+
+def without_reproduce(text: str) -> str:
+    """``text`` without its reproduce lines: for readers who cannot run the grader (Gradescope)."""
+    return "\n".join(line for line in text.splitlines() if not line.strip().startswith(REPRODUCE))
+
 
 def points(x: float) -> str:
     """``10.0`` -> ``10``, ``87.5`` -> ``87.5``, ``1/3`` -> ``0.33``."""

@@ -15,6 +15,7 @@ from harness.report.common import (
     provenance_lines,
     score_line,
     truncate,
+    without_reproduce,
 )
 
 TEST_OUTPUT_LIMIT = 10_000
@@ -33,9 +34,11 @@ def _test_output(check: CheckResult) -> str:
     parts = [check.message.strip()]
     if check.status is Status.SKIP:
         parts[0] = f"Skipped: {parts[0]}" if parts[0] else "Skipped."
-    if check.cases_total:
+    # The count of cases, unless the message already gives it ("all 7 cases pass"); the
+    # training check's "cases" are its credit in percent, not cases.
+    if check.cases_total and "case" not in check.message and check.function != check.id:
         parts.append(f"{check.cases_passed} of {check.cases_total} cases passed.")
-    body = explanation(check)
+    body = without_reproduce(explanation(check))  # a student cannot run the grader inside Gradescope
     if body and body != check.message.strip():
         parts.append(body)
     if check.output.strip():
@@ -44,7 +47,7 @@ def _test_output(check: CheckResult) -> str:
 
 
 def _test(check: CheckResult) -> dict:
-    name = f"{check.id} ({check.function})" if check.function else check.id
+    name = f"{check.id} ({check.function})" if check.function and check.function != check.id else check.id
     test = {
         "name": name,
         "score": check.score,

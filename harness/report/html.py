@@ -14,7 +14,6 @@ from html import escape
 from harness.core.model import CheckResult, GradeReport
 from harness.report.common import (
     AUTOGRADER_ERROR,
-    NOT_PASSED,
     counts_line,
     explanation,
     points,
@@ -24,6 +23,22 @@ from harness.report.common import (
 )
 
 _RED = "color:#b00020"
+
+STYLE = """<style>
+body, #results-table, .filters button, .collapse button, a, .filter { color: #1f1f1f; }
+.run-count { display: none; }
+.check-message { font-weight: bold; white-space: pre-wrap; }
+#results-table td.col-message { white-space: normal; overflow-wrap: anywhere; }
+#results-table .extra pre { white-space: pre-wrap; overflow-wrap: anywhere; }
+.logwrapper:not(:has(.log)) { display: none; }
+table.per-class { border-collapse: collapse; margin: 0.5em 0; }
+table.per-class th, table.per-class td { padding: 3px 12px; border-bottom: 1px solid #ddd; text-align: right; }
+table.per-class caption { font-weight: bold; text-align: left; padding-bottom: 4px; }
+</style>"""
+"""The page's own style on top of pytest-html's: dark text (pytest-html's grey #999 on white is
+below WCAG AA contrast), padded tables, long messages and details wrapped to the window, no
+empty log box (the log is emptied, see ``extras``), and pytest-html's "N tests took X" line
+hidden, since it times the replay of verdicts, not the grade (``duration_line`` says that)."""
 
 
 def title(report: GradeReport) -> str:
@@ -44,8 +59,9 @@ def environment(report: GradeReport) -> dict:
 def summary(report: GradeReport) -> list[str]:
     """HTML paragraphs for the top of the Summary section: the score first."""
     parts = [
+        STYLE,
         f'<p style="font-size:1.6em;font-weight:bold">{escape(score_line(report))}</p>',
-        f"<p>{escape(counts_line(report.checks))}</p>",
+        f'<p class="grade-counts">{escape(counts_line(report.checks))}; {escape(duration_line(report))}</p>',
     ]
     if report.autograder_error:
         parts.append(
@@ -61,22 +77,32 @@ def summary(report: GradeReport) -> list[str]:
     return parts
 
 
+def duration_line(report: GradeReport) -> str:
+    """``graded in 88 s``: the whole grade (training included), from the provenance."""
+    seconds = report.provenance.get("seconds")
+    if not isinstance(seconds, (int, float)):
+        seconds = sum(c.duration for c in report.checks)
+    return f"graded in {seconds:.1f} s" if seconds < 10 else f"graded in {seconds:.0f} s"
+
+
 def figures_section(check: CheckResult) -> list[str]:
     """A check's tables and figures as HTML blocks (the training check's report), or []."""
     tables, figures = check.extra.get("tables", ()), check.extra.get("figures", ())
     if not tables and not figures:
         return []
     parts = [f"<h3>{escape(check.id)}: {escape(check.message)}</h3>"]
+    # A figure carries its title inside its image, a table usually as its caption: no heading again.
     for table in tables:
-        parts.append(f"<h4>{escape(table.get('title', ''))}</h4>{table['html']}")
+        title = "" if "<caption" in table["html"] else f"<h4>{escape(table.get('title', ''))}</h4>"
+        parts.append(title + table["html"])
     for figure in figures:
         data = _png(figure.get("png_base64", ""))
         name = escape(figure.get("title") or "Figure")
         parts.append(
             f'<p style="{_RED}">Figure {name} could not be shown (not base64 PNG).</p>'
             if data is None
-            else f'<h4>{name}</h4><img alt="{name}" style="max-width:100%" '
-            f'src="data:image/png;base64,{data}">'
+            else f'<p><img alt="{name}" title="{name}" style="max-width:100%" '
+            f'src="data:image/png;base64,{data}"></p>'
         )
     return parts
 
@@ -87,6 +113,11 @@ def header_cells() -> list[str]:
         '<th class="sortable" data-column-type="points">Points</th>',
         '<th data-column-type="message">Message</th>',
     ]
+
+
+def id_cell(check: CheckResult) -> str:
+    """The test-name cell: the check id as it is (not pytest's ``group::id::setup`` node id)."""
+    return f'<td class="col-testId">{escape(check.id)}</td>'
 
 
 def row_cells(check: CheckResult | None) -> list[str]:
@@ -125,13 +156,14 @@ def _png(data: str) -> str | None:
 
 
 def extras(check: CheckResult) -> list[dict]:
-    """Per-check extras: explanation and the code's output, tables (HTML), figures (PNG images)."""
-    blocks = []
-    # A failure's explanation is already the row's log (the pytest failure text); don't repeat it.
-    if check.status not in NOT_PASSED and explanation(check):
-        blocks.append(f"<h4>Details</h4><pre>{escape(explanation(check))}</pre>")
+    """What a row shows when opened, in reading order: the message, its explanation, then the
+    code's output. It replaces pytest-html's log (``plugin`` empties that: the log would repeat
+    the message, come after the output, and say "No log output captured" for every pass)."""
+    blocks = [f'<p class="check-message">{escape(check.message.strip() or check.status.value)}</p>']
+    if explanation(check):
+        blocks.append(f"<pre>{escape(explanation(check))}</pre>")
     if check.output.strip():
         blocks.append(f"<h4>Output of your code</h4><pre>{escape(truncate(check.output.rstrip()))}</pre>")
     if check.extra.get("tables") or check.extra.get("figures"):
         blocks.append("<p>Figures and tables: in the summary at the top of the page.</p>")
-    return [_extra("".join(blocks), "html")] if blocks else []
+    return [_extra("".join(blocks), "html")]

@@ -60,6 +60,17 @@ def read_source(path: Path) -> str | None:
         return None
 
 
+def syntax_error_text(exc: SyntaxError) -> str:
+    """``line 12: invalid syntax`` and, on the next lines, the offending source line with a caret."""
+    head = f"line {exc.lineno}: {exc.msg}"
+    text = (exc.text or "").rstrip("\n")
+    if not text.strip():
+        return head
+    stripped = text.lstrip()
+    caret = " " * max((exc.offset or 1) - 1 - (len(text) - len(stripped)), 0) + "^"
+    return f"{head}\n    {stripped[:200]}\n    {caret if len(caret) <= 201 else ''}".rstrip()
+
+
 def _defined_functions(path: Path) -> tuple[set[str], str]:
     source = read_source(path)
     if source is None:
@@ -67,7 +78,7 @@ def _defined_functions(path: Path) -> tuple[set[str], str]:
     try:
         tree = ast.parse(source, filename=str(path))
     except SyntaxError as exc:
-        return set(), f"line {exc.lineno}: {exc.msg}"
+        return set(), syntax_error_text(exc)
     except ValueError as exc:  # null bytes
         return set(), str(exc)
     names = {node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}

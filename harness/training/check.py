@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 
 from harness import profiles
-from harness.cases import reference
 from harness.child import lenet_ops, protocol, training
 from harness.core import device
 from harness.core.model import CheckResult, Status
 from harness.sandbox.safefiles import read_bounded
+from harness.training import speed
 from harness.training import verdict as training_verdict
 
 CHECK_ID = "train.lenet"
@@ -112,9 +112,18 @@ def run(sb, submission, options, rubric, data=None) -> CheckResult:
     if outcome.status == training.TIME_LIMIT:
         timed = sb.run("time_ops", {"provided": provided, "device": outcome.device}, {}, timeout=120)
         student_times = timed.data.get("times") if timed.ok else None
-        reference_times = lenet_ops.time_ops(_reference_call(prof), xp=device.array_module(outcome.device))
+        reference_times = lenet_ops.time_ops(
+            speed.reference_call(prof), xp=device.array_module(outcome.device)
+        )
+    own_files = frozenset(p.name for p in submission.folder.glob("*.py"))  # the student's modules
     verdict = training_verdict.evaluate(
-        outcome, y_eval, reference_times, student_times, config, names=dict(prof.FUNCTIONS)
+        outcome,
+        y_eval,
+        reference_times,
+        student_times,
+        config,
+        names=dict(prof.FUNCTIONS),
+        student_files=own_files,
     )
     from harness.training import figures  # matplotlib: parent only
 
@@ -161,15 +170,6 @@ def run(sb, submission, options, rubric, data=None) -> CheckResult:
         output=reply.output,
         provided=provided,
     )
-
-
-def _reference_call(prof):
-    fns = reference.functions()
-
-    def call(op_name, params, arrays):
-        return prof.call(fns, op_name, params, {k: v.copy() for k, v in arrays.items()})[0]
-
-    return call
 
 
 def band_credit(accuracy, bands) -> float:

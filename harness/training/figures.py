@@ -24,6 +24,9 @@ from matplotlib.figure import Figure
 from harness.training import metrics
 
 DPI = 100
+MIN_ITERATIONS = 10
+"""Training curves and learned filters are drawn from this many iterations on: before that a
+curve is a few points and the filters are still their random initialisation."""
 
 
 def new_figure(width: float, height: float) -> Figure:
@@ -240,8 +243,14 @@ def per_class_table(stats: dict, title: str = "Per-class precision, recall and F
 
 def training_figures(outcome, verdict: dict, x_eval, y_eval, top_pairs: int = 5) -> list[dict]:
     """Every figure and the per-class table of a training run (``training.TrainOutcome`` and
-    ``training_verdict.evaluate``'s verdict); the held-out ones only when the run completed."""
-    shown = [curves_figure(outcome.loss, outcome.batch_accuracy, verdict.get("eval_curve", ()))]
+    ``training_verdict.evaluate``'s verdict); the held-out ones only when the run completed,
+    curves and filters only from MIN_ITERATIONS iterations (they carry no information before)."""
+    learned = len(outcome.loss) >= MIN_ITERATIONS
+    shown = (
+        [curves_figure(outcome.loss, outcome.batch_accuracy, verdict.get("eval_curve", ()))]
+        if learned
+        else []
+    )
     if outcome.scores is not None:
         summary = metrics.summary(y_eval, outcome.scores, top_pairs=top_pairs)
         shown += [
@@ -250,7 +259,7 @@ def training_figures(outcome, verdict: dict, x_eval, y_eval, top_pairs: int = 5)
             misclassified_figure(x_eval, summary["misclassified"]),
             confused_pairs_figure(x_eval, summary["confused_pairs"]),
         ]
-    if outcome.conv1_w is not None:
+    if outcome.conv1_w is not None and learned:
         index = outcome.config.get("feature_index", 0)
         shown.append(
             conv_filters_figure(

@@ -10,6 +10,7 @@ learn, or an accuracy below the pass mark.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -143,6 +144,7 @@ def evaluate(
     student_times: dict | None = None,
     config: TrainConfig | None = None,
     names: dict | None = None,
+    student_files: frozenset | None = None,
 ) -> dict:
     """The verdict on a training run (parent side).
 
@@ -150,7 +152,8 @@ def evaluate(
     details (lines), hint (a likely cause, or ''), accuracy (None unless completed),
     eval_curve ``[[iteration, accuracy], ...]`` (along the way on the first eval_subset
     digits, the last point on all), slow_ops (``slow_ops``'s list when both timings are
-    given) and numbers. ``names`` maps canonical ops to the submission's function names.
+    given) and numbers. ``names`` maps canonical ops to the submission's function names;
+    ``student_files`` (file names) trims a traceback to the student's own frames.
     """
     cfg = config or TrainConfig.from_dict(outcome.config)
     names = names or _function_names()
@@ -199,9 +202,10 @@ def evaluate(
     if curve:
         details.append("held-out accuracy: " + ", ".join(f"{a:.3f} (iteration {i})" for i, a in curve))
     details.extend(outcome.notes)
+    if outcome.status == ERROR:
+        return _error_verdict(outcome, result, names, cfg, student_files)
     verdict = {
         TIME_LIMIT: _too_slow_verdict,
-        ERROR: _error_verdict,
         NON_FINITE: _non_finite_verdict,
         COMPLETED: _accuracy_verdict,
     }[outcome.status]
@@ -232,7 +236,9 @@ def _too_slow_verdict(outcome: TrainOutcome, result: dict, names: dict, cfg: Tra
     return result
 
 
-def _error_verdict(outcome: TrainOutcome, result: dict, names: dict, cfg: TrainConfig) -> dict:
+def _error_verdict(
+    outcome: TrainOutcome, result: dict, names: dict, cfg: TrainConfig, student_files: frozenset | None = None
+) -> dict:
     f = outcome.failure or {}
     fn = names.get(f.get("op"), f.get("op") or "a function")
     result.update(
@@ -242,8 +248,38 @@ def _error_verdict(outcome: TrainOutcome, result: dict, names: dict, cfg: TrainC
     if f.get("phase") == "eval":
         result["hint"] = BATCH_SIZE_HINT.format(train_batch=cfg.batch_size, eval_batch=cfg.eval_batch)
     if f.get("traceback"):
-        result["details"].append(f["traceback"])
+        result["details"].append(student_frames(f["traceback"], student_files))
     return result
+
+
+_FRAME = re.compile(r'^  File "([^"]+)", line \d+')
+
+
+def student_frames(text: str, files: frozenset | None) -> str:
+    """A traceback's text with only the frames in the student's own files (by file name), and a
+    line saying how many frames of the grader and libraries were cut; ``files`` None keeps all."""
+    if not files:
+        return text.rstrip()
+    kept, cut, keep = [], 0, True
+    for line in text.rstrip().splitlines():
+        frame = _FRAME.match(line)
+        if frame:
+            keep = frame.group(1).replace("\\", "/").rsplit("/", 1)[-1] in files
+            cut += not keep
+            if keep:
+                kept.append(line.replace(frame.group(1), frame.group(1).rsplit("/", 1)[-1]))
+        elif line.startswith("    ") and line.strip():
+            if keep:
+                kept.append(line)
+        else:
+            keep = True
+            kept.append(line)
+    if cut:
+        kept.insert(
+            1 if kept and kept[0].startswith("Traceback") else 0,
+            f"  ({cut} frame{'s' if cut != 1 else ''} of the grader and libraries not shown)",
+        )
+    return "\n".join(kept)
 
 
 def _accuracy_verdict(outcome: TrainOutcome, result: dict, names: dict, cfg: TrainConfig) -> dict:
@@ -375,8 +411,12 @@ def _tail_mean(a: np.ndarray, n: int = 10) -> float:
     return float(np.mean(a[-n:])) if len(a) else math.nan
 
 
-def _first_last(a: np.ndarray) -> str:
-    return f"{_head_mean(a):.3f} (first 10 iterations) -> {_tail_mean(a):.3f} (last 10)"
+def _first_last(a: np.ndarray, n: int = 10) -> str:
+    """``2.301 (first 10 iterations) -> 0.152 (last 10)``; each iteration's value when there are few."""
+    if len(a) < 2 * n:
+        which = f"iterations 1-{len(a)}" if len(a) > 1 else "iteration 1"
+        return " -> ".join(f"{v:.3f}" for v in a) + f" ({which})"
+    return f"{_head_mean(a, n):.3f} (first {n} iterations) -> {_tail_mean(a, n):.3f} (last {n})"
 
 
 def _fmt_s(t: float) -> str:
