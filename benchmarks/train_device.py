@@ -17,16 +17,16 @@ import numpy as np
 from _common import header
 
 from harness import profiles
+from harness.cases import reference
 from harness.child import training
 from harness.core import device
-from harness.training import speed
 
 
 def run(xp, iterations: int, batch: int, data) -> tuple[float, np.ndarray, float]:
     """(seconds, final held-out predictions, last batch loss) of one training on ``xp``."""
     x, y, xe, _ = data
     config = training.TrainConfig(iterations=iterations, batch_size=batch, time_limit_s=3600)
-    call = speed.reference_call(profiles.get())
+    call = reference.caller(profiles.get())
     training.train(call, x, y, xe, training.TrainConfig(iterations=3, batch_size=batch), xp=xp)  # warm-up
     start = time.perf_counter()
     outcome = training.train(call, x, y, xe, config, xp=xp)

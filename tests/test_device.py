@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 
 from harness import profiles
+from harness.cases import reference
 from harness.child import lenet_ops, training
 from harness.core import device, paths
 from harness.core.model import Status
 from harness.grade import grade
 from harness.options import Options, TrainOptions
-from harness.training import speed
 
 
 def _gpu_usable() -> bool:
@@ -77,7 +77,7 @@ def test_numpy_is_the_cpu_device():
 
 def test_a_cpu_run_reports_the_cpu_and_no_device_note():
     x, y, xe, _ = training.dataset(training.TrainConfig(n_train=640, n_test=100))
-    call = speed.reference_call(profiles.get())
+    call = reference.caller(profiles.get())
     outcome = training.train(call, x, y, xe, training.TrainConfig(iterations=3, eval_every=2))
     assert outcome.status == training.COMPLETED
     assert outcome.device == device.CPU and outcome.device_note == ""
@@ -117,7 +117,7 @@ def numpy_under_another_name():
 
 def test_the_training_loop_takes_the_device_paths_to_the_same_numbers():
     xp = numpy_under_another_name()
-    call = speed.reference_call(profiles.get())
+    call = reference.caller(profiles.get())
     x, y, xe, _ = training.dataset(training.TrainConfig(n_train=640, n_test=100))
     config = training.TrainConfig(iterations=12, eval_every=5)
     on_cpu = training.train(call, x, y, xe, config)

@@ -235,11 +235,11 @@ def numpy_only_submission(tmp_path):
 
 def test_the_reference_passes_the_device_probe_and_a_numpy_only_loss_does_not(tmp_path):
     from harness import profiles
+    from harness.cases import reference
     from harness.child import lenet_ops
-    from harness.training import speed
 
     prof = profiles.get()
-    assert lenet_ops.device_problem(speed.reference_call(prof), cp) == ""
+    assert lenet_ops.device_problem(reference.caller(prof), cp) == ""
     numpy_only = load_isolated(numpy_only_submission(tmp_path), list(prof.FUNCTIONS.values()))
 
     def call(op_name, params, arrays):
@@ -250,10 +250,10 @@ def test_the_reference_passes_the_device_probe_and_a_numpy_only_loss_does_not(tm
 
 def test_reference_timings_on_the_gpu_cover_every_op():
     from harness import profiles
+    from harness.cases import reference
     from harness.child import lenet_ops
-    from harness.training import speed
 
-    times = lenet_ops.time_ops(speed.reference_call(profiles.get()), xp=cp)
+    times = lenet_ops.time_ops(reference.caller(profiles.get()), xp=cp)
     assert all(t is not None and t > 0 for t in times.values()), times
 
 

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from conftest import make_submission
 
-from harness.report import files
 from harness.grade import grade
 from harness.options import Options, TrainOptions
+from harness.report import files
 
 pytestmark = pytest.mark.slow
 

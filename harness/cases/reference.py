@@ -6,9 +6,11 @@ hypotheses of the diagnosis engine all come from here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -49,3 +51,15 @@ def run(
     copies = device.to_device(xp, {k: np.array(v, copy=True) for k, v in arrays.items()})
     outputs, _, _ = prof.call(fns or functions(profile=profile), op_name, params, copies)
     return {k: np.asarray(device.to_host(v), dtype=np.float64) for k, v in outputs.items()}
+
+
+def caller(prof: Any) -> Callable[[str, dict, dict], dict]:
+    """``call(op, params, arrays)`` over the reference's functions through profile ``prof``, in this
+    process, arrays copied in and results left where they were computed (as a child's ``call``):
+    what the training loop's timings and the GPU probe run the reference with."""
+    fns = functions()
+
+    def call(op_name: str, params: dict, arrays: dict) -> dict:
+        return dict(prof.call(fns, op_name, params, {k: v.copy() for k, v in arrays.items()})[0])
+
+    return call

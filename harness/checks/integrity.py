@@ -355,7 +355,7 @@ def run(
     return flags, notices
 
 
-def reference_copy(submission, profile) -> str:
+def reference_copy(submission: Submission, profile: Any) -> str:
     """Why the submission reads as a copy of the reference, or ''."""
     from harness.checks import similarity
     from harness.core import paths

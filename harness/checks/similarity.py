@@ -49,7 +49,7 @@ def tokens(fn: ast.AST) -> Tokens:
     def name(n: str) -> str:
         return names.setdefault(n, f"v{len(names)}")
 
-    def visit(node) -> None:
+    def visit(node: object) -> None:
         if isinstance(node, list):
             body = node
             first = body[0] if body else None

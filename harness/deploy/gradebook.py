@@ -119,7 +119,8 @@ def render(rows: list[Row], profile: str = profiles.DEFAULT, similar=()) -> str:
             for check in report.checks:
                 per[group_of(check)] = per.get(group_of(check), 0.0) + check.score
             flags = " ".join(
-                [c.id for c in report.checks if c.message.startswith(FLAG_PREFIX)] + alike.get(row.student, [])
+                [c.id for c in report.checks if c.message.startswith(FLAG_PREFIX)]
+                + alike.get(row.student, [])
             )
             cells = [
                 "graded",

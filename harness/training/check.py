@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 
 from harness import profiles
+from harness.cases import reference
 from harness.child import lenet_ops, protocol, training
 from harness.core import device
 from harness.core.model import CheckResult, Status
 from harness.sandbox.safefiles import read_bounded
-from harness.training import speed
 from harness.training import verdict as training_verdict
 
 CHECK_ID = "train.lenet"
@@ -112,9 +112,7 @@ def run(sb, submission, options, rubric, data=None) -> CheckResult:
     if outcome.status == training.TIME_LIMIT:
         timed = sb.run("time_ops", {"provided": provided, "device": outcome.device}, {}, timeout=120)
         student_times = timed.data.get("times") if timed.ok else None
-        reference_times = lenet_ops.time_ops(
-            speed.reference_call(prof), xp=device.array_module(outcome.device)
-        )
+        reference_times = lenet_ops.time_ops(reference.caller(prof), xp=device.array_module(outcome.device))
     own_files = frozenset(p.name for p in submission.folder.glob("*.py"))  # the student's modules
     verdict = training_verdict.evaluate(
         outcome,

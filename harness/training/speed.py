@@ -24,6 +24,7 @@ Invariants:
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from dataclasses import dataclass
 
@@ -32,6 +33,7 @@ from harness.cases import reference
 from harness.checks.rubric import TIME_BUDGET_FACTOR
 from harness.child import lenet_ops, training
 from harness.core.ops import OPS
+from harness.training import check as training_check
 from harness.training import verdict as training_verdict
 
 PROBE_BATCH = 2
@@ -135,11 +137,9 @@ def estimate(sb, options, rubric, clock=time.perf_counter) -> SpeedEstimate:
     start = clock()
     prof = profiles.get(options.profile)
     provided = [fn for fn in prof.FUNCTIONS.values() if fn in rubric.provided]
-    from harness.training.check import config_from  # the training check's own config (check imports us)
-
-    config = config_from(options)
+    config = training_check.config_from(options)  # the training check's own config
     batch = config.batch_size
-    ref_call = reference_call(prof)
+    ref_call = reference.caller(prof)
     ref_times = lenet_ops.time_ops(ref_call, batch_size=batch, budget_s=1.0)
     ref_probe = lenet_ops.time_ops(ref_call, batch_size=PROBE_BATCH, budget_s=0.3)
     probe = _child_times(sb, provided, PROBE_BATCH, budget_s=0.3)
@@ -189,18 +189,19 @@ def course_budget(est: SpeedEstimate, rubric) -> SpeedEstimate:
 
 
 def _full_cost(probe: dict, ref_probe: dict, ref_times: dict, batch: int) -> dict:
-    """What timing each op at full size would cost: the lesser of its time scaled linearly
-    (loops) and the reference's full-size time times how much slower it was on the probe
-    (code that scales like the reference's)."""
+    """Each op's time at full size, from its probe: code within SLOW_RATIO of the reference on
+    the probe scales like the reference (the reference's full-size time times that ratio);
+    slower code is taken as linear in the batch (loops over images or windows), which it is."""
     costs = {}
     for op, t in probe.items():
         if t is None:
             continue
         linear = t * batch / PROBE_BATCH
-        like_reference = (
-            t / ref_probe[op] * ref_times[op] if ref_probe.get(op) and ref_times.get(op) else linear
-        )
-        costs[op] = min(linear, like_reference)
+        ratio = t / ref_probe[op] if ref_probe.get(op) else math.inf
+        if ratio < training_verdict.SLOW_RATIO and ref_times.get(op):
+            costs[op] = ratio * ref_times[op]
+        else:
+            costs[op] = linear
     return costs
 
 
@@ -211,15 +212,6 @@ def _child_times(sb, provided: list, batch: int, ops: list | None = None, budget
     reply = sb.run("time_ops", request, {}, timeout=60)
     times = reply.data.get("times") if reply.ok else None
     return {op: times.get(op) for op in OPS if op in times} if isinstance(times, dict) else {}
-
-
-def reference_call(prof):
-    fns = reference.functions()
-
-    def call(op_name, params, arrays):
-        return prof.call(fns, op_name, params, {k: v.copy() for k, v in arrays.items()})[0]
-
-    return call
 
 
 def summary(est: SpeedEstimate) -> str:
