@@ -156,19 +156,20 @@ def estimate(sb, options, rubric, clock=time.perf_counter) -> SpeedEstimate:
             if t is not None:
                 student[op], was_scaled[op] = t, False
     names = dict(prof.FUNCTIONS)
+    graded = [op for op in OPS if op in names]  # this family's ops (OPS also lists other families')
     timings = tuple(
         OpTiming(op, names[op], student.get(op), ref_times.get(op) or 0.0, was_scaled.get(op, False))
-        for op in OPS
+        for op in graded
     )
     failed = tuple(
         names[op]
-        for op in OPS
+        for op in graded
         if student.get(op) is None and names[op] not in provided and names[op] in sb.submission.functions
     )
     slow = training_verdict.slow_ops({op: t for op, t in student.items()}, ref_times, names)
     return SpeedEstimate(
         timings=timings,
-        projected_s=projection({op: student.get(op) for op in OPS}, config),
+        projected_s=projection({op: student.get(op) for op in graded}, config),
         reference_projected_s=projection(ref_times, config),
         limit_s=config.time_limit_s,
         iterations=config.iterations,
