@@ -26,6 +26,7 @@ from harness.core.model import CheckResult, GradeReport, Status
 from harness.core.ops import OPS
 from harness.options import Options
 from harness.report.common import REPRODUCE
+from harness.sandbox import walls
 from harness.sandbox.process import Sandbox
 from harness.sandbox.replies import Reply
 from harness.sandbox.submission import Submission, SubmissionError, detect, locate, python2_hint
@@ -320,6 +321,9 @@ def grade(path: str | Path, options: Options | None = None, say=None) -> GradeRe
     try:
         with Sandbox(submission, options.limits, options.profile, device=options.device) as sb:
             note = sb.user_note
+            walls_note = sb.walls_note
+            if not walls.landlock.abi():
+                notices.append(walls.NO_LANDLOCK)
             grader = Grader(submission, options, rubric)
             for op_name in prof.FUNCTIONS:
                 op_specs = [s for s in specs if s.op == op_name and rubric_mod.selected(s.id, options.only)]
@@ -349,6 +353,7 @@ def grade(path: str | Path, options: Options | None = None, say=None) -> GradeRe
         )
     scored = rubric_mod.score(rubric, results, kinds, {s.id: s.gated_by for s in specs})
     prov = provenance(options, rubric, note, detection)
+    prov["walls"] = walls_note
     prov["seconds"] = round(time.perf_counter() - started, 2)
     return GradeReport(str(path), tuple(scored), prov, notices=tuple(notices))
 

@@ -38,7 +38,7 @@ from harness import profiles
 from harness.child import protocol
 from harness.core import paths
 from harness.core.ops import OPS
-from harness.sandbox import proctree
+from harness.sandbox import proctree, walls
 from harness.sandbox.privileges import drop_privileges, fresh_uid, unprivileged_user
 from harness.sandbox.replies import Reply, read_reply
 from harness.sandbox.safefiles import (
@@ -155,6 +155,8 @@ class Sandbox:
         self.tracker = proctree.Tracker(
             self.token, self.user.uid if self.user and self.user.dedicated else None
         )
+        self.walls_note = walls.describe()
+        """The kernel walls this sandbox's children get (provenance); see ``harness.sandbox.walls``."""
         self.grader_state = grader_files() if self.user is None else None
         if self.user and not self.user.keep_read:
             self.user_note += lock_answers()
@@ -180,7 +182,7 @@ class Sandbox:
         sub = self.root / "submission"
         provided = self.root / "provided"
         work = self.root / "work"
-        for d in (sub, provided, work, self.root / "calls"):
+        for d in (sub, provided, work, self.root / "calls", self.root / "reference_provided"):
             d.mkdir()
         total = 0
         for f in sorted(self.submission.folder.glob("*.py")):
@@ -273,7 +275,7 @@ class Sandbox:
             "report_names": list(REPORT_NAMES),
         }
 
-    def _preexec(self, address_space: bool = True) -> Callable[[], None]:
+    def _preexec(self, ruleset: walls.landlock.Ruleset, address_space: bool = True) -> Callable[[], None]:
         limits, user = self.limits, self.user
         try:
             cpus = len(os.sched_getaffinity(0))
@@ -290,6 +292,7 @@ class Sandbox:
             if user:
                 drop_privileges(user)
                 resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
+            ruleset.enforce()  # last: the Python that starts is already walled in
 
         return setup
 
@@ -317,6 +320,7 @@ class Sandbox:
         with os.fdopen(fd, "w") as f:
             json.dump(config, f)
         self._readable(Path(config_path))
+        ruleset = walls.ruleset(self.root, Path(config_path), gpu)
         try:
             proc = subprocess.Popen(
                 [sys.executable, "-I", "-m", "harness.child", config_path],
@@ -327,13 +331,14 @@ class Sandbox:
                 env=self._env(gpu),
                 pass_fds=(cmd_r, rep_w, out_w),
                 start_new_session=True,
-                preexec_fn=self._preexec(address_space=not gpu),
+                preexec_fn=self._preexec(ruleset, address_space=not gpu),
             )
         except BaseException:
             for fd in (cmd_w, rep_r, out_r):
                 os.close(fd)
             raise  # the grader's environment, not the submission: an autograder error
         finally:
+            ruleset.close()
             for fd in (cmd_r, rep_w, out_w):
                 os.close(fd)
         proctree.add_server(proc.pid)
@@ -410,9 +415,7 @@ class Sandbox:
         """
         import ast
 
-        folder = self.root / "reference_provided"
-        folder.mkdir(exist_ok=True)
-        modules: dict[str, set[str]] = {}
+    def _preexec(self, ruleset: walls.landlock.Ruleset, address_space: bool = True) -> Callable[[], None]:
         for name in names:
             module = getattr(self.profile, "MODULES", {}).get(name)
             if module:

@@ -1,0 +1,163 @@
+"""The kernel walls of one sandbox: which files the child may read and write (Landlock).
+
+Invariant: before any submission code runs, the child can read only the Python installation
+and the packages on its ``sys.path`` (minus the harness package and the grader's
+repository), the system libraries, the child runtime's own files
+(``harness.child.RUNTIME``) and its sandbox's submission and provided folders; it can
+write only its sandbox's work and call folders. ``reference/``, ``fixtures/``, ``tests/``,
+``.git``, the harness's other modules and every other student's folder are unreadable to it,
+whatever its user or capabilities. Mechanism: ``harness.sandbox.landlock``; namespaces and
+the cgroup of a root grader: ``harness.sandbox.namespaces``. Modes and what each has:
+``docs/threat-model.md``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from harness.child import RUNTIME
+from harness.core import paths
+from harness.sandbox import landlock
+
+SYSTEM_READ = ("/lib", "/lib32", "/lib64", "/usr/lib", "/usr/lib32", "/usr/lib64", "/usr/local/lib")
+"""Shared libraries (and locales) every Python needs."""
+SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/localtime", "/dev/urandom", "/dev/random")
+"""Single files a Python process reads at start or on use."""
+GPU_DEVICES = ("/dev/nvidiactl", "/dev/nvidia-uvm", "/dev/nvidia-uvm-tools", "/dev/nvidia0")
+"""Device files CUDA opens (the training child with ``--device cuda`` only)."""
+GPU_READ = ("/proc", "/sys", "/usr/local/cuda", "/etc")
+"""CUDA's driver reads its configuration and the PCI topology from these."""
+
+NO_LANDLOCK = (
+    "this kernel has no Landlock (Linux >= 5.13 with the landlock LSM enabled): the child's "
+    "file and network walls are the unprivileged user and the audit hook only, and a submission "
+    "that disarms the hook can read whatever that user can"
+)
+"""The notice of a grade whose child ran without Landlock (also in the provenance)."""
+
+_CHILD_PATH: list[list[str]] = []
+
+
+def child_sys_path() -> list[str]:
+    """The ``sys.path`` of ``python -I`` with this interpreter (cached; one short process)."""
+    if not _CHILD_PATH:
+        out = subprocess.run(
+            [sys.executable, "-I", "-c", "import sys, json; print(json.dumps(sys.path))"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+            cwd="/",
+        ).stdout
+        _CHILD_PATH.append([p for p in json.loads(out) if os.path.isabs(p)])
+    return _CHILD_PATH[0]
+
+
+def runtime_files() -> list[Path]:
+    """The files of the child runtime's modules (sources and their cached bytecode)."""
+    files = []
+    for name in RUNTIME:
+        rel = Path(*name.split(".")[1:])
+        base = paths.PACKAGE_DIR / rel
+        source = base / "__init__.py" if base.is_dir() else base.with_suffix(".py")
+        files.append(source)
+        cached = importlib.util.cache_from_source(str(source))
+        if os.path.exists(cached):
+            files.append(Path(cached))
+    return files
+
+
+def _secret_roots() -> list[str]:
+    """Folders the child must not read anything under (the runtime's files are granted one by one):
+    the harness package, and the repository around it (reference, fixtures, tests, ``.git``)."""
+    found = [
+        paths.PACKAGE_DIR,
+        paths.REFERENCE_DIR,
+        paths.FIXTURES_DIR,
+        paths.ROOT / "tests",
+        paths.ROOT / ".git",
+    ]
+    if any((paths.ROOT / name).exists() for name in (".git", "reference", "fixtures", "pyproject.toml")):
+        found.append(paths.ROOT)  # a checkout, not a site-packages folder
+    return [os.path.realpath(p) for p in found]
+
+
+def _grant_tree(path: str, secrets: list[str], rights: int, rules: dict) -> None:
+    """Grant ``path`` whole, or, when a secret folder lies under it, its other entries one by one."""
+    real = os.path.realpath(path)
+    if any(real == s for s in secrets):
+        return
+    if not any(s.startswith(real.rstrip("/") + "/") for s in secrets):
+        rules[real] = rules.get(real, 0) | rights
+        return
+    rules[real] = rules.get(real, 0) | landlock.READ_DIR  # list it, read nothing in it
+    try:
+        entries = os.listdir(real)
+    except OSError:
+        return
+    for entry in entries:
+        _grant_tree(os.path.join(real, entry), secrets, rights, rules)
+
+
+def rules(root: Path, gpu: bool = False) -> dict[str, int]:
+    """Path -> Landlock rights for the child of the sandbox at ``root``."""
+    secrets = _secret_roots()
+    found: dict[str, int] = {}
+    prefixes = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
+    for path in [*prefixes, *child_sys_path()]:
+        if os.path.exists(path):
+            _grant_tree(path, secrets, landlock.READ_EXEC, found)
+    for path in SYSTEM_READ:
+        if os.path.exists(path):
+            _grant_tree(path, secrets, landlock.READ_EXEC, found)
+    for exe in {sys.executable, os.path.realpath(sys.executable)}:
+        found[exe] = found.get(exe, 0) | landlock.READ_EXEC
+    for f in SYSTEM_FILES:
+        found[f] = landlock.READ_FILE
+    found[os.devnull] = landlock.READ_FILE | landlock.WRITE_FILE
+    found[str(paths.PACKAGE_DIR)] = landlock.READ_DIR  # imports list folders; files are granted below
+    for f in runtime_files():
+        found[str(f)] = landlock.READ_FILE
+    for name in ("submission", "provided", "reference_provided"):
+        found[str(root / name)] = landlock.READ
+    for name in ("work", "calls"):
+        found[str(root / name)] = landlock.WRITE
+    if gpu:
+        for path in GPU_READ + tuple(
+            p for k in ("CUDA_PATH", "CUDA_HOME") if (p := os.environ.get(k)) and os.path.isabs(p)
+        ):
+            if os.path.exists(path):
+                _grant_tree(path, secrets, landlock.READ_EXEC, found)
+        for dev in GPU_DEVICES:
+            found[dev] = landlock.READ_FILE | landlock.WRITE_FILE | landlock.IOCTL_DEV
+        for lib in os.environ.get("LD_LIBRARY_PATH", "").split(":"):
+            if lib and os.path.isabs(lib) and os.path.exists(lib):
+                _grant_tree(lib, secrets, landlock.READ_EXEC, found)
+    return found
+
+
+def ruleset(root: Path, config: Path, gpu: bool = False) -> landlock.Ruleset:
+    """The Landlock ruleset of one child (its config file included); ``fd`` None without Landlock."""
+    if not landlock.abi():
+        return landlock.Ruleset(None, 0)
+    granted = rules(root, gpu)
+    granted[str(config)] = landlock.READ_FILE
+    return landlock.Ruleset.build(granted)
+
+
+def describe() -> str:
+    """One line for the provenance: the Landlock walls this kernel gives, or their absence."""
+    version = landlock.abi()
+    if not version:
+        return "no Landlock"
+    parts = ["files"]
+    if version >= 4:
+        parts.append("TCP")
+    if version >= 6:
+        parts.append("signals and abstract sockets")
+    return f"Landlock ABI {version} ({', '.join(parts)})"
