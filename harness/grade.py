@@ -27,6 +27,7 @@ from harness.core.ops import OPS
 from harness.options import Options
 from harness.report.common import REPRODUCE
 from harness.sandbox import walls
+from harness.sandbox.budget import Budget
 from harness.sandbox.process import Sandbox
 from harness.sandbox.replies import Reply
 from harness.sandbox.submission import Submission, SubmissionError, detect, locate, python2_hint
@@ -38,6 +39,8 @@ HIDDEN_REPRODUCE = " (with the course's hidden seed in $HARNESS_HIDDEN_SEED)"
 
 # A failure that spoils every later call of the same function: stop calling it.
 FATAL = (protocol.TIMEOUT, protocol.CRASHED, protocol.MEMORY)
+INTEGRITY_RESERVE_S = 30.0
+"""Seconds of the grade's time limit kept for the integrity probes after training."""
 
 
 class Grader:
@@ -300,6 +303,7 @@ def grade(path: str | Path, options: Options | None = None, say=None) -> GradeRe
     """
     options = options or Options()
     started = time.perf_counter()
+    clock = time.monotonic()  # the grade's time limit counts from here (harness.sandbox.budget)
     try:
         options, rubric, detection = choose_profile(path, options)
     except (rubric_mod.RubricError, SubmissionError) as exc:
@@ -319,7 +323,8 @@ def grade(path: str | Path, options: Options | None = None, say=None) -> GradeRe
         specs = [s for s in specs if s.kind != "hidden"]
     kinds = {s.id: s.kind for s in specs}
     try:
-        with Sandbox(submission, options.limits, options.profile, device=options.device) as sb:
+        budget = Budget(options.grade_time_limit, options.function_time_budget, started=clock)
+        with Sandbox(submission, options.limits, options.profile, device=options.device, budget=budget) as sb:
             note = sb.user_note
             walls_note = sb.walls_note
             if not walls.landlock.abi():
@@ -399,30 +404,46 @@ def wants_training(options: Options, rubric: rubric_mod.Rubric) -> bool:
 
 
 def extra_checks(sb, submission, options, rubric, results, notices, kinds, data=None, say=None) -> None:
-    """Checks beyond the per-function catalogue (training; integrity flags)."""
-    if wants_training(options, rubric):
-        estimate = None
-        if options.device == device.CPU:  # the estimate times the CPU's numpy: not a GPU's training
-            estimate = speed.estimate(sb, options, rubric)  # before training: said up front if too slow
-            options = _course_budget(estimate, options, rubric, notices)
-            estimate = dataclasses.replace(estimate, limit_s=options.training.time_limit_s)
-            if estimate.too_slow or estimate.close:
-                notices.append(f"train.lenet {speed.summary(estimate)}")
-                if say is not None:
-                    say(f"train.lenet: {speed.summary(estimate)}\n" + speed.advice(estimate))
-        trained = training_check.run(sb, submission, options, rubric, data)
-        if estimate is not None:
-            trained = dataclasses.replace(trained, extra={**trained.extra, "speed": estimate.to_dict()})
-        results.append(trained)
-        kinds["train.lenet"] = "train"
-        if results[-1].extra.get("device_note"):
-            notices.append(f"train.lenet {results[-1].extra['device_note']}")
-    from harness.checks import integrity  # last: it judges what every check saw, and ends every process
+    """Checks beyond the per-function catalogue (training; integrity flags).
 
-    flags, flag_notices = integrity.run(sb, submission, options, rubric, results)
-    results.extend(flags)
-    notices.extend(flag_notices)
-    kinds.update({f.id: "integrity" for f in flags})
+    The integrity flags run whatever happened before them (an exception of the training
+    check included: the grade is then an autograder error that still carries the flags).
+    """
+    try:
+        if wants_training(options, rubric):
+            estimate = None
+            if options.device == device.CPU:  # the estimate times the CPU's numpy: not a GPU's training
+                estimate = speed.estimate(sb, options, rubric)  # before training: said up front if too slow
+                options = _course_budget(estimate, options, rubric, notices)
+                estimate = dataclasses.replace(estimate, limit_s=options.training.time_limit_s)
+                if estimate.too_slow or estimate.close:
+                    notices.append(f"train.lenet {speed.summary(estimate)}")
+                    if say is not None:
+                        say(f"train.lenet: {speed.summary(estimate)}\n" + speed.advice(estimate))
+            trained = training_check.run(sb, submission, _fit_training(options, sb.budget), rubric, data)
+            if estimate is not None:
+                trained = dataclasses.replace(trained, extra={**trained.extra, "speed": estimate.to_dict()})
+            results.append(trained)
+            kinds["train.lenet"] = "train"
+            if results[-1].extra.get("device_note"):
+                notices.append(f"train.lenet {results[-1].extra['device_note']}")
+    finally:
+        from harness.checks import integrity  # last: it judges what every check saw, and ends every process
+
+        flags, flag_notices = integrity.run(sb, submission, options, rubric, results)
+        results.extend(flags)
+        notices.extend(flag_notices)
+        kinds.update({f.id: "integrity" for f in flags})
+
+
+def _fit_training(options: Options, budget: Budget) -> Options:
+    """The options with the training's time limit cut to what is left of the grade's
+    (less the final evaluation's margin and a reserve for the integrity probes)."""
+    left = budget.left() - training_check.EVAL_MARGIN_S - INTEGRITY_RESERVE_S
+    if left >= options.training.time_limit_s:
+        return options
+    training = dataclasses.replace(options.training, time_limit_s=max(1.0, left))
+    return dataclasses.replace(options, training=training)
 
 
 def _course_budget(estimate, options: Options, rubric, notices: list) -> Options:

@@ -18,6 +18,7 @@ from typing import NoReturn
 
 from harness import profiles
 from harness.core import device
+from harness.sandbox import budget
 from harness.sandbox.privileges import undumpable
 from harness.sandbox.process import Limits
 
@@ -67,6 +68,10 @@ class Options:
     reproduce_as: str | None = None
     """The submission's path as ``reproduce:`` lines name it (``--reproduce-as``; None: as given),
     so that the reader can run them where they read them (``bulk``: ``.``, the student's folder)."""
+    grade_time_limit: float | None = budget.DEFAULT_GRADE_LIMIT_S
+    """Wall-clock seconds of the whole grade (``--grade-time-limit``); None: unlimited."""
+    function_time_budget: float | None = budget.DEFAULT_FUNCTION_BUDGET_S
+    """Cumulative seconds of one function's calls (``--function-time-budget``); None: unlimited."""
 
     @property
     def train(self) -> bool:
@@ -203,6 +208,27 @@ GRADE_OPTIONS: tuple[tuple[str, dict], ...] = (
         ),
     ),
     (
+        "--grade-time-limit",
+        dict(
+            type=positive(float),
+            default=_DEFAULT.grade_time_limit,
+            metavar="SECONDS",
+            help="wall-clock limit of the whole grade: checks not done by then fail with that reason, "
+            f"and training gets what is left (default {_DEFAULT.grade_time_limit:g}: "
+            "Gradescope's default 10 minutes, less one)",
+        ),
+    ),
+    (
+        "--function-time-budget",
+        dict(
+            type=positive(float),
+            default=_DEFAULT.function_time_budget,
+            metavar="SECONDS",
+            help="cumulative time of one function's calls; beyond it the function is not called again "
+            f"(default {_DEFAULT.function_time_budget:g})",
+        ),
+    ),
+    (
         "--device",
         dict(
             choices=(device.CPU, device.CUDA),
@@ -333,6 +359,8 @@ def options_from(args: argparse.Namespace) -> Options:
         ),
         device=usable_device(args.device),
         reproduce_as=getattr(args, "reproduce_as", None),
+        grade_time_limit=args.grade_time_limit,
+        function_time_budget=args.function_time_budget,
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from pathlib import Path
 
@@ -110,7 +111,9 @@ def progress_writer(path: Path, every_s: float = 0.2):
         now = time.monotonic()
         if now - written[0] >= every_s or info["iteration"] == info["iterations"]:
             written[0] = now
-            path.write_text(json.dumps(info, default=float))
+            part = path.with_name(path.name + ".part")  # renamed into place: never read half-written
+            part.write_text(json.dumps(info, default=float))
+            os.replace(part, path)
 
     return progress
 

@@ -38,7 +38,8 @@ from harness import profiles
 from harness.child import protocol
 from harness.core import paths
 from harness.core.ops import OPS
-from harness.sandbox import proctree, walls
+from harness.sandbox import proctree, safejson, walls
+from harness.sandbox.budget import Budget
 from harness.sandbox.privileges import drop_privileges, fresh_uid, unprivileged_user
 from harness.sandbox.replies import Reply, read_reply
 from harness.sandbox.safefiles import (
@@ -136,8 +137,11 @@ class Sandbox:
         profile: str = profiles.DEFAULT,
         env: dict[str, Any] | None = None,
         device: str = "cpu",
+        budget: Budget | None = None,
     ):
         self.submission = submission
+        self.budget = budget or Budget()
+        """The grade's time budgets: no request starts past them (``harness.sandbox.budget``)."""
         self.limits = limits
         self.device = device
         """``cuda``: the children of tasks (training, timing) may use the GPU: cupy is imported
@@ -473,6 +477,22 @@ class Sandbox:
         """
         timeout = self.limits.timeout_s if timeout is None else timeout
         op = request.get("op") if task == "call" else None
+        function = getattr(self.profile, "FUNCTIONS", {}).get(op) if op else None
+        refused = self.budget.refusal(function)
+        if refused:
+            return Reply("timeout", refused)
+        cut = self.budget.clamp(timeout) < timeout
+        timeout = self.budget.clamp(timeout)
+        began = time.monotonic()
+        try:
+            reply = self._run(task, request, arrays, op, timeout, on_progress)
+        finally:
+            self.budget.charge(function, time.monotonic() - began)
+        if cut and reply.status == "timeout":
+            reply.error = f"the grade's time limit of {self.budget.grade_s:g} s was reached during this call"
+        return reply
+
+    def _run(self, task: str, request: dict, arrays: dict, op, timeout: float, on_progress) -> Reply:
         if task != "call" and isinstance(request.get("provided"), list) and request["provided"]:
             # The child refuses reference/: hand it the provided functions alone (see child.serve).
             request = {**request, "reference_folder": self.share_reference(request["provided"])}

@@ -21,6 +21,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from harness.child import protocol
+from harness.sandbox import safejson
 from harness.sandbox.safefiles import open_regular, read_bounded
 
 MAX_REPLY_BYTES = 2**20
@@ -77,7 +78,7 @@ def read_reply(folder: Path, max_array_bytes: int) -> Reply:
     """The validated reply of the request in ``folder``; status ``protocol`` when unreadable."""
     raw = read_bounded(folder / protocol.REPLY, MAX_REPLY_BYTES)
     try:
-        reply = json.loads(raw) if raw is not None else None
+        reply = safejson.loads(raw, MAX_REPLY_BYTES)
         if not isinstance(reply, dict) or not isinstance(reply.get("status"), str):
             raise TypeError("not a reply")
         status: str = reply["status"]

@@ -8,7 +8,7 @@ the held-out labels, and judges the returned class scores with ``training_verdic
 
 from __future__ import annotations
 
-import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -20,10 +20,13 @@ from harness.cases import reference
 from harness.child import lenet_ops, protocol, training
 from harness.core import device
 from harness.core.model import CheckResult, Status
+from harness.sandbox import safejson
 from harness.sandbox.safefiles import read_bounded
 from harness.training import verdict as training_verdict
 
 CHECK_ID = "train.lenet"
+MAX_PROGRESS_BYTES = 1 << 16
+"""Largest ``progress.json`` the grader reads (the child writes about 200 bytes)."""
 EVAL_MARGIN_S = 120.0  # the request's timeout beyond the training's own limit (final evaluation)
 
 
@@ -75,11 +78,23 @@ def run(sb, submission, options, rubric, data=None) -> CheckResult:
             provided=provided,
         )
 
+    unreadable: list[str] = []  # what the child wrote that is not a progress document
+
     def progress(folder: Path) -> None:
+        path = folder / protocol.PROGRESS
+        if unreadable or not os.path.lexists(path):
+            return
         try:
-            _terminal_progress(json.loads(read_bounded(folder / protocol.PROGRESS, 1 << 16) or b"{}"))
-        except (OSError, ValueError, TypeError):
-            pass
+            info = safejson.loads(read_bounded(path, MAX_PROGRESS_BYTES), MAX_PROGRESS_BYTES, "progress.json")
+            if not isinstance(info, dict):
+                raise safejson.ProtocolError("progress.json is not a JSON object")
+        except safejson.ProtocolError as exc:
+            unreadable.append(str(exc))
+            return
+        try:
+            _terminal_progress(info)
+        except (ValueError, TypeError):
+            pass  # a field of the wrong type: no progress line, nothing else
 
     reply = sb.run(
         "train",
@@ -90,6 +105,14 @@ def run(sb, submission, options, rubric, data=None) -> CheckResult:
     )
     if sys.stderr.isatty():
         sys.stderr.write("\n")
+    if unreadable:
+        return _result(
+            Status.ERROR,
+            f"protocol error: {unreadable[0]} (the training's process wrote it; no result of it is used)",
+            start,
+            output=reply.output,
+            provided=provided,
+        )
     if not reply.ok:
         what = "not implemented" if reply.status == protocol.NOT_IMPLEMENTED else reply.error
         details = reply.traceback and "  your traceback:\n" + reply.traceback
