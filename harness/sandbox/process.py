@@ -296,7 +296,7 @@ class Sandbox:
             if user:
                 drop_privileges(user)
                 resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
-            ruleset.enforce()  # last: the Python that starts is already walled in
+            ruleset.enforce(walls.OWN)  # last: the Python that starts is already walled in
 
         return setup
 

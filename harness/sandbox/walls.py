@@ -24,8 +24,19 @@ from harness.child import RUNTIME
 from harness.core import paths
 from harness.sandbox import landlock
 
-SYSTEM_READ = ("/lib", "/lib32", "/lib64", "/usr/lib", "/usr/lib32", "/usr/lib64", "/usr/local/lib")
-"""Shared libraries (and locales) every Python needs."""
+SYSTEM_READ = (
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/usr/lib",
+    "/usr/lib32",
+    "/usr/lib64",
+    "/usr/local/lib",
+    "/sys/devices/system/cpu",
+)
+"""Shared libraries (and locales) every Python needs; the CPU topology BLAS libraries read."""
+OWN = {"/proc/self": landlock.READ}
+"""Opened by the child itself before it is confined: its own ``/proc`` entry (memory maps, status)."""
 SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/localtime", "/dev/urandom", "/dev/random")
 """Single files a Python process reads at start or on use."""
 GPU_DEVICES = ("/dev/nvidiactl", "/dev/nvidia-uvm", "/dev/nvidia-uvm-tools", "/dev/nvidia0")
