@@ -119,6 +119,8 @@ class Ruleset:
     """The kernel's Landlock ABI (0: none)."""
     missing: list = field(default_factory=list)
     """Paths asked for that do not exist (skipped)."""
+    paths: list = field(default_factory=list)
+    """Every path the rules name (with or without Landlock: what the child needs to see)."""
 
     @classmethod
     def build(cls, rules: dict[str, int]) -> Ruleset:
@@ -129,7 +131,7 @@ class Ruleset:
         """
         version = abi()
         if not version:
-            return cls(None, 0)
+            return cls(None, 0, paths=list(rules))
         fs, net, scoped = handled(version)
         attr = _RulesetAttr(fs, net, scoped)
         size = 8 if version < 4 else 16 if version < 6 else 24
@@ -158,7 +160,7 @@ class Ruleset:
         except BaseException:
             os.close(fd)
             raise
-        return cls(int(fd), version, missing)
+        return cls(int(fd), version, missing, list(rules))
 
     def enforce(self, own: dict[str, int] | None = None) -> None:
         """Confine this process and its future children (between fork and exec).

@@ -38,7 +38,7 @@ from harness import profiles
 from harness.child import protocol
 from harness.core import paths
 from harness.core.ops import OPS
-from harness.sandbox import proctree, safejson, walls
+from harness.sandbox import cgroup, namespaces, proctree, safejson, walls
 from harness.sandbox.budget import Budget
 from harness.sandbox.privileges import drop_privileges, fresh_uid, unprivileged_user
 from harness.sandbox.replies import Reply, read_reply
@@ -159,7 +159,19 @@ class Sandbox:
         self.tracker = proctree.Tracker(
             self.token, self.user.uid if self.user and self.user.dedicated else None
         )
-        self.walls_note = walls.describe()
+        self.namespaces = namespaces.available()
+        """Children start in network and mount namespaces of their own (root only)."""
+        self.cgroup, cgroup_note = cgroup.create(
+            f"harness-{self.token[:16]}", limits.memory_bytes, limits.processes
+        )
+        """Every process of the sandbox is in this group (root only), or None."""
+        self.walls_note = "; ".join(
+            [
+                walls.describe(),
+                "network and mount namespaces" if self.namespaces else "no namespaces",
+                cgroup_note,
+            ]
+        )
         """The kernel walls this sandbox's children get (provenance); see ``harness.sandbox.walls``."""
         self.grader_state = grader_files() if self.user is None else None
         if self.user and not self.user.keep_read:
@@ -280,7 +292,8 @@ class Sandbox:
         }
 
     def _preexec(self, ruleset: walls.landlock.Ruleset, address_space: bool = True) -> Callable[[], None]:
-        limits, user = self.limits, self.user
+        limits, user, group = self.limits, self.user, self.cgroup
+        keep = namespaces.keep_under_private([self.root, *ruleset.paths]) if self.namespaces else None
         try:
             cpus = len(os.sched_getaffinity(0))
         except (AttributeError, OSError):
@@ -293,6 +306,10 @@ class Sandbox:
             resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
             resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes, limits.file_bytes))
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+            if group is not None:
+                group.join()
+            if keep is not None:
+                namespaces.enter(keep, limits.disk_bytes)
             if user:
                 drop_privileges(user)
                 resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
@@ -387,6 +404,8 @@ class Sandbox:
 
     def close(self) -> None:
         self._kill()
+        if self.cgroup is not None:
+            self.cgroup.remove()
         try:
             os.close(self._calls_fd)
         except OSError:
