@@ -355,8 +355,9 @@ CASES = [
             + ZEROS,
             header=f"FIXTURES = {str(paths.FIXTURES_DIR)!r}",
         ),
-        hostile=("forward.relu", "integrity.sandbox"),
-        message="refused to submissions",
+        # The listing is refused (the kernel refuses it too): glob finds nothing, the flag names it.
+        hostile=("integrity.sandbox", "forward.relu"),
+        message="grader file",
     ),
     Hostile(
         "imports_the_reference",

@@ -162,6 +162,12 @@ def _on_change(guard: Guard, event, args) -> None:
         guard.check_path(args[1], write=True)
 
 
+def _on_listing(guard: Guard, event, args) -> None:
+    """os.listdir, os.scandir, glob: listing a grader folder is refused (and recorded) like opening it."""
+    if args and args[0] is not None:
+        guard.check_path(args[0], write=False)
+
+
 def _on_process(guard: Guard, event, args) -> None:
     guard.record("started a process", f"{event} {repr(tuple(args))[:150]}")
     raise PermissionError(1, "starting processes is refused to submissions")
@@ -198,6 +204,7 @@ _HANDLERS = {
         ),
         _on_change,
     ),
+    **dict.fromkeys(("os.listdir", "os.scandir"), _on_listing),
     **dict.fromkeys(
         (
             "os.system",
