@@ -13,6 +13,7 @@ the cgroup of a root grader: ``harness.sandbox.namespaces``. Modes and what each
 
 from __future__ import annotations
 
+import glob
 import importlib.util
 import json
 import os
@@ -39,10 +40,12 @@ OWN = {"/proc/self": landlock.READ}
 """Opened by the child itself before it is confined: its own ``/proc`` entry (memory maps, status)."""
 SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/localtime", "/dev/urandom", "/dev/random")
 """Single files a Python process reads at start or on use."""
-GPU_DEVICES = ("/dev/nvidiactl", "/dev/nvidia-uvm", "/dev/nvidia-uvm-tools", "/dev/nvidia0")
-"""Device files CUDA opens (the training child with ``--device cuda`` only)."""
-GPU_READ = ("/proc", "/sys", "/usr/local/cuda", "/etc")
-"""CUDA's driver reads its configuration and the PCI topology from these."""
+GPU_DEVICES = "/dev/nvidia*"
+"""Device files CUDA opens (the training child with ``--device cuda`` only; not yet tried on a
+GPU machine under Landlock: a refusal there makes training fall back to the CPU, saying so)."""
+GPU_READ = ("/proc/driver/nvidia", "/sys/bus/pci", "/sys/devices", "/sys/module", "/usr/local/cuda")
+"""CUDA's driver reads its configuration and the PCI topology from these (not the other
+processes' ``/proc`` entries: the child's own is granted by ``OWN``)."""
 
 NO_LANDLOCK = (
     "this kernel has no Landlock (Linux >= 5.13 with the landlock LSM enabled): the child's "
@@ -144,8 +147,8 @@ def rules(root: Path, gpu: bool = False) -> dict[str, int]:
         ):
             if os.path.exists(path):
                 _grant_tree(path, secrets, landlock.READ_EXEC, found)
-        for dev in GPU_DEVICES:
-            found[dev] = landlock.READ_FILE | landlock.WRITE_FILE | landlock.IOCTL_DEV
+        for dev in glob.glob(GPU_DEVICES):
+            found[dev] = landlock.READ_FILE | landlock.WRITE_FILE | landlock.IOCTL_DEV | landlock.READ_DIR
         for lib in os.environ.get("LD_LIBRARY_PATH", "").split(":"):
             if lib and os.path.isabs(lib) and os.path.exists(lib):
                 _grant_tree(lib, secrets, landlock.READ_EXEC, found)
