@@ -619,3 +619,24 @@ def test_the_attack_succeeds_without_landlock(name, targets, tmp_path, monkeypat
 def test_corpus_size():
     """Issue #14 asks for at least 15 new hostile submissions, one per attack."""
     assert len(ATTACKS) >= 15
+
+
+NAMESPACE_WALLS = ("sends_the_reference_over_tcp", "talks_to_an_abstract_socket", "writes_outside_its_folder")
+
+
+@pytest.mark.skipif(not namespaces.available(), reason="namespaces are a root grader's wall")
+@pytest.mark.parametrize("name", NAMESPACE_WALLS)
+def test_namespaces_hold_without_landlock(name, targets, tmp_path, monkeypatch):
+    """Each wall on its own: with Landlock off, the network namespace and the private /tmp
+    still stop what gets through with both off (``test_the_attack_succeeds_without_landlock``)."""
+    found, sockets = targets
+    attack = next(a for a in ATTACKS if a.name == name)
+    monkeypatch.setattr(landlock, "_ABI", [0])
+    report = grade(build(tmp_path / "submission", source(attack, found)), options_of(options_spec(attack)))
+    printed = "".join(c.output for c in report.checks)
+    assert not nothing_reached(found, sockets)
+    if name == "writes_outside_its_folder":  # it writes -- into a /tmp that vanishes with the sandbox
+        assert "No such file or directory" in printed, printed[:2000]
+    else:
+        assert "refused" in printed and "LEAK" not in printed, printed[:2000]
+    assert "network and mount namespaces" in report.provenance["walls"]
