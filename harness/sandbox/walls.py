@@ -54,50 +54,75 @@ NO_LANDLOCK = (
 )
 """The notice of a grade whose child ran without Landlock (also in the provenance)."""
 
-_CHILD_PATH: list[list[str]] = []
+_CHILD_PYTHON: list[dict] = []
 
 
-def child_sys_path() -> list[str]:
-    """The ``sys.path`` of ``python -I`` with this interpreter (cached; one short process)."""
-    if not _CHILD_PATH:
+def child_python() -> dict:
+    """What ``python -I`` with this interpreter sees (cached; one short process): its
+    ``sys.path`` (``path``) and the folder of the ``harness`` package it imports
+    (``harness``) -- the grader's own, or another install (an editable one) when the grader
+    runs from a copy such as a Gradescope bundle's."""
+    if not _CHILD_PYTHON:
+        probe = (
+            "import sys, json, importlib.util; spec = importlib.util.find_spec('harness'); "
+            "print(json.dumps({'path': sys.path, 'harness': spec and spec.submodule_search_locations "
+            "and list(spec.submodule_search_locations)}))"
+        )
         out = subprocess.run(
-            [sys.executable, "-I", "-c", "import sys, json; print(json.dumps(sys.path))"],
+            [sys.executable, "-I", "-c", probe],
             capture_output=True,
             text=True,
             timeout=60,
             check=True,
             cwd="/",
         ).stdout
-        _CHILD_PATH.append([p for p in json.loads(out) if os.path.isabs(p)])
-    return _CHILD_PATH[0]
+        found = json.loads(out)
+        _CHILD_PYTHON.append(
+            {
+                "path": [p for p in found["path"] if os.path.isabs(p)],
+                "harness": [os.path.realpath(p) for p in found.get("harness") or []],
+            }
+        )
+    return _CHILD_PYTHON[0]
+
+
+def child_sys_path() -> list[str]:
+    """The ``sys.path`` of ``python -I`` with this interpreter."""
+    return child_python()["path"]
+
+
+def _packages() -> list[Path]:
+    """The harness package folders a child may import its runtime from (the grader's first)."""
+    found = [paths.PACKAGE_DIR.resolve()]
+    for p in child_python()["harness"]:
+        if Path(p) not in found:
+            found.append(Path(p))
+    return found
 
 
 def runtime_files() -> list[Path]:
     """The files of the child runtime's modules (sources and their cached bytecode)."""
     files = []
-    for name in RUNTIME:
-        rel = Path(*name.split(".")[1:])
-        base = paths.PACKAGE_DIR / rel
-        source = base / "__init__.py" if base.is_dir() else base.with_suffix(".py")
-        files.append(source)
-        cached = importlib.util.cache_from_source(str(source))
-        if os.path.exists(cached):
-            files.append(Path(cached))
+    for package in _packages():
+        for name in RUNTIME:
+            base = package / Path(*name.split(".")[1:])
+            source = base / "__init__.py" if base.is_dir() else base.with_suffix(".py")
+            files.append(source)
+            cached = importlib.util.cache_from_source(str(source))
+            if os.path.exists(cached):
+                files.append(Path(cached))
     return files
 
 
 def _secret_roots() -> list[str]:
     """Folders the child must not read anything under (the runtime's files are granted one by one):
-    the harness package, and the repository around it (reference, fixtures, tests, ``.git``)."""
-    found = [
-        paths.PACKAGE_DIR,
-        paths.REFERENCE_DIR,
-        paths.FIXTURES_DIR,
-        paths.ROOT / "tests",
-        paths.ROOT / ".git",
-    ]
-    if any((paths.ROOT / name).exists() for name in (".git", "reference", "fixtures", "pyproject.toml")):
-        found.append(paths.ROOT)  # a checkout, not a site-packages folder
+    each harness package, and the repository around it (reference, fixtures, tests, ``.git``)."""
+    found: list[Path] = [paths.REFERENCE_DIR, paths.FIXTURES_DIR]
+    for package in _packages():
+        root = package.parent
+        found += [package, root / "reference", root / "fixtures", root / "tests", root / ".git"]
+        if any((root / name).exists() for name in (".git", "reference", "fixtures", "pyproject.toml")):
+            found.append(root)  # a checkout, not a site-packages folder
     return [os.path.realpath(p) for p in found]
 
 
@@ -134,7 +159,8 @@ def rules(root: Path, gpu: bool = False) -> dict[str, int]:
     for f in SYSTEM_FILES:
         found[f] = landlock.READ_FILE
     found[os.devnull] = landlock.READ_FILE | landlock.WRITE_FILE
-    found[str(paths.PACKAGE_DIR)] = landlock.READ_DIR  # imports list folders; files are granted below
+    for package in _packages():
+        found[str(package)] = landlock.READ_DIR  # imports list folders; files are granted below
     for f in runtime_files():
         found[str(f)] = landlock.READ_FILE
     for name in ("submission", "provided", "reference_provided"):
