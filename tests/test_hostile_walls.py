@@ -446,7 +446,7 @@ def options_spec(attack: Attack | None) -> dict:
     training = extra.pop("training", TrainOptions(enabled=False))
     return {
         "only": [*only, HONEST],
-        "timeout": extra.pop("timeout", 2.0),
+        "timeout": extra.pop("timeout", 5.0),  # none of these hangs; a loaded CI machine starts slowly
         "training": {"enabled": training.enabled, "iterations": training.iterations},
         **extra,
     }
@@ -611,7 +611,7 @@ def test_the_attack_succeeds_without_landlock(name, targets, tmp_path, monkeypat
     for p in (f"/tmp/{found['mark']}-x", f"/dev/shm/{found['mark']}"):
         Path(p).unlink(missing_ok=True)
     printed = "".join(c.output for c in report.checks)
-    assert "LEAK" in printed or reached, printed[:2000]
+    assert "LEAK" in printed or reached, (printed[:2000], [(c.id, c.message) for c in report.checks])
     assert walls.NO_LANDLOCK in report.notices
     assert report.provenance["walls"].startswith("no Landlock")
 

@@ -165,6 +165,8 @@ class Sandbox:
             f"harness-{self.token[:16]}", limits.memory_bytes, limits.processes
         )
         """Every process of the sandbox is in this group (root only), or None."""
+        if self.user and self.user.keep_read and walls.landlock.abi():
+            self.user_note += "; Landlock limits its reads to Python, its packages and its own sandbox"
         self.walls_note = "; ".join(
             [
                 walls.describe(),
