@@ -26,7 +26,7 @@ from harness.core.model import CheckResult, GradeReport, Status
 from harness.core.ops import OPS
 from harness.options import Options
 from harness.report.common import REPRODUCE
-from harness.sandbox import walls
+from harness.sandbox import landlock, walls
 from harness.sandbox.budget import Budget
 from harness.sandbox.process import Sandbox
 from harness.sandbox.replies import Reply
@@ -327,7 +327,7 @@ def grade(path: str | Path, options: Options | None = None, say=None) -> GradeRe
         with Sandbox(submission, options.limits, options.profile, device=options.device, budget=budget) as sb:
             note = sb.user_note
             walls_note = sb.walls_note
-            if not walls.landlock.abi():
+            if not landlock.abi():
                 notices.append(walls.NO_LANDLOCK)
             grader = Grader(submission, options, rubric)
             for op_name in prof.FUNCTIONS:

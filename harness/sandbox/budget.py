@@ -34,7 +34,7 @@ class Budget:
     """Cumulative seconds of the calls of one function (None: unlimited)."""
     started: float = field(default_factory=time.monotonic)
     """When the grade started (``time.monotonic``)."""
-    spent: dict = field(default_factory=dict)
+    spent: dict[str, float] = field(default_factory=dict)
     """Function name -> seconds its calls took so far."""
 
     def left(self) -> float:

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 
 
-def _mounts() -> list[tuple[str, str, set]]:
+def _mounts() -> list[tuple[str, str, set[str]]]:
     """``(mount point, type, options)`` of each cgroup file system."""
     found = []
     try:
@@ -50,7 +50,7 @@ def _own(controller: str) -> str:
 class Group:
     """The sandbox's group: one folder per hierarchy it lives in."""
 
-    folders: list = field(default_factory=list)
+    folders: list[str] = field(default_factory=list)
     """One folder per hierarchy (one with cgroup v2; memory and pids with v1)."""
     version: int = 2
     """1 or 2."""
@@ -85,7 +85,7 @@ class Group:
                     time.sleep(0.02)
 
 
-def _write(folder: str, name: str, value) -> bool:
+def _write(folder: str, name: str, value: int) -> bool:
     try:
         with open(os.path.join(folder, name), "w") as f:
             f.write(str(value))
@@ -119,12 +119,12 @@ def create(name: str, memory_bytes: int, processes: int) -> tuple[Group | None, 
             _write(folder, "memory.swap.max", 0)
             return Group([folder], 2), f"cgroup v2 ({memory_bytes >> 20} MiB, {processes} processes in all)"
         Group([folder]).remove()
-    folders = []
+    folders: list[str] = []
     for controller in ("memory", "pids"):
-        point = next((p for p, t, opts in mounts if t == "cgroup" and controller in opts), None)
-        if point is None:
+        found = next((p for p, t, opts in mounts if t == "cgroup" and controller in opts), None)
+        if found is None:
             break
-        folder = os.path.join(point, _own(controller).lstrip("/"), name)
+        folder = os.path.join(found, _own(controller).lstrip("/"), name)
         try:
             os.mkdir(folder, 0o755)
         except OSError:

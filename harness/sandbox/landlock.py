@@ -117,9 +117,9 @@ class Ruleset:
     """The ruleset's descriptor (close-on-exec), or None without Landlock."""
     abi: int
     """The kernel's Landlock ABI (0: none)."""
-    missing: list = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
     """Paths asked for that do not exist (skipped)."""
-    paths: list = field(default_factory=list)
+    paths: list[str] = field(default_factory=list)
     """Every path the rules name (with or without Landlock: what the child needs to see)."""
 
     @classmethod

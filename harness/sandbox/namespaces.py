@@ -42,7 +42,7 @@ def available() -> bool:
     return os.geteuid() == 0 and platform.machine() in _SYSCALLS and os.path.isdir("/proc/self/ns")
 
 
-def keep_under_private(paths) -> list[str]:
+def keep_under_private(paths: list[str | os.PathLike[str]]) -> list[str]:
     """The outermost of ``paths`` that lie under a folder ``enter`` replaces (bind-mounted back)."""
     inside = sorted(
         {os.path.realpath(p) for p in paths if any(os.path.realpath(p).startswith(d + "/") for d in PRIVATE)}

@@ -38,7 +38,7 @@ from harness import profiles
 from harness.child import protocol
 from harness.core import paths
 from harness.core.ops import OPS
-from harness.sandbox import cgroup, namespaces, proctree, safejson, walls
+from harness.sandbox import cgroup, landlock, namespaces, proctree, walls
 from harness.sandbox.budget import Budget
 from harness.sandbox.privileges import drop_privileges, fresh_uid, unprivileged_user
 from harness.sandbox.replies import Reply, read_reply
@@ -165,7 +165,7 @@ class Sandbox:
             f"harness-{self.token[:16]}", limits.memory_bytes, limits.processes
         )
         """Every process of the sandbox is in this group (root only), or None."""
-        if self.user and self.user.keep_read and walls.landlock.abi():
+        if self.user and self.user.keep_read and landlock.abi():
             self.user_note += "; Landlock limits its reads to Python, its packages and its own sandbox"
         self.walls_note = "; ".join(
             [
@@ -293,7 +293,7 @@ class Sandbox:
             "report_names": list(REPORT_NAMES),
         }
 
-    def _preexec(self, ruleset: walls.landlock.Ruleset, address_space: bool = True) -> Callable[[], None]:
+    def _preexec(self, ruleset: landlock.Ruleset, address_space: bool = True) -> Callable[[], None]:
         limits, user, group = self.limits, self.user, self.cgroup
         keep = namespaces.keep_under_private([self.root, *ruleset.paths]) if self.namespaces else None
         try:
@@ -440,7 +440,8 @@ class Sandbox:
         """
         import ast
 
-    def _preexec(self, ruleset: walls.landlock.Ruleset, address_space: bool = True) -> Callable[[], None]:
+        folder = self.root / "reference_provided"  # made in _prepare: the child's walls name it
+        modules: dict[str, set[str]] = {}
         for name in names:
             module = getattr(self.profile, "MODULES", {}).get(name)
             if module:
@@ -501,7 +502,7 @@ class Sandbox:
         function = getattr(self.profile, "FUNCTIONS", {}).get(op) if op else None
         refused = self.budget.refusal(function)
         if refused:
-            return Reply("timeout", refused)
+            return Reply(protocol.TIMEOUT, refused)
         cut = self.budget.clamp(timeout) < timeout
         timeout = self.budget.clamp(timeout)
         began = time.monotonic()
@@ -509,11 +510,19 @@ class Sandbox:
             reply = self._run(task, request, arrays, op, timeout, on_progress)
         finally:
             self.budget.charge(function, time.monotonic() - began)
-        if cut and reply.status == "timeout":
+        if cut and reply.status == protocol.TIMEOUT:
             reply.error = f"the grade's time limit of {self.budget.grade_s:g} s was reached during this call"
         return reply
 
-    def _run(self, task: str, request: dict, arrays: dict, op, timeout: float, on_progress) -> Reply:
+    def _run(
+        self,
+        task: str,
+        request: dict[str, Any],
+        arrays: dict[str, Any],
+        op: str | None,
+        timeout: float,
+        on_progress: Callable[[Path], None] | None,
+    ) -> Reply:
         if task != "call" and isinstance(request.get("provided"), list) and request["provided"]:
             # The child refuses reference/: hand it the provided functions alone (see child.serve).
             request = {**request, "reference_folder": self.share_reference(request["provided"])}

@@ -11,7 +11,6 @@ read is status ``protocol``, never an exception. Field and file names are those 
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from dataclasses import dataclass, field

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 import numpy as np
 
@@ -31,7 +32,9 @@ def depth(raw: bytes) -> int:
     return int(np.cumsum(steps).max()) if steps.size else 0
 
 
-def loads(raw: bytes | None, max_bytes: int, what: str = "the child's reply", max_depth: int = MAX_DEPTH):
+def loads(
+    raw: bytes | None, max_bytes: int, what: str = "the child's reply", max_depth: int = MAX_DEPTH
+) -> Any:
     """The JSON value in ``raw`` (``None``: the file was missing or not a regular file)."""
     if raw is None:
         raise ProtocolError(f"{what} was missing, not a regular file, or larger than {max_bytes} bytes")

@@ -54,10 +54,10 @@ NO_LANDLOCK = (
 )
 """The notice of a grade whose child ran without Landlock (also in the provenance)."""
 
-_CHILD_PYTHON: list[dict] = []
+_CHILD_PYTHON: list[dict[str, list[str]]] = []
 
 
-def child_python() -> dict:
+def child_python() -> dict[str, list[str]]:
     """What ``python -I`` with this interpreter sees (cached; one short process): its
     ``sys.path`` (``path``) and the folder of the ``harness`` package it imports
     (``harness``) -- the grader's own, or another install (an editable one) when the grader
@@ -126,7 +126,7 @@ def _secret_roots() -> list[str]:
     return [os.path.realpath(p) for p in found]
 
 
-def _grant_tree(path: str, secrets: list[str], rights: int, rules: dict) -> None:
+def _grant_tree(path: str, secrets: list[str], rights: int, rules: dict[str, int]) -> None:
     """Grant ``path`` whole, or, when a secret folder lies under it, its other entries one by one."""
     real = os.path.realpath(path)
     if any(real == s for s in secrets):
@@ -156,8 +156,8 @@ def rules(root: Path, gpu: bool = False) -> dict[str, int]:
             _grant_tree(path, secrets, landlock.READ_EXEC, found)
     for exe in {sys.executable, os.path.realpath(sys.executable)}:
         found[exe] = found.get(exe, 0) | landlock.READ_EXEC
-    for f in SYSTEM_FILES:
-        found[f] = landlock.READ_FILE
+    for name in SYSTEM_FILES:
+        found[name] = landlock.READ_FILE
     found[os.devnull] = landlock.READ_FILE | landlock.WRITE_FILE
     for package in _packages():
         found[str(package)] = landlock.READ_DIR  # imports list folders; files are granted below
