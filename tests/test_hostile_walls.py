@@ -381,7 +381,7 @@ def targets(tmp_path_factory):
     abstract.listen(8)
     abstract.setblocking(False)
     decoy = subprocess.Popen(
-        [sys.executable, "-c", "import time; time.sleep(600)", "--hidden-seed", "4242427"],
+        [sys.executable, "-c", "import time; time.sleep(7200)", "--hidden-seed", "4242427"],
         stdin=subprocess.DEVNULL,
     )
     found = {
