@@ -125,7 +125,8 @@ def test_integrity_flags_run_when_the_training_check_raises(monkeypatch):
 
     results: list = []
     with pytest.raises(RuntimeError):
-        grade_mod.extra_checks(FakeSandbox(), None, Options(), None, results, [], {})
+        # device cuda: no speed estimate before training (it would grade the reference first)
+        grade_mod.extra_checks(FakeSandbox(), None, Options(device="cuda"), None, results, [], {})
     assert ran == [0] and results[-1].id == "integrity.sandbox"
 
 

@@ -20,7 +20,10 @@ RUNTIME = (
     "harness.core.device",
     "harness.core.loader",
     "harness.core.ops",
+    "harness.core.outputs",
+    "harness.core.paths",
     "harness.profiles",
+    "harness.profiles.cs231n",
     "harness.profiles.dictapi",
 )
 """Every harness module the child may import."""
