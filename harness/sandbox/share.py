@@ -21,7 +21,9 @@ from __future__ import annotations
 import ast
 import builtins
 import copy
+from collections.abc import Collection, Iterable
 from pathlib import Path
+from typing import Any
 
 from harness.core import paths
 
@@ -46,9 +48,9 @@ class _Library:
         self.trees = {p.stem: ast.parse(p.read_text(), str(p)) for p in sorted(folder.glob("*.py"))}
         self.symbols = {m: self._symbols(m, tree) for m, tree in self.trees.items()}
 
-    def _symbols(self, module: str, tree: ast.Module) -> dict:
+    def _symbols(self, module: str, tree: ast.Module) -> dict[str, tuple[Any, ...]]:
         """name -> ('def', node) | ('assign', node) | ('internal', module, name) | ('external', import node)."""
-        table: dict = {}
+        table: dict[str, tuple[Any, ...]] = {}
         for node in tree.body:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 table[node.name] = ("def", node)
@@ -105,7 +107,7 @@ class _Library:
         module = module or self.home(function)
         root = self.resolve(module, function)
         names = {root: function}  # (module, name) -> name in the shared module
-        nodes: list = []  # (module, node) in the order found; written in source order below
+        nodes: list[tuple[str, Any]] = []  # (module, node) in the order found; written in source order below
         imports: dict[str, ast.stmt] = {}
         todo = [root]
         while todo:
@@ -131,7 +133,7 @@ class _Library:
                     todo.append(target)
         order = {m: i for i, m in enumerate(self.trees)}
         nodes.sort(key=lambda mn: (mn[0] != root[0], order[mn[0]], mn[1].lineno))
-        body: list = [imports[k] for k in sorted(imports)]
+        body: list[ast.stmt] = [imports[k] for k in sorted(imports)]
         for mod, node in nodes:
             mapping = {
                 local: names[self.resolve(mod, local)]
@@ -195,7 +197,8 @@ class _Renamer(ast.NodeTransformer):
                 node.args = self.visit(node.args)  # default values are read at module level
             return node
         self.local = set()
-        return self.visit(node)
+        visited: ast.stmt = self.visit(node)
+        return visited
 
     def visit_Name(self, node: ast.Name) -> ast.Name:
         if node.id in self.mapping and node.id not in self.local:
@@ -207,7 +210,7 @@ class _Renamer(ast.NodeTransformer):
         return node
 
 
-def check_self_contained(source: str, reference_modules) -> None:
+def check_self_contained(source: str, reference_modules: Collection[str]) -> None:
     """Raise ``ShareError`` unless every name the module's code reads is bound in the module or
     a builtin, and every import (anywhere in it) is of a module outside ``reference_modules``."""
     tree = ast.parse(source)
@@ -234,12 +237,15 @@ def check_self_contained(source: str, reference_modules) -> None:
         if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
             local = _bound_in(fn)
             for n in ast.walk(fn):
-                free = isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id not in local
-                if free and n.id not in top:
+                if not isinstance(n, ast.Name) or not isinstance(n.ctx, ast.Load):
+                    continue
+                if n.id not in local and n.id not in top:
                     raise ShareError(f"a shared copy reads {n.id!r}, which it does not define")
 
 
-def write_provided(names, profile, folder: Path, source: Path = paths.REFERENCE_DIR) -> list[Path]:
+def write_provided(
+    names: Iterable[str], profile: Any, folder: Path, source: Path = paths.REFERENCE_DIR
+) -> list[Path]:
     """Write one self-contained module per function of ``names`` into ``folder``; return their paths.
 
     ``profile.MODULES`` says where each function lives in the reference (else it is searched for).
