@@ -246,8 +246,8 @@ class OpError(Exception):
     """A function returned something training cannot use (wrong shape, not an array)."""
 
 
-class _Stop(Exception):
-    """Internal: leave the loop (time limit, non-finite value)."""
+class Stop(Exception):
+    """Leave the loop (time limit, non-finite value); the grader's replay (training.replay) catches it too."""
 
 
 def dataset(
@@ -273,7 +273,7 @@ def dataset(
 # ---- Calling the layers -------------------------------------------------------------------
 
 
-class _Net:
+class Net:
     """Runs canonical ops through ``call``, validating outputs and keeping a trace of the batch."""
 
     def __init__(self, call: Call, check_time: Callable[[], None] = lambda: None, xp=np):
@@ -394,7 +394,7 @@ def batch_order(config: TrainConfig, n: int):
         pos += bs
 
 
-def held_out_scores(net: _Net, params: dict, x: np.ndarray, batch: int, xp=np) -> np.ndarray:
+def held_out_scores(net: Net, params: dict, x: np.ndarray, batch: int, xp=np) -> np.ndarray:
     """(10, m) class scores of the digits ``x`` (784, m) through ``net``'s forward passes, ``batch``
     digits per call: the child's scoring along the way, and the grader's with the reference."""
     chunks = []
@@ -435,10 +435,10 @@ def train(
     array module the layers get their arrays from (cupy: the whole run on the GPU); the
     outcome's arrays are numpy either way.
     """
-    run = _Run(call, xp.asarray(x_eval), config or TrainConfig(), progress, clock, xp)
+    run = Run(call, xp.asarray(x_eval), config or TrainConfig(), progress, clock, xp)
     try:
         run.loop(xp.asarray(x_train), np.asarray(y_train))
-    except _Stop as stop:
+    except Stop as stop:
         run.status = str(stop)
         if run.status == NON_FINITE:
             run.failure = _non_finite_report(run.net.trace, run.params, run.phase, len(run.loss))
@@ -457,13 +457,13 @@ def train(
     return run.outcome()
 
 
-class _Run:
+class Run:
     """The state of one training run."""
 
     def __init__(self, call: Call, x_eval: np.ndarray, cfg: TrainConfig, progress, clock, xp=np):
         self.cfg, self.x_eval, self.progress, self.clock, self.xp = cfg, x_eval, progress, clock, xp
         self.start = clock()
-        self.net = _Net(call, self.check_time, xp)
+        self.net = Net(call, self.check_time, xp)
         self.params = init_params(cfg.seed, xp)
         self.initial_w = {layer: self.params[layer]["w"].copy() for layer in LAYERS}
         self.inc = {
@@ -496,7 +496,7 @@ class _Run:
             and self.projection(elapsed) > cfg.give_up_factor * cfg.time_limit_s
         )
         if elapsed > cfg.time_limit_s or hopeless:
-            raise _Stop(TIME_LIMIT)
+            raise Stop(TIME_LIMIT)
 
     def loop(self, x_train: np.ndarray, y_train: np.ndarray) -> None:
         cfg = self.cfg
@@ -561,7 +561,7 @@ class _Run:
             and all(map(math.isfinite, norms))
             and all(bool(xp.isfinite(g["b"]).all()) for g in grads.values())
         ):
-            raise _Stop(NON_FINITE)
+            raise Stop(NON_FINITE)
         _count_dead(self.net.trace, self.dead)
         for layer, norm in zip(LAYERS, norms):
             self.zero_grad[layer] += norm == 0
@@ -590,7 +590,7 @@ class _Run:
         """(10, m) class scores of the first m held-out digits, eval_batch digits per forward call."""
         scores = held_out_scores(self.net, self.params, self.x_eval[:, :m], self.cfg.eval_batch, self.xp)
         if not bool(self.xp.isfinite(scores).all()):
-            raise _Stop(NON_FINITE)
+            raise Stop(NON_FINITE)
         return scores
 
     def feature_maps(self) -> tuple[np.ndarray | None, list]:

@@ -10,7 +10,7 @@ the parameters it trained; the grader
   child returned for its start: forward, loss and backward by the submission's own functions,
   each call a request to the sandbox like a unit check's (``Sandbox.call``, one child for the
   iteration), the provided functions as the reference's, in the grader, and the SGD update by
-  the training loop's own code (``training._Run.step``). The result must equal the parameters
+  the training loop's own code (``training.Run.step``). The result must equal the parameters
   the child returned after that iteration, to ``REPLAY_RTOL``.
 
 What this does not prove: that the iterations after the replayed one used the same functions
@@ -45,8 +45,8 @@ class _Unusable:
         self.what = what
 
 
-def reference_net(prof) -> training._Net:
-    """A ``_Net`` over the reference's functions, in the grader's own process."""
+def reference_net(prof) -> training.Net:
+    """A ``Net`` over the reference's functions, in the grader's own process."""
     from harness.cases import reference
 
     fns = reference.functions()
@@ -54,7 +54,7 @@ def reference_net(prof) -> training._Net:
     def call(op_name, params, arrays):
         return prof.call(fns, op_name, params, {k: v.copy() for k, v in arrays.items()})[0]
 
-    return training._Net(call)
+    return training.Net(call)
 
 
 def scores(prof, params: dict, x_eval: np.ndarray, config: training.TrainConfig) -> np.ndarray:
@@ -85,7 +85,7 @@ def replay(sb, prof, provided, outcome: training.TrainOutcome, config, x_train, 
     if it != config.replay_at:
         return f"the training returned no state for iteration {config.replay_at + 1}"
     batch = next(b for i, b in enumerate(training.batch_order(config, len(y_train))) if i == it)
-    run = training._Run(_sandbox_call(sb, prof, provided), x_train[:, :0], config, None, lambda: 0.0)
+    run = training.Run(_sandbox_call(sb, prof, provided), x_train[:, :0], config, None, lambda: 0.0)
     run.params = {layer: {k: p[k].copy() for k in ("w", "b")} for layer, p in state["before"].items()}
     run.inc = {layer: {k: p[k].copy() for k in ("w", "b")} for layer, p in state["momentum"].items()}
     try:
@@ -93,7 +93,7 @@ def replay(sb, prof, provided, outcome: training.TrainOutcome, config, x_train, 
             run.step(it, np.ascontiguousarray(x_train[:, batch]), np.asarray(y_train[batch]))
     except ReplayError as exc:
         return f"replaying iteration {it + 1} with your functions failed: {exc}"
-    except (training.OpError, training._Stop) as exc:
+    except (training.OpError, training.Stop) as exc:
         return f"replaying iteration {it + 1} with your functions failed: {exc or 'a non-finite value'}"
     for layer, after in state["after"].items():
         for k in ("w", "b"):
