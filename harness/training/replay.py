@@ -49,12 +49,7 @@ def reference_net(prof) -> training.Net:
     """A ``Net`` over the reference's functions, in the grader's own process."""
     from harness.cases import reference
 
-    fns = reference.functions()
-
-    def call(op_name, params, arrays):
-        return prof.call(fns, op_name, params, {k: v.copy() for k, v in arrays.items()})[0]
-
-    return training.Net(call)
+    return training.Net(reference.caller(prof))
 
 
 def scores(prof, params: dict, x_eval: np.ndarray, config: training.TrainConfig) -> np.ndarray:
