@@ -400,7 +400,8 @@ def extra_checks(sb, submission, options, rubric, results, notices, kinds, data=
         if options.device == device.CPU:  # the estimate times the CPU's numpy: not a GPU's training
             estimate = speed.estimate(sb, options, rubric)  # before training: said up front if too slow
             options = _course_budget(estimate, options, rubric, notices)
-            estimate = dataclasses.replace(estimate, limit_s=options.training.time_limit_s)
+            limit_s = training_check.config_from(options, rubric).time_limit_s  # option, else rubric
+            estimate = dataclasses.replace(estimate, limit_s=limit_s)
             if estimate.too_slow or estimate.close:
                 notices.append(f"train.lenet {speed.summary(estimate)}")
                 if say is not None:
