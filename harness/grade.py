@@ -415,12 +415,15 @@ def extra_checks(sb, submission, options, rubric, results, notices, kinds, data=
             if options.device == device.CPU:  # the estimate times the CPU's numpy: not a GPU's training
                 estimate = speed.estimate(sb, options, rubric)  # before training: said up front if too slow
                 options = _course_budget(estimate, options, rubric, notices)
-                estimate = dataclasses.replace(estimate, limit_s=options.training.time_limit_s)
+                limit_s = training_check.config_from(options, rubric).time_limit_s  # option, else rubric
+                estimate = dataclasses.replace(estimate, limit_s=limit_s)
                 if estimate.too_slow or estimate.close:
                     notices.append(f"train.lenet {speed.summary(estimate)}")
                     if say is not None:
                         say(f"train.lenet: {speed.summary(estimate)}\n" + speed.advice(estimate))
-            trained = training_check.run(sb, submission, _fit_training(options, sb.budget), rubric, data)
+            trained = training_check.run(
+                sb, submission, _fit_training(options, rubric, sb.budget), rubric, data
+            )
             if estimate is not None:
                 trained = dataclasses.replace(trained, extra={**trained.extra, "speed": estimate.to_dict()})
             results.append(trained)
@@ -436,11 +439,11 @@ def extra_checks(sb, submission, options, rubric, results, notices, kinds, data=
         kinds.update({f.id: "integrity" for f in flags})
 
 
-def _fit_training(options: Options, budget: Budget) -> Options:
+def _fit_training(options: Options, rubric: rubric_mod.Rubric, budget: Budget) -> Options:
     """The options with the training's time limit cut to what is left of the grade's
     (less the final evaluation's margin and a reserve for the integrity probes)."""
     left = budget.left() - training_check.EVAL_MARGIN_S - INTEGRITY_RESERVE_S
-    if left >= options.training.time_limit_s:
+    if left >= training_check.config_from(options, rubric).time_limit_s:
         return options
     training = dataclasses.replace(options.training, time_limit_s=max(1.0, left))
     return dataclasses.replace(options, training=training)

@@ -34,10 +34,13 @@ class TrainOptions:
     """Run the training check (``--no-train`` turns it off)."""
     data: str | None = None
     """Training data (``--data``): the course's ``mnist_all.mat``, IDX files or an ``.npz``; None: shipped digits."""
-    iterations: int = 500
-    """SGD iterations of batch 64 (``--train-iterations``)."""
-    time_limit_s: float = 300.0
-    """Wall-clock limit of the training check (``--train-time-limit``)."""
+    iterations: int | None = None
+    """SGD iterations of batch 64 (``--train-iterations``); None: the rubric's budget."""
+    time_limit_s: float | None = None
+    """Wall-clock limit of the training (``--train-time-limit``); None: the rubric's budget."""
+    give_up_factor: float | None = None
+    """Stop a run whose projected time exceeds this multiple of the limit, without grading what
+    it learned (``--train-give-up``); None: train until the limit."""
 
 
 @dataclass(frozen=True)
@@ -185,18 +188,29 @@ GRADE_OPTIONS: tuple[tuple[str, dict], ...] = (
         "--train-time-limit",
         dict(
             type=positive(float),
-            default=TrainOptions.time_limit_s,
+            default=None,
             metavar="SECONDS",
-            help=f"wall-clock limit of the training check (default {TrainOptions.time_limit_s:g})",
+            help="wall-clock limit of the training; a slower run is graded on what it learned by "
+            "then (default: the rubric's budget)",
         ),
     ),
     (
         "--train-iterations",
         dict(
             type=positive(int),
-            default=TrainOptions.iterations,
+            default=None,
             metavar="N",
-            help=f"SGD iterations of batch 64 in the training check (default {TrainOptions.iterations})",
+            help="SGD iterations of batch 64 in the training check (default: the rubric's budget)",
+        ),
+    ),
+    (
+        "--train-give-up",
+        dict(
+            type=positive(float),
+            default=None,
+            metavar="FACTOR",
+            help="stop training early, without credit, once the projected time exceeds FACTOR x "
+            "the time limit (default: train until the limit and grade what was learned)",
         ),
     ),
     (
@@ -215,7 +229,7 @@ GRADE_OPTIONS: tuple[tuple[str, dict], ...] = (
             metavar="SECONDS",
             help="wall-clock limit of the whole grade: checks not done by then fail with that reason, "
             f"and training gets what is left (default {_DEFAULT.grade_time_limit:g}: "
-            "Gradescope's default 10 minutes, less one)",
+            "a 15-minute Gradescope timeout, less one)",
         ),
     ),
     (
@@ -356,6 +370,7 @@ def options_from(args: argparse.Namespace) -> Options:
             data=args.data,
             iterations=args.train_iterations,
             time_limit_s=args.train_time_limit,
+            give_up_factor=args.train_give_up,
         ),
         device=usable_device(args.device),
         reproduce_as=getattr(args, "reproduce_as", None),

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from conftest import make_submission
 
 from harness import grade as grade_mod
 from harness.core import paths
@@ -820,3 +821,55 @@ def test_every_function_hostile_at_once(tmp_path, watched):
 def test_corpus_size():
     """The issue asks for at least 25 hostile submissions; the README states the count."""
     assert len(CASES) + 3 >= 25
+
+
+FORGED_TRAINING = """
+import numpy as np
+
+from harness.child import training as _t
+
+
+def _forged(self):
+    # Whatever the layers did: a completed run with perfect held-out scores (the split is seeded,
+    # so the labels can be recomputed in here) and untrained parameters.
+    cfg = _t.TrainConfig.from_dict(self.config)
+    y_eval = _t.dataset(cfg)[3]
+    m, n = len(y_eval), cfg.iterations
+    scores = np.full((10, m), -10.0)
+    scores[y_eval, np.arange(m)] = 10.0
+    params = {l: {k: np.asarray(v) for k, v in p.items()} for l, p in _t.init_params(cfg.seed).items()}
+    fake = _t.TrainOutcome(
+        status=_t.COMPLETED, iterations=n, iterations_done=n, elapsed_s=1.0, projected_s=1.0,
+        loss=np.linspace(2.3, 0.05, n), batch_accuracy=np.linspace(0.1, 1.0, n), grad_norm=np.ones((n, 4)),
+        eval_iterations=np.zeros(0, dtype=np.int64),
+        eval_predictions=np.zeros((0, min(cfg.eval_subset, m)), dtype=np.int64),
+        scores=scores, conv1_w_initial=params['conv1']['w'], conv1_w=params['conv1']['w'],
+        config=self.config, params=params,
+        replay={'iteration': cfg.replay_at, 'before': params, 'momentum': params, 'after': params},
+    )
+    return _real(fake)
+
+
+_real = _t.TrainOutcome.to_payload
+_t.TrainOutcome.to_payload = _forged
+"""
+
+
+def test_forging_the_training_outcome_scores_no_more_than_honest(tmp_path, watched):
+    """Issue 14: the child's claims decide no points. Layers not implemented (the template), the
+    training outcome replaced by perfect held-out scores: the grader scores the returned
+    parameters itself and replays an iteration with the submission's own functions."""
+    folder = make_submission(tmp_path / "forged", base=paths.ROOT / "student_template")
+    (folder / "conv_layer.py").write_text((folder / "conv_layer.py").read_text() + FORGED_TRAINING)
+    only = Options(only=("train.lenet",), training=TrainOptions(iterations=500))
+    report = grade(folder, only)
+    assert not report.autograder_error, report.autograder_error
+    (check,) = report.checks
+    assert check.score == 0, check.message
+    assert check.numbers["accuracy"] < 0.3  # the grader's own: untrained parameters
+    assert (
+        "replaying iteration 2 with your functions failed: conv_layer_forward not_implemented"
+        in check.message
+    )
+    honest = grade(paths.ROOT / "student_template", only)
+    assert report.score <= honest.score == 0

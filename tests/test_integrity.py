@@ -262,11 +262,14 @@ def test_share_reference_gives_only_the_provided_functions(submission):
 
     with sandbox_mod.Sandbox(locate(submission(), dictapi.MODULES), Limits()) as sb:
         folder = Path(sb.share_reference(["pooling_layer_backward", "conv_layer_backward"]))
-        pooling = (folder / "pooling_layer.py").read_text()
-        conv = (folder / "conv_layer.py").read_text()
+        pooling = (folder / "provided_pooling_layer_backward.py").read_text()
+        conv = (folder / "provided_conv_layer_backward.py").read_text()
+        shared = sorted(p.name for p in folder.iterdir())
+    assert shared == ["provided_conv_layer_backward.py", "provided_pooling_layer_backward.py"]
     assert "def pooling_layer_backward" in pooling and "def pooling_layer_forward" not in pooling
     assert "def conv_layer_backward" in conv and "def conv_layer_forward" not in conv
-    assert "_route_tiles" in pooling  # a helper the backward calls stays
+    assert "def _pooling_layer___route_tiles" in pooling  # a helper the backward calls stays, private
+    assert "def _utils__im2col_batch" in conv and "from utils" not in conv  # utils' helpers travel along
 
 
 def test_tampering_past_the_guard_is_refused_or_detected(submission):

@@ -1,11 +1,13 @@
 """harness.child.training: the LeNet run through canonical ops, its stop conditions and the verdict."""
 
+import dataclasses
 import json
 import math
 
 import numpy as np
 import pytest
 
+from harness import profiles
 from harness.cases import reference
 from harness.child import lenet_ops, training
 from harness.child.training import TrainConfig, TrainOutcome
@@ -13,6 +15,7 @@ from harness.core import paths
 from harness.core.loader import load_isolated
 from harness.core.ops import OPS
 from harness.profiles import dictapi
+from harness.training import replay
 from harness.training import verdict as training_verdict
 
 
@@ -110,12 +113,24 @@ def test_payload_crosses_as_npy_arrays_and_strict_json(data):
         ref_call, x_train, y_train, x_eval[:, :30], small(iterations=3, eval_every=2, eval_subset=10)
     )
     arrays, info = outcome.to_payload()
-    assert set(arrays) == set(TrainOutcome.ARRAYS)
+    params = {f"params.{layer}.{k}" for layer in training.LAYERS for k in ("w", "b")}
+    replay = {
+        f"replay.{s}.{layer}.{k}"
+        for s in ("before", "momentum", "after")
+        for layer in training.LAYERS
+        for k in "wb"
+    }
+    assert set(arrays) == set(TrainOutcome.ARRAYS) | params | replay
     assert all(type(a) is np.ndarray and a.dtype.kind in "if" for a in arrays.values())
     info = json.loads(json.dumps(info, allow_nan=False))
     back = TrainOutcome.from_payload(arrays, info)
     assert back.status == outcome.status and back.config == outcome.config
     np.testing.assert_array_equal(back.scores, outcome.scores)
+    np.testing.assert_array_equal(back.params["ip"]["w"], outcome.params["ip"]["w"])
+    assert back.replay["iteration"] == 1
+    np.testing.assert_array_equal(back.replay["after"]["conv2"]["b"], outcome.replay["after"]["conv2"]["b"])
+    with pytest.raises(ValueError, match=r"params\.ip\.w of shape"):  # a parameter set is checked whole
+        TrainOutcome.from_payload({**arrays, "params.ip.w": np.zeros((3, 3))}, info)
     # The sandbox may carry every array as float64: the integer ones come back as integers.
     back = TrainOutcome.from_payload({k: a.astype(np.float64) for k, a in arrays.items()}, info)
     assert back.eval_predictions.dtype == np.int64
@@ -175,7 +190,8 @@ def test_time_limit_stops_with_iterations_done_and_a_projection(data):
     assert outcome.iterations_done == 3  # 30.5 s > 30 s at the 10th op of the 4th: stopped there
     assert outcome.elapsed_s == pytest.approx(30.5)
     assert outcome.projected_s == pytest.approx(850)  # 25.5 s for 3 iterations
-    assert outcome.scores is None and outcome.feature_maps is None
+    # The parameters learned so far come back, for the grader to score (the child does not).
+    assert outcome.scores is None and outcome.params and outcome.feature_maps is not None
     ref_times = {op: 0.001 for op in OPS}
     student_times = {**ref_times, "conv.forward": 0.24, "pooling.backward": 0.05}
     verdict = training_verdict.evaluate(outcome, y_eval, ref_times, student_times)
@@ -187,12 +203,31 @@ def test_time_limit_stops_with_iterations_done_and_a_projection(data):
         d.startswith("conv_layer_forward is 240x slower than the reference") for d in verdict["details"]
     )
     assert verdict["hint"] == "conv_layer_forward: " + training_verdict.SLOW_HINTS["conv.forward"]
+    # Scored (as the grader scores the returned parameters): graded on what it learned.
+    scored = dataclasses.replace(outcome, scores=replay.scores(profiles.get(), outcome.params, x_eval, cfg))
+    verdict = training_verdict.evaluate(
+        outcome=scored,
+        y_eval=y_eval,
+        reference_times=ref_times,
+        student_times=student_times,
+        full_speed=0.961,
+    )
+    accuracy = float((scored.scores.argmax(axis=0) == y_eval).mean())
+    assert verdict["accuracy"] == accuracy and verdict["status"] == "FAIL"  # 3 iterations learn little
+    assert verdict["message"] == (
+        f"stopped at the time limit (30 s) after 3 of 100 iterations (8.5 s per iteration): held-out "
+        f"accuracy {accuracy:.3f}; the bottleneck: conv_layer_forward (240x the reference's time)"
+    )
+    assert (
+        "at full speed (100 iterations within the limit) the reference's layers reach 0.961"
+        in verdict["details"][-1]
+    )
 
 
 def test_hopeless_projection_gives_up_early(data):
     x_train, y_train, x_eval, _ = data
     clock = FakeClock(per_call=0.5)
-    cfg = small(iterations=100, time_limit_s=300)  # 850 s projected > 2 x 300 s
+    cfg = small(iterations=100, time_limit_s=300, give_up_factor=2.0)  # 850 s projected > 2 x 300 s
     outcome = training.train(clock.wrap(ref_call), x_train, y_train, x_eval, cfg, clock=clock)
     assert outcome.status == training.TIME_LIMIT
     assert outcome.iterations_done == cfg.give_up_after

@@ -361,10 +361,11 @@ def reference_copy(submission: Submission, profile: Any) -> str:
     from harness.core import paths
     from harness.sandbox.submission import SubmissionError, locate
 
-    if Path(submission.folder).resolve() == paths.REFERENCE_DIR.resolve():
+    reference_dir = Path(getattr(profile, "REFERENCE_DIR", paths.REFERENCE_DIR))  # the family's own
+    if Path(submission.folder).resolve() == reference_dir.resolve():
         return ""
     try:
-        ref = locate(paths.REFERENCE_DIR, profile.MODULES)
+        ref = locate(reference_dir, profile.MODULES)
     except SubmissionError:
         return ""
     mine = similarity.functions(submission.folder, submission.functions)

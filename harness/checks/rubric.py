@@ -63,7 +63,8 @@ class Rubric:
     exclude_tags: tuple[Any, ...] = ()
     """Case tags this course's starter code cannot pass (e.g. ``non_square``, ``padded``)."""
     train: dict[str, Any] = field(default_factory=dict)
-    """Training check settings: accuracy bands and budget."""
+    """Training check settings: accuracy ``bands``, and the budget: ``iterations`` (of batch 64)
+    and ``time_limit_s`` (a slower run is graded on what it learned by then)."""
     forbidden_imports: tuple[Any, ...] = ()
     """Modules a submission must not use."""
     family: str = ""
@@ -98,13 +99,18 @@ def load(path: str | Path | None = None) -> Rubric:
         points = {str(k): float(v) for k, v in data["points"].items()}
         weights = {str(k): float(v) for k, v in data.get("weights", {}).items()}
         profile = data.get("profile", {})
+        train = dict(data.get("train", {}))
+        for key, kind in (("iterations", int), ("time_limit_s", (int, float))):
+            value = train.get(key)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, kind) or value <= 0):
+                raise RubricError(f"{path}: [train] {key} must be a positive number, got {value!r}")
         return Rubric(
             name=str(data.get("name", path.stem)),
             points=points,
             weights={"fixture": 6.0, "hidden": 2.0, "gradcheck": 3.0, "properties": 1.0, **weights},
             provided=tuple(profile.get("provided", ())),
             exclude_tags=tuple(profile.get("exclude_tags", ())),
-            train=dict(data.get("train", {})),
+            train=train,
             forbidden_imports=tuple(data.get("forbidden_imports", ())),
             family=str(data.get("family", "")),
             path=str(path),

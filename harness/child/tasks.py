@@ -2,7 +2,7 @@
 
 ``child_tasks`` registers them with the child's protocol loop (``harness.child.serve``). They
 call the submission's functions through its profile, and the functions the course provides
-through the copies the parent shared for the request (``Sandbox.share_reference``): the child
+through the self-contained copies the parent shared for the request (``harness.sandbox.share``): the child
 never imports ``reference/`` or any module of the grader that holds reference math.
 """
 

@@ -89,9 +89,10 @@ class TrainConfig:
     eval_batch: int = 500
     """Held-out digits per forward call."""
     time_limit_s: float = 300.0
-    """Wall-clock limit of the whole run (evaluations included)."""
-    give_up_factor: float = 2.0
-    """Stop early once the projected time exceeds this multiple of the limit ..."""
+    """Wall-clock limit of the training (evaluations along the way included): a run that cannot
+    finish its iterations trains until then and is graded on what it learned."""
+    give_up_factor: float = 0.0
+    """An option (0: off): stop early once the projected time exceeds this multiple of the limit ..."""
     give_up_after: int = 3
     """... after at least this many iterations."""
     n_train: int = 8000
@@ -106,6 +107,12 @@ class TrainConfig:
     """Held-out digit whose conv1 feature maps are returned."""
     device: str = device.CPU
     """Where to train: cpu (numpy) or cuda (cupy, for layers that work with any array module)."""
+    score_held_out: bool = True
+    """Score the held-out digits at the end with the trained layers (the grader does it itself,
+    from the returned parameters, with the reference's forward pass: it sets this False)."""
+    replay_at: int = 1
+    """Iteration whose parameters and momentum before and parameters after the update are
+    returned, for the grader to replay with the submission's own functions."""
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -164,6 +171,11 @@ class TrainOutcome:
     """Where the run trained (cpu when cuda was asked for but the layers need numpy)."""
     device_note: str = ""
     """Why it trained on the CPU although cuda was asked for ('' otherwise)."""
+    params: dict = field(default_factory=dict)
+    """layer -> {'w', 'b'}: the parameters at the end (after the last complete iteration)."""
+    replay: dict = field(default_factory=dict)
+    """State around iteration ``replay_at``: ``before``, ``momentum`` (layer -> {'w', 'b'}, at its
+    start) and ``after`` (the parameters after its update); empty when it was not reached."""
 
     ARRAYS = (
         "loss",
@@ -177,16 +189,28 @@ class TrainOutcome:
         "feature_maps",
     )
     INT_ARRAYS = ("eval_iterations", "eval_predictions")
+    PARAM_SETS = ("params", "replay.before", "replay.momentum", "replay.after")
+    """Sets of LeNet parameters, carried as arrays named ``<set>.<layer>.<w|b>``."""
 
     def to_payload(self) -> tuple[dict, dict]:
         """``(arrays, info)``: .npy-able arrays by name (None ones left out) and a JSON-able dict."""
         arrays = {k: getattr(self, k) for k in self.ARRAYS if getattr(self, k) is not None}
-        info = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in self.ARRAYS}
+        sets = {
+            "params": self.params,
+            **{f"replay.{k}": v for k, v in self.replay.items() if k != "iteration"},
+        }
+        for prefix, params in sets.items():
+            arrays.update({f"{prefix}.{layer}.{k}": p[k] for layer, p in params.items() for k in ("w", "b")})
+        skip = (*self.ARRAYS, "params", "replay")
+        info = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in skip}
+        info["replay_iteration"] = self.replay.get("iteration")
         return arrays, info
 
     @classmethod
     def from_payload(cls, arrays: dict, info: dict) -> TrainOutcome:
-        names = {f.name for f in dataclasses.fields(cls)}
+        """The outcome the child sent; raises ValueError when a parameter set is incomplete or of
+        the wrong shapes (``PARAM_SHAPES``)."""
+        names = {f.name for f in dataclasses.fields(cls)} - {"params", "replay"}
         kwargs = {k: v for k, v in info.items() if k in names and k not in cls.ARRAYS}
         for k in cls.ARRAYS:
             if k in arrays:
@@ -194,15 +218,36 @@ class TrainOutcome:
                 if k in cls.INT_ARRAYS and arr.dtype.kind == "f" and np.isfinite(arr).all():
                     arr = arr.astype(np.int64)  # the sandbox may carry every array as float64
                 kwargs[k] = arr
+        sets = {prefix: _param_set(arrays, prefix) for prefix in cls.PARAM_SETS}
+        kwargs["params"] = sets["params"] or {}
+        replay = {k.partition(".")[2]: v for k, v in sets.items() if k.startswith("replay.") and v}
+        if len(replay) == 3 and isinstance(info.get("replay_iteration"), int):
+            kwargs["replay"] = {"iteration": info["replay_iteration"], **replay}
         return cls(**kwargs)
+
+
+def _param_set(arrays: dict, prefix: str) -> dict | None:
+    """``layer -> {'w', 'b'}`` from arrays named ``<prefix>.<layer>.<w|b>``; None when absent."""
+    found = {layer: {k: arrays.get(f"{prefix}.{layer}.{k}") for k in ("w", "b")} for layer in PARAM_SHAPES}
+    present = [a for p in found.values() for a in p.values() if a is not None]
+    if not present:
+        return None
+    for layer, (w_shape, b_shape, _) in PARAM_SHAPES.items():
+        for k, shape in (("w", w_shape), ("b", b_shape)):
+            a = found[layer][k]
+            if a is None or np.shape(a) != shape:
+                got = "missing" if a is None else f"of shape {np.shape(a)}"
+                raise ValueError(f"{prefix}.{layer}.{k} {got}, expected {shape}")
+            found[layer][k] = np.asarray(a, dtype=np.float64)
+    return found
 
 
 class OpError(Exception):
     """A function returned something training cannot use (wrong shape, not an array)."""
 
 
-class _Stop(Exception):
-    """Internal: leave the loop (time limit, non-finite value)."""
+class Stop(Exception):
+    """Leave the loop (time limit, non-finite value); the grader's replay (training.replay) catches it too."""
 
 
 def dataset(
@@ -228,7 +273,7 @@ def dataset(
 # ---- Calling the layers -------------------------------------------------------------------
 
 
-class _Net:
+class Net:
     """Runs canonical ops through ``call``, validating outputs and keeping a trace of the batch."""
 
     def __init__(self, call: Call, check_time: Callable[[], None] = lambda: None, xp=np):
@@ -336,6 +381,30 @@ def init_params(seed: int, xp=np) -> dict:
     return params
 
 
+def batch_order(config: TrainConfig, n: int):
+    """The digits of each iteration's batch (indices into the n training digits), as
+    reference/train_lenet.py draws them: a seeded permutation, redrawn when it runs out."""
+    bs = config.batch_size
+    rng = np.random.default_rng(config.seed)
+    order, pos = rng.permutation(n), 0
+    for _ in range(config.iterations):
+        if pos + bs > len(order):
+            order, pos = rng.permutation(n), 0
+        yield order[pos : pos + bs]
+        pos += bs
+
+
+def held_out_scores(net: Net, params: dict, x: np.ndarray, batch: int, xp=np) -> np.ndarray:
+    """(10, m) class scores of the digits ``x`` (784, m) through ``net``'s forward passes, ``batch``
+    digits per call: the child's scoring along the way, and the grader's with the reference."""
+    chunks = []
+    for lo in range(0, x.shape[1], batch):
+        net.trace = []
+        features = net.forward(params, x[:, lo : lo + batch])[-1]
+        chunks.append(class_scores(params, features, xp))
+    return xp.concatenate(chunks, axis=1) if chunks else xp.zeros((K, 0))
+
+
 def learning_rate(config: TrainConfig, it: int) -> float:
     """The 'inv' policy: base_lr * (1 + gamma*it) ** -power."""
     return config.base_lr * (1 + config.gamma * it) ** (-config.power)
@@ -366,10 +435,10 @@ def train(
     array module the layers get their arrays from (cupy: the whole run on the GPU); the
     outcome's arrays are numpy either way.
     """
-    run = _Run(call, xp.asarray(x_eval), config or TrainConfig(), progress, clock, xp)
+    run = Run(call, xp.asarray(x_eval), config or TrainConfig(), progress, clock, xp)
     try:
         run.loop(xp.asarray(x_train), np.asarray(y_train))
-    except _Stop as stop:
+    except Stop as stop:
         run.status = str(stop)
         if run.status == NON_FINITE:
             run.failure = _non_finite_report(run.net.trace, run.params, run.phase, len(run.loss))
@@ -388,13 +457,13 @@ def train(
     return run.outcome()
 
 
-class _Run:
+class Run:
     """The state of one training run."""
 
     def __init__(self, call: Call, x_eval: np.ndarray, cfg: TrainConfig, progress, clock, xp=np):
         self.cfg, self.x_eval, self.progress, self.clock, self.xp = cfg, x_eval, progress, clock, xp
         self.start = clock()
-        self.net = _Net(call, self.check_time, xp)
+        self.net = Net(call, self.check_time, xp)
         self.params = init_params(cfg.seed, xp)
         self.initial_w = {layer: self.params[layer]["w"].copy() for layer in LAYERS}
         self.inc = {
@@ -414,6 +483,7 @@ class _Run:
         self.status, self.phase = COMPLETED, "train"
         self.failure: dict[str, Any] | None = None
         self.scores: np.ndarray | None = None
+        self.replay: dict[str, Any] = {}
         self.subset = min(cfg.eval_subset, x_eval.shape[1])
         self.done_at = 0.0  # seconds from the start to the end of the last complete iteration
 
@@ -421,23 +491,27 @@ class _Run:
         cfg, done = self.cfg, len(self.loss)
         elapsed = self.clock() - self.start
         hopeless = (
-            done >= cfg.give_up_after and self.projection(elapsed) > cfg.give_up_factor * cfg.time_limit_s
+            cfg.give_up_factor > 0
+            and done >= cfg.give_up_after
+            and self.projection(elapsed) > cfg.give_up_factor * cfg.time_limit_s
         )
         if elapsed > cfg.time_limit_s or hopeless:
-            raise _Stop(TIME_LIMIT)
+            raise Stop(TIME_LIMIT)
 
     def loop(self, x_train: np.ndarray, y_train: np.ndarray) -> None:
-        cfg, bs = self.cfg, self.cfg.batch_size
-        rng = np.random.default_rng(cfg.seed)  # the batch order of reference/train_lenet.py
-        order, pos = rng.permutation(len(y_train)), 0
+        cfg = self.cfg
         digits = self.xp.ascontiguousarray(x_train.T)  # a batch's digits: rows, not scattered columns
-        for it in range(cfg.iterations):
-            if pos + bs > len(order):
-                order, pos = rng.permutation(len(y_train)), 0
-            batch = order[pos : pos + bs]
-            pos += bs
+        for it, batch in enumerate(batch_order(cfg, len(y_train))):
             x = self.xp.ascontiguousarray(digits[self.xp.asarray(batch)].T)
+            if it == cfg.replay_at:
+                self.replay = {
+                    "iteration": it,
+                    "before": self.host_params(),
+                    "momentum": self.host_params(self.inc),
+                }
             self.step(it, x, self.xp.asarray(y_train[batch]))
+            if it == cfg.replay_at:
+                self.replay["after"] = self.host_params()
             if self.progress is not None:
                 elapsed = self.clock() - self.start
                 self.progress(
@@ -456,8 +530,16 @@ class _Run:
                 self.eval_its.append(it + 1)
                 self.phase = "train"
             self.done_at = self.clock() - self.start
-        self.phase = "eval"
-        self.scores = self.score_held_out(self.x_eval.shape[1])
+        if cfg.score_held_out:
+            self.phase = "eval"
+            self.scores = self.score_held_out(self.x_eval.shape[1])
+
+    def host_params(self, params: dict | None = None) -> dict:
+        """A host copy of ``params`` (the parameters by default): layer -> {'w', 'b'}."""
+        return {
+            layer: {k: np.array(device.to_host(p[k]), dtype=np.float64) for k in ("w", "b")}
+            for layer, p in (params or self.params).items()
+        }
 
     def step(self, it: int, x: np.ndarray, y: np.ndarray) -> None:
         """Forward, loss, backward and one SGD update; gradients and cost divided by the batch size here."""
@@ -479,7 +561,7 @@ class _Run:
             and all(map(math.isfinite, norms))
             and all(bool(xp.isfinite(g["b"]).all()) for g in grads.values())
         ):
-            raise _Stop(NON_FINITE)
+            raise Stop(NON_FINITE)
         _count_dead(self.net.trace, self.dead)
         for layer, norm in zip(LAYERS, norms):
             self.zero_grad[layer] += norm == 0
@@ -506,16 +588,10 @@ class _Run:
 
     def score_held_out(self, m: int) -> np.ndarray:
         """(10, m) class scores of the first m held-out digits, eval_batch digits per forward call."""
-        chunks = []
-        for lo in range(0, m, self.cfg.eval_batch):
-            self.net.trace = []
-            features = self.net.forward(self.params, self.x_eval[:, lo : min(lo + self.cfg.eval_batch, m)])[
-                -1
-            ]
-            chunks.append(class_scores(self.params, features, self.xp))
-            if not bool(self.xp.isfinite(chunks[-1]).all()):
-                raise _Stop(NON_FINITE)
-        return self.xp.concatenate(chunks, axis=1) if chunks else self.xp.zeros((K, 0))
+        scores = held_out_scores(self.net, self.params, self.x_eval[:, :m], self.cfg.eval_batch, self.xp)
+        if not bool(self.xp.isfinite(scores).all()):
+            raise Stop(NON_FINITE)
+        return scores
 
     def feature_maps(self) -> tuple[np.ndarray | None, list]:
         """conv1's maps of one held-out digit, for the figures; a failure here is only noted."""
@@ -543,7 +619,8 @@ class _Run:
     def outcome(self) -> TrainOutcome:
         elapsed = self.clock() - self.start
         done, completed = len(self.loss), self.status == COMPLETED
-        maps, notes = self.feature_maps() if completed else (None, [])
+        learned = self.status in (COMPLETED, TIME_LIMIT)
+        maps, notes = self.feature_maps() if learned else (None, [])
         host = {layer: device.to_host(self.params[layer]["w"]) for layer in LAYERS}
         initial = {layer: device.to_host(w) for layer, w in self.initial_w.items()}
         conv1 = host["conv1"]
@@ -560,7 +637,7 @@ class _Run:
             eval_predictions=np.array(self.eval_preds, dtype=np.int64).reshape(
                 len(self.eval_its), self.subset
             ),
-            scores=device.to_host(self.scores) if completed else None,
+            scores=device.to_host(self.scores) if completed and self.scores is not None else None,
             conv1_w_initial=initial["conv1"],
             conv1_w=conv1 if np.isfinite(conv1).all() else None,
             feature_maps=maps,
@@ -576,6 +653,8 @@ class _Run:
             notes=notes,
             config=self.cfg.to_dict(),
             device=device.name_of(self.xp),
+            params=self.host_params() if self.status in (COMPLETED, TIME_LIMIT) else {},
+            replay=self.replay if "after" in self.replay else {},
         )
 
 

@@ -15,10 +15,11 @@ import math
 import time
 from dataclasses import dataclass, field
 
-GRADESCOPE_LIMIT_S = 600.0
-"""Gradescope's default autograder timeout (10 minutes; an assignment can raise it)."""
+GRADESCOPE_LIMIT_S = 900.0
+"""The Gradescope autograder timeout the README asks a course to set: 15 minutes (Gradescope's
+default is 10, too short for the historical rubric's 540 s training budget of a slow submission)."""
 DEFAULT_GRADE_LIMIT_S = GRADESCOPE_LIMIT_S - 60.0
-"""The default limit of a whole grade: Gradescope's, less a minute for start-up and reports."""
+"""The default limit of a whole grade: that timeout, less a minute for start-up and reports."""
 DEFAULT_FUNCTION_BUDGET_S = 150.0
 """The default cumulative time of one function's calls: five calls at the default 30 s timeout;
 the slowest correct submission of the corpus (pure loops) uses a few seconds."""

@@ -38,7 +38,7 @@ from harness import profiles
 from harness.child import protocol
 from harness.core import paths
 from harness.core.ops import OPS
-from harness.sandbox import cgroup, landlock, namespaces, proctree, walls
+from harness.sandbox import cgroup, landlock, namespaces, proctree, share, walls
 from harness.sandbox.budget import Budget
 from harness.sandbox.privileges import drop_privileges, fresh_uid, unprivileged_user
 from harness.sandbox.replies import Reply, read_reply
@@ -430,37 +430,10 @@ class Sandbox:
         self.close()
 
     def share_reference(self, names: list[str]) -> str:
-        """A folder the child may read, with the reference's versions of ``names`` only.
-
-        For functions the course provides (a historical profile's training): the child
-        refuses the reference folder itself, which holds every graded function. Each
-        module keeps its imports and constants, the functions asked for, and the module's
-        helpers those call; the other functions are left out. Load it in the child with
-        ``reference.functions(folder)``.
-        """
-        import ast
-
+        """A folder the child may read, with a self-contained copy of each of the reference's
+        functions ``names`` (those the course provides; see ``harness.sandbox.share``)."""
         folder = self.root / "reference_provided"  # made in _prepare: the child's walls name it
-        modules: dict[str, set[str]] = {}
-        for name in names:
-            module = getattr(self.profile, "MODULES", {}).get(name)
-            if module:
-                modules.setdefault(module, set()).add(name)
-        for module, wanted in modules.items():
-            tree = ast.parse((paths.REFERENCE_DIR / f"{module}.py").read_text())
-            defs = {n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
-            keep, todo = set(), [w for w in wanted if w in defs]
-            while todo:
-                fn = todo.pop()
-                if fn not in keep:
-                    keep.add(fn)
-                    todo += [n.id for n in ast.walk(defs[fn]) if isinstance(n, ast.Name) and n.id in defs]
-            tree.body = [
-                n
-                for n in tree.body
-                if n.__class__ not in (ast.FunctionDef, ast.AsyncFunctionDef) or n.name in keep
-            ]
-            (folder / f"{module}.py").write_text(ast.unparse(tree) + "\n")
+        share.write_provided(names, self.profile, folder)
         self._readable(folder)
         return str(folder)
 
@@ -480,9 +453,12 @@ class Sandbox:
         *,
         after: bool = False,
         timeout: float | None = None,
+        group: str | None = None,
     ) -> Reply:
-        """Call the submission's function for one canonical operation."""
-        return self.run("call", {"op": op, "params": params, "after": after}, arrays, timeout=timeout)
+        """Call the submission's function for one canonical operation (in the child of its
+        layer, or of ``group``: one child serving a training iteration's every op)."""
+        request = {"op": op, "params": params, "after": after}
+        return self.run("call", request, arrays, timeout=timeout, group=group)
 
     def run(
         self,
@@ -492,6 +468,7 @@ class Sandbox:
         *,
         timeout: float | None = None,
         on_progress: Callable[[Path], None] | None = None,
+        group: str | None = None,
     ) -> Reply:
         """Run one request in the child; never raises for anything the submission does.
 
@@ -507,7 +484,7 @@ class Sandbox:
         timeout = self.budget.clamp(timeout)
         began = time.monotonic()
         try:
-            reply = self._run(task, request, arrays, op, timeout, on_progress)
+            reply = self._run(task, request, arrays, op, timeout, on_progress, group)
         finally:
             self.budget.charge(function, time.monotonic() - began)
         if cut and reply.status == protocol.TIMEOUT:
@@ -522,11 +499,12 @@ class Sandbox:
         op: str | None,
         timeout: float,
         on_progress: Callable[[Path], None] | None,
+        group: str | None = None,
     ) -> Reply:
         if task != "call" and isinstance(request.get("provided"), list) and request["provided"]:
             # The child refuses reference/: hand it the provided functions alone (see child.serve).
             request = {**request, "reference_folder": self.share_reference(request["provided"])}
-        group = f"layer:{OPS[op].layer}" if op in OPS else f"task:{task}"
+        group = group or (f"layer:{OPS[op].layer}" if op in OPS else f"task:{task}")
         if self.child is not None and self.child.group != group:
             self._kill()
         child = self.child or self._start(group)

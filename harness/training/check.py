@@ -1,13 +1,21 @@
 """The ``train.lenet`` check: LeNet trained with the submission's layers, inside the sandbox.
 
 The child's side is ``harness.child.tasks``: the training loop of ``harness.child.training``
-calls the submission's functions (the shared copies of those the course provides). ``run`` runs in
-the parent: it sends the training digits and the *images* of the held-out digits, keeps
-the held-out labels, and judges the returned class scores with ``training_verdict.evaluate``.
+calls the submission's functions (the self-contained copies of those the course provides,
+``harness.sandbox.share``). ``run`` runs in the parent: it sends the training digits and the
+*images* of the held-out digits and keeps the held-out labels; it scores the returned
+parameters itself and replays one iteration with the submission's functions
+(``harness.training.replay``), then judges with ``training_verdict.evaluate``.
+
+Invariant: the budget (iterations, time limit) is the command line's, else the rubric's
+``[train]``, else ``TrainConfig``'s; a run stopped by the time limit is graded on what it
+learned by then, like a completed one.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import os
 import sys
 import time
@@ -22,6 +30,7 @@ from harness.core import device
 from harness.core.model import CheckResult, Status
 from harness.sandbox import safejson
 from harness.sandbox.safefiles import read_bounded
+from harness.training import replay
 from harness.training import verdict as training_verdict
 
 CHECK_ID = "train.lenet"
@@ -39,12 +48,19 @@ def load_data(options) -> tuple:
     return training.dataset(config, options.training.data)
 
 
-def config_from(options) -> training.TrainConfig:
+def config_from(options, rubric=None) -> training.TrainConfig:
+    """The run's settings: the budget given on the command line, else the rubric's (``[train]``
+    ``iterations`` and ``time_limit_s``), else ``TrainConfig``'s defaults."""
+    budget = rubric.train if rubric is not None else {}
+    defaults = training.TrainConfig()
+    opts = options.training
     return training.TrainConfig(
         seed=options.seed,
-        iterations=options.training.iterations,
-        time_limit_s=options.training.time_limit_s,
+        iterations=opts.iterations or int(budget.get("iterations", defaults.iterations)),
+        time_limit_s=opts.time_limit_s or float(budget.get("time_limit_s", defaults.time_limit_s)),
+        give_up_factor=opts.give_up_factor or defaults.give_up_factor,
         device=options.device,
+        score_held_out=False,  # the grader scores the returned parameters itself (training.replay)
     )
 
 
@@ -65,7 +81,7 @@ def _terminal_progress(info: dict) -> None:
 def run(sb, submission, options, rubric, data=None) -> CheckResult:
     """Train in the sandbox and judge; returns the ``train.lenet`` CheckResult."""
     start = time.perf_counter()
-    config = config_from(options)
+    config = config_from(options, rubric)
     x_train, y_train, x_eval, y_eval = data if data is not None else load_data(options)
     prof = profiles.get(options.profile)
     provided = [fn for fn in prof.FUNCTIONS.values() if fn in rubric.provided]
@@ -131,11 +147,27 @@ def run(sb, submission, options, rubric, data=None) -> CheckResult:
         return _result(
             Status.ERROR, f"the training returned malformed results ({exc})", start, provided=provided
         )
-    student_times = reference_times = None
+    untrusted = ""
+    if outcome.status in (training.COMPLETED, training.TIME_LIMIT):
+        if not outcome.params:
+            return _result(
+                Status.ERROR,
+                "the training returned no parameters",
+                start,
+                output=reply.output,
+                provided=provided,
+            )
+        outcome.scores = replay.scores(prof, outcome.params, x_eval, config)
+        if outcome.iterations_done > config.replay_at:
+            untrusted = replay.replay(sb, prof, provided, outcome, config, x_train, y_train)
+        else:
+            untrusted = f"fewer than {config.replay_at + 1} iterations: nothing learned to grade"
+    student_times = reference_times = full_speed = None
     if outcome.status == training.TIME_LIMIT:
         timed = sb.run("time_ops", {"provided": provided, "device": outcome.device}, {}, timeout=120)
         student_times = timed.data.get("times") if timed.ok else None
         reference_times = lenet_ops.time_ops(reference.caller(prof), xp=device.array_module(outcome.device))
+        full_speed = _full_speed_accuracy(prof, config, (x_train, y_train, x_eval, y_eval))
     own_files = frozenset(p.name for p in submission.folder.glob("*.py"))  # the student's modules
     verdict = training_verdict.evaluate(
         outcome,
@@ -145,7 +177,12 @@ def run(sb, submission, options, rubric, data=None) -> CheckResult:
         config,
         names=dict(prof.FUNCTIONS),
         student_files=own_files,
+        full_speed=full_speed,
     )
+    if untrusted and verdict.get("accuracy") is not None:
+        verdict.update(
+            status="FAIL", message=f"no credit for the accuracy {verdict['accuracy']:.3f}: {untrusted}"
+        )
     from harness.training import figures  # matplotlib: parent only
 
     shown = figures.training_figures(outcome, verdict, x_eval, y_eval)
@@ -168,7 +205,7 @@ def run(sb, submission, options, rubric, data=None) -> CheckResult:
         "device_note": outcome.device_note,
     }
     credit = band_credit(verdict.get("accuracy"), rubric.train.get("bands", []))
-    if verdict.get("not_learning"):  # random conv features still classify: no credit for that
+    if verdict.get("not_learning") or untrusted:  # random conv features still classify: no credit for that
         credit = 0.0
     status = Status[verdict["status"]] if verdict["status"] in Status.__members__ else Status.FAIL
     if status is Status.PASS and credit < 1.0:
@@ -191,6 +228,17 @@ def run(sb, submission, options, rubric, data=None) -> CheckResult:
         output=reply.output,
         provided=provided,
     )
+
+
+def _full_speed_accuracy(prof, config, data) -> float | None:
+    """Held-out accuracy of the reference's layers after the whole budget of iterations, same
+    seed and data: what the submission's layers reach at full speed when they are correct."""
+    x_train, y_train, x_eval, y_eval = data
+    reference_config = dataclasses.replace(config, time_limit_s=math.inf, device=device.CPU, eval_every=10**9)
+    outcome = training.train(reference.caller(prof), x_train, y_train, x_eval, reference_config)
+    if outcome.status != training.COMPLETED or not outcome.params:
+        return None
+    return float((replay.scores(prof, outcome.params, x_eval, config).argmax(axis=0) == y_eval).mean())
 
 
 def band_credit(accuracy, bands) -> float:

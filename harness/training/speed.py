@@ -137,7 +137,7 @@ def estimate(sb, options, rubric, clock=time.perf_counter) -> SpeedEstimate:
     start = clock()
     prof = profiles.get(options.profile)
     provided = [fn for fn in prof.FUNCTIONS.values() if fn in rubric.provided]
-    config = training_check.config_from(options)  # the training check's own config
+    config = training_check.config_from(options, rubric)  # the training check's own config (budget included)
     batch = config.batch_size
     ref_call = reference.caller(prof)
     ref_times = lenet_ops.time_ops(ref_call, batch_size=batch, budget_s=1.0)

@@ -145,6 +145,7 @@ def evaluate(
     config: TrainConfig | None = None,
     names: dict | None = None,
     student_files: frozenset | None = None,
+    full_speed: float | None = None,
 ) -> dict:
     """The verdict on a training run (parent side).
 
@@ -154,6 +155,8 @@ def evaluate(
     digits, the last point on all), slow_ops (``slow_ops``'s list when both timings are
     given) and numbers. ``names`` maps canonical ops to the submission's function names;
     ``student_files`` (file names) trims a traceback to the student's own frames.
+    ``full_speed`` is the reference's accuracy after the whole budget (for a run stopped at the
+    time limit: what full speed would have reached).
     """
     cfg = config or TrainConfig.from_dict(outcome.config)
     names = names or _function_names()
@@ -187,10 +190,13 @@ def evaluate(
         for i, p in zip(outcome.eval_iterations, preds)
     ]
     accuracy = None
-    if outcome.status == COMPLETED and outcome.scores is not None:  # not None: checked by _malformed
+    if outcome.status in (COMPLETED, TIME_LIMIT) and outcome.scores is not None:
         accuracy = float((outcome.scores.argmax(axis=0) == y_eval).mean())
-        curve.append([outcome.iterations_done, accuracy])
+        if not curve or curve[-1][0] != outcome.iterations_done:
+            curve.append([outcome.iterations_done, accuracy])
         result["numbers"].update(accuracy=accuracy, min_accuracy=cfg.min_accuracy)
+    if full_speed is not None:
+        result["numbers"]["full_speed_accuracy"] = full_speed
     result.update(accuracy=accuracy, eval_curve=curve)
     if student_times and reference_times:
         result["slow_ops"] = slow_ops(student_times, reference_times, names)
@@ -215,7 +221,15 @@ def evaluate(
 def _too_slow_verdict(outcome: TrainOutcome, result: dict, names: dict, cfg: TrainConfig) -> dict:
     done = outcome.iterations_done
     per_it = outcome.projected_s / outcome.iterations
-    if done:
+    accuracy = result["accuracy"]
+    if done and accuracy is not None:
+        message = (
+            f"stopped at the time limit ({cfg.time_limit_s:.0f} s) after {done} of {outcome.iterations} "
+            f"iterations ({_fmt_s(per_it)} per iteration): held-out accuracy {accuracy:.3f}"
+        )
+        passed = accuracy >= cfg.min_accuracy
+        result.update(status="PASS" if passed else "FAIL", passed=passed)  # graded on what it learned
+    elif done:
         message = (
             f"training stopped after {done} of {outcome.iterations} iterations ({outcome.elapsed_s:.0f} s; "
             f"limit {cfg.time_limit_s:.0f} s): at {_fmt_s(per_it)} per iteration the whole run "
@@ -227,12 +241,24 @@ def _too_slow_verdict(outcome: TrainOutcome, result: dict, names: dict, cfg: Tra
             f"{cfg.time_limit_s:.0f} s): the whole run of {outcome.iterations} iterations would take "
             f"more than {outcome.projected_s:.0f} s"
         )
-    result.update(status="ERROR", message=message)
+    if accuracy is None or not done:
+        result["status"] = "ERROR"
+    result["message"] = message
     result["numbers"].update(projected_s=round(outcome.projected_s, 1), seconds_per_iteration=per_it)
     result["details"].extend(slow["message"] for slow in result["slow_ops"])
     if result["slow_ops"]:
         worst = result["slow_ops"][0]
         result["hint"] = f"{worst['function']}: {worst['hint']}"
+        if accuracy is not None:
+            result["message"] += (
+                f"; the bottleneck: {worst['function']} ({worst['ratio']:.0f}x the reference's time)"
+            )
+    full = result["numbers"].get("full_speed_accuracy")
+    if full is not None:
+        result["details"].append(
+            f"at full speed ({outcome.iterations} iterations within the limit) the reference's layers reach "
+            f"{full:.3f} with the same seed and digits"
+        )
     return result
 
 
@@ -377,10 +403,11 @@ def _malformed(outcome: TrainOutcome, m: int) -> str:
     e, s = len(outcome.eval_iterations), min(outcome.config.get("eval_subset", m), m)
     if outcome.eval_predictions.shape != (e, s):
         return f"eval_predictions of shape {outcome.eval_predictions.shape}, expected {(e, s)}"
-    if outcome.status == COMPLETED and (
-        outcome.scores is None or outcome.scores.shape != (K, m) or not np.isfinite(outcome.scores).all()
-    ):
-        return "final scores missing, of the wrong shape or not finite"
+    scores = outcome.scores
+    if outcome.status == COMPLETED and scores is None:
+        return "final scores missing"
+    if scores is not None and (scores.shape != (K, m) or not np.isfinite(scores).all()):
+        return "final scores of the wrong shape or not finite"
     return ""
 
 
