@@ -227,3 +227,27 @@ def worker_rounds(script: str, args: list[str], workers: list[str], rounds: int 
             for name, times in json.loads(proc.stdout.strip().splitlines()[-1]).items():
                 merged[w].setdefault(name, []).extend(times)
     return merged
+
+
+def print_ratio_table(
+    times: dict[str, dict], batches: list[int], rounds: int, repeat: int, width: int
+) -> None:
+    """The reference's per-call times beside PyTorch's (``worker_rounds`` results), one table per batch."""
+    ours, theirs = times["ref"], times.get("torch", {})
+    for batch in batches:
+        print(f"\nbatch {batch}: ms per call, median of {rounds} x {repeat} (best in brackets)")
+        print(f"{'function':{width}s} {'reference':>10s} {'pytorch':>10s} {'ratio':>6s}   {'best':>20s}")
+        total_ref = total_torch = 0.0
+        for key in [k for k in ours if k.startswith(f"{batch} ")]:
+            name = key.split(" ", 1)[1]
+            r, rmin = med(ours[key]), min(ours[key])
+            t, tmin = (med(theirs[key]), min(theirs[key])) if key in theirs else (None, None)
+            total_ref += r
+            total_torch += t or 0.0
+            line = f"{name:{width}s} {ms(r):>10s} {ms(t):>10s} "
+            line += f"{r / t:6.2f}   [{ms(rmin)} / {ms(tmin)} = {rmin / tmin:.2f}]" if t else "     -"
+            print(line)
+        print(
+            f"{'sum':{width}s} {ms(total_ref):>10s} {ms(total_torch or None):>10s} "
+            + (f"{total_ref / total_torch:6.2f}" if total_torch else "     -")
+        )

@@ -17,7 +17,16 @@ import argparse
 import sys
 
 import numpy as np
-from _common import Device, blas_limit, header, med, ms, reference, timeit, torch_or_none, worker_rounds
+from _common import (
+    Device,
+    blas_limit,
+    header,
+    print_ratio_table,
+    reference,
+    timeit,
+    torch_or_none,
+    worker_rounds,
+)
 
 # LeNet (assignment contract, section 5): instance, kind, h, w, c, k, stride, num
 LAYERS = [
@@ -200,24 +209,7 @@ def main() -> None:
     times = worker_rounds(
         __file__, sys.argv[1:], ["ref", "torch"] if torch is not None else ["ref"], args.rounds
     )
-    ours, theirs = times["ref"], times.get("torch", {})
-    for batch in args.batch:
-        print(f"\nbatch {batch}: ms per call, median of {args.rounds} x {args.repeat} (best in brackets)")
-        print(f"{'function':30s} {'reference':>10s} {'pytorch':>10s} {'ratio':>6s}   {'best':>20s}")
-        total_ref = total_torch = 0.0
-        for key in [k for k in ours if k.startswith(f"{batch} ")]:
-            name = key.split(" ", 1)[1]
-            r, rmin = med(ours[key]), min(ours[key])
-            t, tmin = (med(theirs[key]), min(theirs[key])) if key in theirs else (None, None)
-            total_ref += r
-            total_torch += t or 0.0
-            line = f"{name:30s} {ms(r):>10s} {ms(t):>10s} "
-            line += f"{r / t:6.2f}   [{ms(rmin)} / {ms(tmin)} = {rmin / tmin:.2f}]" if t else "     -"
-            print(line)
-        print(
-            f"{'sum':30s} {ms(total_ref):>10s} {ms(total_torch or None):>10s} "
-            + (f"{total_ref / total_torch:6.2f}" if total_torch else "     -")
-        )
+    print_ratio_table(times, args.batch, args.rounds, args.repeat, width=30)
 
 
 if __name__ == "__main__":
