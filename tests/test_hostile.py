@@ -23,6 +23,7 @@ import pytest
 from conftest import make_submission
 
 from harness import grade as grade_mod
+from harness.child import training as child_training
 from harness.core import paths
 from harness.core.model import Status
 from harness.grade import grade
@@ -830,10 +831,11 @@ from harness.child import training as _t
 
 
 def _forged(self):
-    # Whatever the layers did: a completed run with perfect held-out scores (the split is seeded,
-    # so the labels can be recomputed in here) and untrained parameters.
+    # Whatever the layers did: a completed run with perfect held-out scores and untrained
+    # parameters. The held-out labels stay in the grader (and the walls keep the digits from the
+    # child): the strongest forger has them anyway, here written into the source by the test.
     cfg = _t.TrainConfig.from_dict(self.config)
-    y_eval = _t.dataset(cfg)[3]
+    y_eval = np.array([int(c) for c in HELD_OUT_LABELS])
     m, n = len(y_eval), cfg.iterations
     scores = np.full((10, m), -10.0)
     scores[y_eval, np.arange(m)] = 10.0
@@ -861,6 +863,10 @@ def test_forging_the_training_outcome_scores_no_more_than_honest(tmp_path, watch
     parameters itself and replays an iteration with the submission's own functions."""
     folder = make_submission(tmp_path / "forged", base=paths.ROOT / "student_template")
     (folder / "conv_layer.py").write_text((folder / "conv_layer.py").read_text() + FORGED_TRAINING)
+    labels = "".join(map(str, child_training.dataset()[3]))
+    (folder / "conv_layer.py").write_text(
+        (folder / "conv_layer.py").read_text() + f"\nHELD_OUT_LABELS = {labels!r}\n"
+    )
     only = Options(only=("train.lenet",), training=TrainOptions(iterations=500))
     report = grade(folder, only)
     assert not report.autograder_error, report.autograder_error

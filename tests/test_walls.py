@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from harness import grade as grade_mod
+from harness.checks import rubric as rubric_mod
 from harness.child import RUNTIME
 from harness.cli import parser
 from harness.core import paths
@@ -133,9 +134,10 @@ def test_integrity_flags_run_when_the_training_check_raises(monkeypatch):
 def test_training_gets_what_is_left_of_the_grade():
     opts = Options(training=TrainOptions(time_limit_s=300.0))
     tight = budget.Budget(grade_s=400.0, started=time.monotonic() - 100.0)
-    fitted = grade_mod._fit_training(opts, tight)
+    rubric = rubric_mod.load(None)
+    fitted = grade_mod._fit_training(opts, rubric, tight)
     assert fitted.training.time_limit_s < 300.0 - 100.0
-    assert grade_mod._fit_training(opts, budget.Budget()) is opts
+    assert grade_mod._fit_training(opts, rubric, budget.Budget()) is opts
 
 
 # ---- what the child may read ------------------------------------------------------------------
