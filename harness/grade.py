@@ -147,7 +147,9 @@ class Grader:
                             profile=self.profile,
                         )
                     )
-                    if spec.output == "nll":  # forward.mlrloss also judges the accuracy it reports
+                    if (
+                        op.accuracy and spec.output == op.value
+                    ):  # a loss's value check judges its accuracy too
                         outcomes[-1] = self.with_percent(
                             op, case, fixture_replies[key], expected, outcomes[-1]
                         )
@@ -170,15 +172,20 @@ class Grader:
                 outcomes = []
                 for case, _ in pool:
                     first = self.call(sb, op_name, case, after=True)
-                    second = self.call(sb, op_name, case) if first.ok else first
-                    outcomes = checks.property_outcomes(op, case, first, second, self.profile)
+                    again = case
+                    if getattr(self.profile, "STATEFUL", False):  # after leftovers of other calls
+                        again = dataclasses.replace(case, params={**case.params, "replay": 1})
+                    second = self.call(sb, op_name, again) if first.ok else first
+                    outcomes = checks.property_outcomes(op, case, first, second, profile=self.profile)
             results.append(self.result(spec, outcomes, time.perf_counter() - start))
         return results
 
     def with_percent(self, op, case, reply: Reply, expected: dict, outcome: CaseOutcome) -> CaseOutcome:
         if not outcome.ok:
             return outcome
-        pct = checks.judge_value(op, case, "percent", reply, expected["percent"], profile=self.profile)
+        pct = checks.judge_value(op, case, op.accuracy, reply, expected[op.accuracy], profile=self.profile)
+        if pct.ok and pct.numbers.get("accepted_as"):  # say which accuracy scale was seen
+            outcome.numbers = {**outcome.numbers, "accepted_as": pct.numbers["accepted_as"]}
         return pct if not pct.ok else outcome
 
     # -- one CheckResult from its cases ---------------------------------------------------
@@ -199,10 +206,12 @@ class Grader:
             )
         if not failing:
             what = "properties hold" if spec.kind == "properties" else "cases pass"
+            # Where the contract leaves a scale open, say which one the submission uses.
+            scales = sorted({o.numbers["accepted_as"] for o in outcomes if o.numbers.get("accepted_as")})
             return CheckResult(
                 spec.id,
                 Status.PASS,
-                message=f"all {total} {what}",
+                message=f"all {total} {what}" + (f" ({'; '.join(scales)})" if scales else ""),
                 function=spec.function,
                 cases_passed=passed,
                 cases_total=total,
@@ -306,9 +315,9 @@ def grade(path: str | Path, options: Options | None = None, say=None) -> GradeRe
     clock = time.monotonic()  # the grade's time limit counts from here (harness.sandbox.budget)
     try:
         options, rubric, detection = choose_profile(path, options)
-    except (rubric_mod.RubricError, SubmissionError) as exc:
+        prof = profiles.get(options.profile)
+    except (rubric_mod.RubricError, SubmissionError, ValueError) as exc:  # ValueError: a bad mapping file
         return GradeReport(str(path), (), revision.identity(), autograder_error=str(exc))
-    prof = profiles.get(options.profile)
     try:
         submission = locate(path, prof.MODULES)
         fixtures.load(next(iter(OPS)))  # verifies every fixture file against the manifest
@@ -379,7 +388,7 @@ def choose_profile(path, options: Options) -> tuple[Options, rubric_mod.Rubric, 
             looks, looks_why = detect(path)
         except SubmissionError:
             looks = name
-        if looks != name:  # graded as asked, but say what the files look like
+        if looks != profiles.get(name).NAME:  # graded as asked, but say what the files look like
             why += f"; the files look like the {looks} family ({looks_why})"
     elif rubric is not None and rubric.family:
         name, why = rubric.family, f"the family of rubric {rubric.name}"
@@ -389,7 +398,7 @@ def choose_profile(path, options: Options) -> tuple[Options, rubric_mod.Rubric, 
     if rubric is None:
         rubric = rubric_mod.load(prof.DEFAULT_RUBRIC)
     family = rubric.family or profiles.DEFAULT
-    if family != name:
+    if family != prof.NAME:  # a mapping file (``--profile my_course.toml``) is of its family
         raise rubric_mod.RubricError(
             f"rubric {rubric.name} ({rubric.path}) grades the {family} family, but the submission is "
             f"graded as {name} ({why}): pass a rubric of the {name} family, or --profile {family}"

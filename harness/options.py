@@ -117,6 +117,23 @@ class _RefusedSeed(argparse.Action):
 _DEFAULT = Options()
 _DEFAULT_LIMITS = Limits()
 
+
+def profile_name(text: str) -> str:
+    """``--profile``'s value: a known family, ``auto``, or a readable mapping file (``profiles.get``)."""
+    if text == profiles.AUTO or text in profiles.PROFILES:
+        return text
+    if text.endswith(profiles.MAPPING_SUFFIX):
+        try:
+            profiles.get(text)
+        except ValueError as exc:  # ProfileError: the message says what to fix
+            raise argparse.ArgumentTypeError(str(exc)) from None
+        return text
+    raise argparse.ArgumentTypeError(
+        f"unknown family {text!r}: use {profiles.AUTO}, {', '.join(profiles.PROFILES)}, "
+        f"or a mapping {profiles.MAPPING_SUFFIX} file of the layer-class family"
+    )
+
+
 GRADE_OPTIONS: tuple[tuple[str, dict], ...] = (
     (
         "--only",
@@ -130,10 +147,12 @@ GRADE_OPTIONS: tuple[tuple[str, dict], ...] = (
     (
         "--profile",
         dict(
-            choices=(profiles.AUTO, *profiles.PROFILES),
+            type=profile_name,
             default=profiles.AUTO,
-            help="assignment family: dictapi (LeNet dict layers), cs231n (layers.py with caches); "
-            "default auto: the rubric's family, else detected from the submission",
+            metavar="{auto,dictapi,cs231n,classapi,FILE.toml}",
+            help="assignment family: dictapi (LeNet dict layers), cs231n (layers.py with caches), "
+            "classapi (layer classes), or a mapping FILE.toml of the layer-class family for a course "
+            "with other names; default auto: the rubric's family, else detected from the submission",
         ),
     ),
     ("--no-train", dict(action="store_true", help="skip the LeNet training check")),

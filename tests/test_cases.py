@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from harness.cases import catalogue as cases
-from harness.cases import reference
+from harness.cases import families, reference
 from harness.core.ops import OPS as ALL_OPS
 from harness.core.ops import output_hw
 from harness.profiles import dictapi
@@ -354,14 +354,31 @@ NULLS = {
 }
 
 
-@pytest.mark.parametrize("null", sorted(NULLS))
-def test_no_null_value_passes_a_public_case(null):
-    """Every output of every public case differs from what a function that computes nothing returns."""
+NULL_KNOWN = {
+    ("cs231n", "zeros"): "public ReLU case h1w1_c1_b1 holds one negative value, so its output is 0",
+    ("cs231n", "twice"): "public ReLU case h1w1_c1_b1 holds one negative value, so its output is 0",
+}
+"""Null values that pass a public case of a family, and why: its fixtures stay byte-identical
+until the family's owner replaces the case (strict xfail: once fixed, this says so)."""
+
+
+@pytest.mark.parametrize(
+    "family, null",
+    [
+        pytest.param(f, n, marks=pytest.mark.xfail(strict=True, reason=NULL_KNOWN[f, n]))
+        if (f, n) in NULL_KNOWN
+        else (f, n)
+        for f in families.MODULES
+        for n in sorted(NULLS)
+    ],
+)
+def test_no_null_value_passes_a_public_case(family, null):
+    """Every output of every family's public cases differs from what a function that computes nothing returns."""
     from harness.core.compare import compare
 
-    for c in cases.public_cases():
+    for c in families.MODULES[family].public_cases():
         first_input = c.arrays.get("x", c.arrays.get("X"))
         for out, value in cases.expected(c).items():
-            if out == "percent":
-                continue  # judged with nll, never alone
+            if out == ALL_OPS[c.op].accuracy:
+                continue  # judged with the loss value (nll, loss), never alone
             assert not compare(NULLS[null](value, first_input), value).ok, (c.op, c.name, out)

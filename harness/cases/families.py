@@ -7,10 +7,10 @@ expected outputs. Fixture files of all families share one manifest (``harness.ca
 
 from __future__ import annotations
 
-from harness.cases import catalogue, cs231n
+from harness.cases import catalogue, classapi, cs231n
 from harness.cases.catalogue import Case
 
-MODULES = {"dictapi": catalogue, "cs231n": cs231n}
+MODULES = {"dictapi": catalogue, "cs231n": cs231n, "classapi": classapi}
 """Profile name -> its cases module."""
 
 

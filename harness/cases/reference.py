@@ -26,7 +26,7 @@ def functions(folder: str | None = None, profile: str = profiles.DEFAULT) -> dic
     from harness.core.loader import load_isolated
 
     prof = profiles.get(profile)
-    return load_isolated(Path(folder or prof.REFERENCE_DIR), list(prof.FUNCTIONS.values()))
+    return load_isolated(Path(folder or prof.REFERENCE_DIR), list(prof.FUNCTIONS.values()), prof.MODULES)
 
 
 @contextmanager

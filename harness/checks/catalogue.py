@@ -36,6 +36,11 @@ from harness.diagnose import engine as diagnose
 from harness.sandbox.replies import Reply, Returned
 
 NOT_IMPLEMENTED = "not implemented"
+STATE_LEFTOVERS = (
+    "the same call gave another result after other calls (another layer object's forward, "
+    "and a forward on other inputs on this object first): keep what backward needs on the "
+    "object (self), not on the class, and take it from the last forward"
+)
 
 
 VALUE_KINDS = ("fixture", "hidden")
@@ -155,7 +160,10 @@ def judge_value(
 ) -> CaseOutcome:
     """Compare one output of one call with the expected value; explain a mismatch.
 
-    ``profile``: the calling convention, for the names the student knows outputs by."""
+    ``profile``: the calling convention, for the names the student knows outputs by. Where its
+    contract leaves the output's scale open (:func:`accepted_scales`) any accepted scale passes,
+    and ``numbers['accepted_as']`` says which one matched.
+    """
     if not reply.ok:
         outcome = failed_call(reply, case.name)
         if reply.status == protocol.EXCEPTION and not hidden:
@@ -167,7 +175,7 @@ def judge_value(
         problem, hint = split_problem(returned.problem if returned is not None else "nothing returned")
         return CaseOutcome(case.name, False, f"{label}: {problem}", hint=hint, output=reply.output)
     got = returned.array
-    if op.kind == "loss" and out_name in (op.value, "percent") and got.size == 1:
+    if op.kind == "loss" and out_name in (op.value, op.accuracy) and got.size == 1:
         got, expected = got.reshape(()), np.reshape(expected, ())
     if _any_max_accepted(op, case, out_name, profile) and got.shape == expected.shape:
         expected = cases_mod.any_max_routing(case, got)  # the maximum this submission chose
@@ -186,10 +194,33 @@ def judge_value(
         hide_expected=hidden,
         bias_like=(out_name == "b"),
     )
+    # Scales that give this case the contract's own value cannot be told apart: none is named.
+    scales = accepted_scales(op, out_name, case.arrays, profile)
+    seen = {s: f for s, f in scales.items() if f == 1.0 or not np.array_equal(expected * f, expected)}
+    named = len(seen) > 1
     if cmp.ok:
-        return CaseOutcome(case.name, True, numbers=cmp.numbers, output=reply.output)
+        scale = next((s for s, f in seen.items() if f == 1.0), "") if named else ""
+        numbers = {**cmp.numbers, "accepted_as": scale} if scale else cmp.numbers
+        return CaseOutcome(case.name, True, numbers=numbers, output=reply.output)
+    for scale, factor in seen.items():
+        if factor == 1.0:
+            continue
+        alt = compare(
+            got, expected * factor, what=label, volume=volume, volume_kind=kind, hide_expected=hidden
+        )
+        if alt.ok:
+            return CaseOutcome(
+                case.name, True, numbers={**alt.numbers, "accepted_as": scale}, output=reply.output
+            )
     hint = "" if hidden else diagnose.likely_cause(op, case, out_name, got, expected)
     return CaseOutcome(case.name, False, cmp.message, cmp.facts, cmp.numbers, hint, output=reply.output)
+
+
+def accepted_scales(op: Op, out_name: str, arrays: dict[str, Any], profile: Any) -> dict[str, float]:
+    """Every accepted scale of an output relative to the expected one, ``{description: factor}``:
+    the profile's ``accepted_scales`` hook where it has one, else only the contract's (factor 1)."""
+    hook = getattr(profile, "accepted_scales", None)
+    return dict(hook(op, out_name, arrays)) if hook is not None else {"": 1.0}
 
 
 def _any_max_accepted(op: Op, case: Case, out_name: str, profile: Any) -> bool:
@@ -235,7 +266,12 @@ def output_label(op: Op, out_name: str, profile: Any = None) -> str:
 def property_outcomes(
     op: Op, case: Case, first: Reply, second: Reply, profile: Any = None
 ) -> list[CaseOutcome]:
-    """Each property is one 'case': untouched inputs, dict fields, floating finite output, determinism."""
+    """Each property is one 'case': untouched inputs, dict fields, floating finite output, determinism.
+
+    ``second`` is the same call again; for a stateful profile, after leftovers of other calls
+    (the ``replay`` parameter). Output dict fields are judged where the profile's ``output_meta``
+    names some; arguments are named as the student knows them where it has an ``argument_label``.
+    """
     if not first.ok:
         return [failed_call(first, case.name)]
     results = []
@@ -249,15 +285,16 @@ def property_outcomes(
             or after.array is None
             or (after.array.shape != original.shape or not np.array_equal(after.array, original))
         )
+        shown = profile.argument_label(op, name) if hasattr(profile, "argument_label") else name
         msg = (
-            f"{name} was modified, removed or replaced by the call: compute new arrays "
+            f"{shown} was modified, removed or replaced by the call: compute new arrays "
             f"and leave the arguments as they were"
             if changed
             else ""
         )
         results.append(
             CaseOutcome(
-                f"unchanged {name}",
+                f"unchanged {shown}",
                 not changed,
                 msg,
                 hint=diagnose.in_place_hint(op, name) if changed else "",
@@ -278,7 +315,7 @@ def property_outcomes(
                 )
             )
     for out_name, returned in first.outputs.items():
-        if op.kind == "loss" and out_name == "percent":
+        if op.kind == "loss" and out_name == op.accuracy:
             continue
         label = output_label(op, out_name, profile)
         if returned.array is None:
@@ -305,6 +342,8 @@ def property_outcomes(
                 same,
                 ""
                 if same
+                else STATE_LEFTOVERS
+                if getattr(profile, "STATEFUL", False)
                 else "two calls with the same inputs gave different results: does the "
                 "function use random numbers or state kept between calls?",
                 hint="" if same else diagnose.nondeterminism_hint(op),
@@ -351,7 +390,8 @@ TRUSTED_FORWARD = (
 def gradcheck_outcome(
     op: Op, case: Case, out_name: str, reply: Reply, rng: np.random.Generator, profile: Any = None
 ) -> CaseOutcome:
-    """The submission's gradient for ``out_name`` against differences of the reference's forward.
+    """The submission's gradient for ``out_name`` against differences of the reference's forward,
+    at any scale ``accepted_scales`` allows.
 
     Always the trusted forward, never the submission's: a backward's points then depend on
     the backward alone (a wrong, crashing, hanging or missing forward costs it nothing), a
@@ -392,19 +432,28 @@ def gradcheck_outcome(
     kind = "kernel" if (op.layer == "conv" and wrt == "w") else "map"
     if op.kind == "loss" and wrt == "wb":
         volume, kind = (case.params["K"] - 1, case.arrays["X"].shape[0]), "wb"
-    result = gradcheck(
-        forward,
-        inputs,
-        wrt,
-        grad,
-        dy=dy,
-        rng=rng,
-        what=label,
-        kink_margin=cases_mod.kink_margin(case),
-        volume=volume,
-        volume_kind=kind,
-        source="the reference forward",
-        roundoff=U64,  # float64, the same bits every time
-    )
-    facts = result.facts if result.ok else (TRUSTED_FORWARD, *result.facts)
-    return CaseOutcome(case.name, result.ok, result.message, tuple(facts), result.numbers)
+    first = None
+    scales = accepted_scales(op, out_name, case.arrays, profile)
+    if len(set(scales.values())) == 1:  # e.g. a batch of one: the scales agree, none is seen
+        scales = {"": 1.0}
+    for scale, factor in scales.items():
+        result = gradcheck(
+            forward,
+            inputs,
+            wrt,
+            grad / factor,
+            dy=dy,
+            rng=rng,
+            what=label,
+            kink_margin=cases_mod.kink_margin(case),
+            volume=volume,
+            volume_kind=kind,
+            source="the reference forward",
+            roundoff=U64,  # float64, the same bits every time
+        )
+        if result.ok:
+            numbers = {**result.numbers, "accepted_as": scale} if scale else result.numbers
+            return CaseOutcome(case.name, True, result.message, tuple(result.facts), numbers)
+        first = first or result
+    assert first is not None  # accepted_scales lists at least one scale
+    return CaseOutcome(case.name, False, first.message, (TRUSTED_FORWARD, *first.facts), first.numbers)

@@ -52,19 +52,18 @@ class Functions(dict):
         self.refused = config.get("refused_files", {})
 
     def __missing__(self, name):
-        from harness.core.loader import import_module_file
+        from harness.core.loader import import_file, resolve
 
         if name not in self.files:
             raise NotImplementedError(f"{name} is not defined in the submission")
         file = self.files[name]
         if file in self.refused:
             raise ImportError(f"{file} was not given to your code: it is {self.refused[file]}")
-        path = self.folder / file
-        module = import_module_file(path, path.stem)
-        fn = getattr(module, name, None)
+        module = import_file(self.folder, file)  # ``Class.method``: the class (loader.resolve)
+        fn = resolve(module, name)
         fn = getattr(fn, ORIGINAL, fn)  # instrumented by an earlier request
         if not callable(fn):
-            raise NotImplementedError(f"{name} is not defined in {path.name}")
+            raise NotImplementedError(f"{name} is not defined in {file}")
         self[name] = fn
         return fn
 
@@ -433,7 +432,7 @@ def serve(config: dict, cmd_in, reply_out) -> None:
     profile = profiles.get(config.get("profile", "dictapi"))
     functions = Functions(config)
     roots = [str(Path(config["folder"])), *config.get("provided", [])]
-    counter = CallCounter(getattr(profile, "FUNCTIONS", {}).values(), roots)
+    counter = CallCounter(getattr(profile, "COUNTED", getattr(profile, "FUNCTIONS", {}).values()), roots)
     max_bytes = int(config.get("max_array_bytes", 512 * 2**20))
     tasks = {
         "call": lambda req, arrays, folder: run_call(

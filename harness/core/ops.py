@@ -14,8 +14,13 @@ Optional parameters some families need (absent: the LeNet meaning holds): conv `
 kernel's width when it differs from its height ``k`` (weights ``(k*kw*c, num)``, row
 ``dh + k*dw + k*kw*ic``); inner product ``d1, d2, d3``, the shape of one example before
 it was flattened to a column (C order), for a convention that hands the layer the unflattened
-input. Ops graded by one family only (``softmax_loss``) are listed here too: a profile's
-``FUNCTIONS`` names the ops it grades.
+input. Ops graded by one family only (``softmax_loss``, ``softmax_ce``) are listed here too: a
+profile's ``FUNCTIONS`` names the ops it grades.
+
+A case parameter ``replay`` (set by the properties check for a profile with ``STATEFUL``)
+asks that profile to make the call after leftovers of earlier ones: another layer object's
+forward and, on the graded object, a forward on other inputs first. Stateless profiles
+never see it.
 """
 
 from __future__ import annotations
@@ -46,6 +51,8 @@ class Op:
     """For a loss op: the scalar output (the loss) its gradients differentiate."""
     wrt: tuple[tuple[str, str], ...] = ()
     """For a loss op: (gradient output, the input it differentiates) pairs."""
+    accuracy: str = ""
+    """For a loss op: the output reporting its accuracy, judged with the value (never alone)."""
 
     def differentiates(self, out_name: str) -> str:
         """The input a gradient output differentiates (``input`` -> ``x`` for a layer)."""
@@ -122,6 +129,7 @@ OPS: dict[str, Op] = {
             ("nll", "wb", "input", "percent"),
             value="nll",
             wrt=(("wb", "wb"), ("input", "X")),
+            accuracy="percent",
         ),
         # Scores x (classes, n), integer labels (1, n); the mean cross-entropy and dL/dx.
         Op(
@@ -133,6 +141,20 @@ OPS: dict[str, Op] = {
             ("loss", "input"),
             value="loss",
             wrt=(("input", "x"),),
+        ),
+        # Softmax cross-entropy on logits (layer-class family): x (K, n) logits, t (K, n)
+        # one-hot labels -> loss (mean over the batch), input (dL/dx of the mean loss), acc
+        # (fraction of columns whose largest logit is the label).
+        Op(
+            "softmax_ce",
+            "softmax_ce",
+            "loss",
+            ("x", "t"),
+            (),
+            ("loss", "input", "acc"),
+            value="loss",
+            wrt=(("input", "x"),),
+            accuracy="acc",
         ),
     ]
 }

@@ -88,8 +88,17 @@ def _def_lines(source: Path, name: str) -> tuple[int, int]:
         tree = None
     if tree is None:
         return 0, 0
+    owner, _, method = name.partition(".")
+    if method:  # ``Class.method``: the method inside its class
+        for node in tree.body:
+            if isinstance(node, ast.ClassDef) and node.name == owner:
+                for sub in node.body:
+                    if isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef)) and sub.name == method:
+                        first = min([sub.lineno, *(d.lineno for d in sub.decorator_list)])
+                        return first, sub.end_lineno or first
+        return 0, 0
     for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == name:
             first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
             return first, node.end_lineno or first
     for node in tree.body:  # `name = ...` or `from x import name`

@@ -540,7 +540,7 @@ def unstable_softmax(case, out, got, expected) -> str | None:
     """NaN or inf where exp of the logits overflows (float64 above ~709, float32 above ~88)."""
     if np.isfinite(got).all():
         return None
-    _, _, logits, _ = mlr_parts(case)
+    logits = case.arrays["x"] if case.op == "softmax_ce" else mlr_parts(case)[2]
     for dtype in (np.float64, np.float32):
         with np.errstate(all="ignore"):
             e = np.exp(logits.astype(dtype))
@@ -671,7 +671,13 @@ MISTAKES: tuple[Mistake, ...] = (
     Mistake("not_computed", NOT_COMPUTED, ("*:*",), predict=zeros),
     # -- mlrloss ---------------------------------------------------------------------------------
     Mistake("log_of_underflow", LOG_UNDERFLOW, ("mlrloss:nll",), test=log_of_underflow, nonfinite=True),
-    Mistake("softmax_unstable", SOFTMAX_UNSTABLE, ("mlrloss:*",), test=unstable_softmax, nonfinite=True),
+    Mistake(
+        "softmax_unstable",
+        SOFTMAX_UNSTABLE,
+        ("mlrloss:*", "softmax_ce:*"),
+        test=unstable_softmax,
+        nonfinite=True,
+    ),
     Mistake("loss_averaged", LOSS_AVERAGED, LOSS_OUTPUTS, predict=scaled(one_over_batch)),
     Mistake("k_minus_1_ignored", K_MINUS_1, ("mlrloss:wb",), predict=full_k_gradient),
     Mistake("zero_class_first", ZERO_CLASS_FIRST, ("mlrloss:*",), predict=zero_class_first),

@@ -203,7 +203,22 @@ class Sandbox:
         for d in (sub, provided, work, self.root / "calls", self.root / "reference_provided"):
             d.mkdir()
         total = 0
-        for f in sorted(self.submission.folder.glob("*.py")):
+        # Packages (layers/conv_layer.py, and those graded code imports) come along, one level deep.
+        folder = self.submission.folder
+        graded = {Path(f).parent.as_posix() for f in self.submission.functions.values()} - {"."}
+        if graded:  # a family whose code lives in packages
+            graded |= {
+                p.name
+                for p in folder.iterdir()
+                if p.is_dir() and not p.is_symlink() and (p / "__init__.py").is_file()
+            }
+        packages = sorted(graded)
+        files = sorted(self.submission.folder.glob("*.py"))
+        for pkg in packages:
+            (sub / pkg).mkdir(parents=True, exist_ok=True)
+            files += sorted((self.submission.folder / pkg).glob("*.py"))
+        for f in files:
+            rel = f.relative_to(self.submission.folder).as_posix()
             data = read_bounded(f, MAX_SUBMISSION_BYTES - total)
             if data is None:
                 why = (
@@ -213,10 +228,10 @@ class Sandbox:
                     if not f.is_file()
                     else "over the size limit of a submission"
                 )
-                self.observed.refused_files[f.name] = why
+                self.observed.refused_files[rel] = why
                 continue
             total += len(data)
-            (sub / f.name).write_bytes(data)
+            (sub / rel).write_bytes(data)
         for name in self.profile.PROVIDED_MODULES:
             if not (sub / f"{name}.py").exists() and (paths.REFERENCE_DIR / f"{name}.py").exists():
                 shutil.copyfile(paths.REFERENCE_DIR / f"{name}.py", provided / f"{name}.py")
@@ -241,7 +256,7 @@ class Sandbox:
             if traverse_only:
                 return
             for f in path.iterdir():
-                if f.is_file() and not f.is_symlink():
+                if (f.is_file() or f.is_dir()) and not f.is_symlink():
                     self._readable(f)
         else:
             path.chmod(0o640 if private else 0o644)
@@ -327,7 +342,7 @@ class Sandbox:
             "folder": str(self.root / "submission"),
             "provided": [str(self.root / "provided")],
             "functions": self.submission.functions,
-            "profile": self.profile_name,
+            "profile": profiles.spec(self.profile, self.profile_name),
             "cmd_fd": cmd_r,
             "reply_fd": rep_w,
             "out_fd": out_w,

@@ -82,6 +82,15 @@ def _defined_functions(path: Path) -> tuple[set[str], str]:
     except ValueError as exc:  # null bytes
         return set(), str(exc)
     names = {node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    # A class defines itself and ``Class.method`` for each method in its body.
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef):
+            names.add(node.name)
+            names.update(
+                f"{node.name}.{m.name}"
+                for m in node.body
+                if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))
+            )
     # `name = other_function` at module level counts as a definition too.
     for node in tree.body:
         if isinstance(node, ast.Assign):
@@ -113,29 +122,42 @@ def _candidate_folders(root: Path) -> Iterator[Path]:
             )
 
 
+def module_file(module: str) -> str:
+    """The file of a course module, relative to the submission folder: ``layers.conv_layer`` ->
+    ``layers/conv_layer.py``."""
+    return module.replace(".", "/") + ".py"
+
+
 def scan(folder: Path, wanted: dict[str, str]) -> Submission:
-    """Map each wanted function to the file defining it in ``folder`` (not recursive).
+    """Map each wanted function to the file defining it in ``folder`` (not recursive, except
+    into the packages that ``wanted``'s dotted modules name: ``layers.conv_layer``).
 
     ``wanted`` maps function name -> its historical module; the historical module wins
     when several files define a function (``from relu import relu_forward`` elsewhere).
+    File names are relative to ``folder`` (``layers/conv_layer.py``).
     """
     found, errors = {}, {}
+    packages = sorted({m.split(".")[0] for m in wanted.values() if "." in m})
     files = sorted(folder.glob("*.py"))[:MAX_FILES]
+    for pkg in packages:
+        if (folder / pkg).is_dir() and not (folder / pkg).is_symlink():
+            files += sorted((folder / pkg).glob("*.py"))[:MAX_FILES]
     defs = {}
     for f in files:
         names, error = _defined_functions(f)
+        rel = f.relative_to(folder).as_posix()
         if error:
-            errors[f.name] = error
-        defs[f] = names
+            errors[rel] = error
+        defs[rel] = names
     for name, module in wanted.items():
+        own = module_file(module)
         owners = [f for f, names in defs.items() if name in names]
-        preferred = [f for f in owners if f.stem == module]
-        if preferred:
-            found[name] = preferred[0].name
-        elif f"{module}.py" in errors:
-            found[name] = f"{module}.py"  # it is there, but does not parse (others only import it)
+        if own in owners:
+            found[name] = own
+        elif own in errors:
+            found[name] = own  # it is there, but does not parse (others only import it)
         elif owners:
-            found[name] = owners[0].name
+            found[name] = owners[0]
     return Submission(path=folder, folder=folder, functions=found, syntax_errors=errors)
 
 
@@ -156,7 +178,7 @@ def detect(path: str | Path) -> tuple[str, str]:
         except SubmissionError:
             continue
         marker = getattr(prof, "DETECT_FUNCTION", "")
-        if marker and sub.functions.get(marker) != f"{prof.MODULES[marker]}.py":
+        if marker and sub.functions.get(marker) != module_file(prof.MODULES[marker]):
             continue
         try:
             depth = len(sub.folder.resolve().relative_to(Path(path).resolve()).parts)

@@ -1,0 +1,1 @@
+from criterion.softmax_cross_entropy import SoftmaxCrossEntropyLossLayer
