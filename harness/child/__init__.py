@@ -24,6 +24,7 @@ RUNTIME = (
     "harness.core.paths",
     "harness.profiles",
     "harness.profiles.cs231n",
+    "harness.profiles.classapi",
     "harness.profiles.dictapi",
 )
 """Every harness module the child may import."""

@@ -40,7 +40,7 @@ from typing import Any
 from harness.core import outputs
 from harness.profiles import classapi, cs231n, dictapi
 
-PROFILES: dict[str, Any] = {"dictapi": dictapi, "cs231n": cs231n, "classapi": classapi.load()}
+PROFILES: dict[str, Any] = {"dictapi": dictapi, "cs231n": cs231n, "classapi": classapi.Shipped()}
 HINT_MARK = outputs.HINT_MARK
 """How an adapter appends the likely cause to a returned value's problem (``checks.split_problem``)."""
 DEFAULT = "dictapi"
