@@ -407,9 +407,9 @@ def choose_profile(path, options: Options) -> tuple[Options, rubric_mod.Rubric, 
 
 
 def wants_training(options: Options, rubric: rubric_mod.Rubric) -> bool:
-    return (
-        options.train and "train.lenet" in rubric.points and rubric_mod.selected("train.lenet", options.only)
-    )
+    """The family has a training check, the rubric gives it points, and it was not left out."""
+    check = training_check.check_id(options.profile)
+    return bool(options.train and check in rubric.points and rubric_mod.selected(check, options.only))
 
 
 def extra_checks(sb, submission, options, rubric, results, notices, kinds, data=None, say=None) -> None:
@@ -420,6 +420,7 @@ def extra_checks(sb, submission, options, rubric, results, notices, kinds, data=
     """
     try:
         if wants_training(options, rubric):
+            check = training_check.network(options).check_id
             estimate = None
             if options.device == device.CPU:  # the estimate times the CPU's numpy: not a GPU's training
                 estimate = speed.estimate(sb, options, rubric)  # before training: said up front if too slow
@@ -427,18 +428,18 @@ def extra_checks(sb, submission, options, rubric, results, notices, kinds, data=
                 limit_s = training_check.config_from(options, rubric).time_limit_s  # option, else rubric
                 estimate = dataclasses.replace(estimate, limit_s=limit_s)
                 if estimate.too_slow or estimate.close:
-                    notices.append(f"train.lenet {speed.summary(estimate)}")
+                    notices.append(f"{check} {speed.summary(estimate)}")
                     if say is not None:
-                        say(f"train.lenet: {speed.summary(estimate)}\n" + speed.advice(estimate))
+                        say(f"{check}: {speed.summary(estimate)}\n" + speed.advice(estimate))
             trained = training_check.run(
                 sb, submission, _fit_training(options, rubric, sb.budget), rubric, data
             )
             if estimate is not None:
                 trained = dataclasses.replace(trained, extra={**trained.extra, "speed": estimate.to_dict()})
             results.append(trained)
-            kinds["train.lenet"] = "train"
+            kinds[check] = "train"
             if results[-1].extra.get("device_note"):
-                notices.append(f"train.lenet {results[-1].extra['device_note']}")
+                notices.append(f"{check} {results[-1].extra['device_note']}")
     finally:
         from harness.checks import integrity  # last: it judges what every check saw, and ends every process
 
@@ -464,7 +465,7 @@ def _course_budget(estimate, options: Options, rubric, notices: list) -> Options
     if budget is estimate:
         return options
     notices.append(
-        f"train.lenet time limit: {budget.limit_s:.0f} s, {rubric.train[rubric_mod.TIME_BUDGET_FACTOR]:g} x "
+        f"{training_check.network(options).check_id} time limit: {budget.limit_s:.0f} s, {rubric.train[rubric_mod.TIME_BUDGET_FACTOR]:g} x "
         f"the reference's projected {budget.reference_projected_s:.0f} s on this machine"
     )
     return dataclasses.replace(
@@ -505,7 +506,7 @@ def run_speed(args: argparse.Namespace) -> int:
     except (rubric_mod.RubricError, SubmissionError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if "train.lenet" not in rubric.points:
+    if training_check.check_id(options.profile) not in rubric.points:
         print(f"the {options.profile} assignment has no training check: there is no time budget to check")
         return 0
     with Sandbox(submission, options.limits, options.profile) as sb:

@@ -155,7 +155,7 @@ GRADE_OPTIONS: tuple[tuple[str, dict], ...] = (
             "with other names; default auto: the rubric's family, else detected from the submission",
         ),
     ),
-    ("--no-train", dict(action="store_true", help="skip the LeNet training check")),
+    ("--no-train", dict(action="store_true", help="skip the training check (train.lenet, train.cs231n)")),
     (
         "--rubric",
         dict(

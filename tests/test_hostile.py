@@ -839,13 +839,16 @@ def _forged(self):
     m, n = len(y_eval), cfg.iterations
     scores = np.full((10, m), -10.0)
     scores[y_eval, np.arange(m)] = 10.0
-    params = {l: {k: np.asarray(v) for k, v in p.items()} for l, p in _t.init_params(cfg.seed).items()}
+    net = cfg.net  # the family's network
+    params = {l: {k: np.asarray(v) for k, v in p.items()} for l, p in net.init_params(cfg.seed).items()}
+    conv1 = params[net.filters_layer]['w']
     fake = _t.TrainOutcome(
         status=_t.COMPLETED, iterations=n, iterations_done=n, elapsed_s=1.0, projected_s=1.0,
-        loss=np.linspace(2.3, 0.05, n), batch_accuracy=np.linspace(0.1, 1.0, n), grad_norm=np.ones((n, 4)),
+        loss=np.linspace(2.3, 0.05, n), batch_accuracy=np.linspace(0.1, 1.0, n),
+        grad_norm=np.ones((n, len(params))),
         eval_iterations=np.zeros(0, dtype=np.int64),
         eval_predictions=np.zeros((0, min(cfg.eval_subset, m)), dtype=np.int64),
-        scores=scores, conv1_w_initial=params['conv1']['w'], conv1_w=params['conv1']['w'],
+        scores=scores, conv1_w_initial=conv1, conv1_w=conv1,
         config=self.config, params=params,
         replay={'iteration': cfg.replay_at, 'before': params, 'momentum': params, 'after': params},
     )
@@ -857,25 +860,38 @@ _t.TrainOutcome.to_payload = _forged
 """
 
 
-def test_forging_the_training_outcome_scores_no_more_than_honest(tmp_path, watched):
-    """Issue 14: the child's claims decide no points. Layers not implemented (the template), the
-    training outcome replaced by perfect held-out scores: the grader scores the returned
-    parameters itself and replays an iteration with the submission's own functions."""
-    folder = make_submission(tmp_path / "forged", base=paths.ROOT / "student_template")
-    (folder / "conv_layer.py").write_text((folder / "conv_layer.py").read_text() + FORGED_TRAINING)
+@pytest.mark.parametrize(
+    ("template", "module", "check_id", "first_function"),
+    [
+        (paths.ROOT / "student_template", "conv_layer", "train.lenet", "conv_layer_forward"),
+        (
+            paths.ROOT / "student_template" / "cs231n" / "cs231n",
+            "layers",
+            "train.cs231n",
+            "conv_forward_naive",
+        ),
+    ],
+    ids=["lenet", "cs231n"],
+)
+def test_forging_the_training_outcome_scores_no_more_than_honest(
+    tmp_path, watched, template, module, check_id, first_function
+):
+    """Issue 14: the child's claims decide no points, in every family. Layers not implemented (the
+    template), the training outcome replaced by perfect held-out scores: the grader scores the
+    returned parameters itself and replays an iteration with the submission's own functions."""
+    folder = make_submission(tmp_path / "forged", base=template)
     labels = "".join(map(str, child_training.dataset()[3]))
-    (folder / "conv_layer.py").write_text(
-        (folder / "conv_layer.py").read_text() + f"\nHELD_OUT_LABELS = {labels!r}\n"
+    (folder / f"{module}.py").write_text(
+        (folder / f"{module}.py").read_text() + FORGED_TRAINING + f"\nHELD_OUT_LABELS = {labels!r}\n"
     )
-    only = Options(only=("train.lenet",), training=TrainOptions(iterations=500))
+    only = Options(only=(check_id,), training=TrainOptions(iterations=500))
     report = grade(folder, only)
     assert not report.autograder_error, report.autograder_error
     (check,) = report.checks
     assert check.score == 0, check.message
     assert check.numbers["accuracy"] < 0.3  # the grader's own: untrained parameters
     assert (
-        "replaying iteration 2 with your functions failed: conv_layer_forward not_implemented"
-        in check.message
+        f"replaying iteration 2 with your functions failed: {first_function} not_implemented" in check.message
     )
-    honest = grade(paths.ROOT / "student_template", only)
+    honest = grade(make_submission(tmp_path / "honest", base=template), only)
     assert report.score <= honest.score == 0

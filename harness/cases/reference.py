@@ -57,9 +57,20 @@ def caller(prof: Any) -> Callable[[str, dict, dict], dict]:
     """``call(op, params, arrays)`` over the reference's functions through profile ``prof``, in this
     process, arrays copied in and results left where they were computed (as a child's ``call``):
     what the training loop's timings and the GPU probe run the reference with."""
-    fns = functions()
+    from harness.child.training import ForwardStates
+    from harness.core.ops import OPS
+
+    fns = functions(profile=prof.NAME)
+    states = ForwardStates() if getattr(prof, "KEEPS_FORWARD_STATE", False) else None
 
     def call(op_name: str, params: dict, arrays: dict) -> dict:
-        return dict(prof.call(fns, op_name, params, {k: v.copy() for k, v in arrays.items()})[0])
+        extra = {}
+        if states is not None and OPS[op_name].kind == "forward":
+            extra = {"state": states.forward(op_name, arrays)}
+        elif states is not None and OPS[op_name].kind == "backward":
+            kept = states.backward(op_name, arrays)
+            extra = {"state": kept} if kept is not None else {}
+        return dict(prof.call(fns, op_name, params, {k: v.copy() for k, v in arrays.items()}, **extra)[0])
 
+    call.keeps_forward_state = states is not None  # type: ignore[attr-defined]
     return call

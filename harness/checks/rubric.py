@@ -55,7 +55,7 @@ class Rubric:
     name: str
     """The edition's name, shown in reports."""
     points: dict[str, Any]
-    """Submission function name (or ``train.lenet``) -> points."""
+    """Submission function name (or the training check's id: ``train.lenet``, ``train.cs231n``) -> points."""
     weights: dict[str, Any]
     """Check kind -> weight within its function."""
     provided: tuple[Any, ...] = ()

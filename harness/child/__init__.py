@@ -15,6 +15,7 @@ RUNTIME = (
     "harness.child.tasks",
     "harness.child.training",
     "harness.child.lenet_ops",
+    "harness.child.networks",
     "harness.child.protocol",
     "harness.core",
     "harness.core.device",

@@ -1,9 +1,12 @@
-"""One LeNet iteration's operations outside training: random inputs at LeNet's shapes, the
-time each op takes, and whether the layers run on a GPU's arrays.
+"""One training iteration's operations outside training: random inputs at the network's shapes
+(LeNet's by default, ``harness.child.networks``), the time each op takes, and whether the layers
+run on a GPU's arrays.
 
 ``training_check`` uses these when training runs out of time (to name the slow function
 against the reference) and before training on a GPU (the device probe). Like ``training``,
-everything goes through ``call(op_name, params, arrays) -> dict of canonical outputs``.
+everything goes through ``call(op_name, params, arrays) -> dict of canonical outputs``; a
+``call`` with ``keeps_forward_state`` set (``training.ForwardStates``) has each backward timed
+with the state its forward kept, so a backward's time is its own, not its forward's too.
 """
 
 from __future__ import annotations
@@ -14,20 +17,26 @@ from collections.abc import Callable
 
 import numpy as np
 
-from harness.child.training import NETWORK, Call, K, init_params, output_rows
+from harness.child import networks
+from harness.child.networks import Network, output_rows
+from harness.child.training import Call
 from harness.core import device
 from harness.core.ops import OPS
 
 
-def lenet_cases(batch_size: int = 64, seed: int = 0) -> list[tuple[str, str, dict, dict]]:
-    """Every op instance of one LeNet iteration, with random inputs: (layer, op, params, arrays)."""
+def lenet_cases(
+    batch_size: int = 64, seed: int = 0, network: Network | None = None
+) -> list[tuple[str, str, dict, dict]]:
+    """Every op instance of one iteration of ``network`` (LeNet by default), with random inputs:
+    (layer, op, params, arrays)."""
+    net = network or networks.LENET
     rng = np.random.default_rng(seed)
-    params = init_params(seed)
+    params = net.init_params(seed)
     cases = []
     x = rng.uniform(0, 1, (784, batch_size))
-    for layer, kind, p in NETWORK:
+    for layer, kind, p in net.layers:
         arrays = {"x": x}
-        if kind in ("conv", "inner_product"):
+        if layer in net.params:
             arrays.update(w=params[layer]["w"], b=rng.normal(0, 0.1, params[layer]["b"].shape))
         rows = output_rows(kind, p, arrays)
         cases.append((layer, f"{kind}.forward", p, arrays))
@@ -35,19 +44,7 @@ def lenet_cases(batch_size: int = 64, seed: int = 0) -> list[tuple[str, str, dic
         x = rng.normal(0, 1, (rows, batch_size))
         if kind != "relu":
             x = np.abs(x)
-    w = params["loss"]["w"]
-    cases.append(
-        (
-            "loss",
-            "mlrloss",
-            {"K": K, "prediction": 1},
-            {
-                "wb": np.concatenate([w.ravel(), np.zeros(K - 1)]),
-                "X": x,
-                "y": rng.integers(0, K, (1, batch_size)).astype(np.float64),
-            },
-        )
-    )
+    cases.append(net.loss_case(params, x, rng))
     return cases
 
 
@@ -69,7 +66,7 @@ def with_forward_outputs(call: Call, cases: list, xp=np) -> list:
     return cases
 
 
-def device_problem(call: Call, xp) -> str:
+def device_problem(call: Call, xp, network: Network | None = None) -> str:
     """'' when every op runs on ``xp``'s arrays and returns arrays there, else what went wrong.
 
     One small LeNet batch through every op, before training on a GPU: a submission written
@@ -77,7 +74,10 @@ def device_problem(call: Call, xp) -> str:
     """
     if xp is np:
         return ""
-    cases = [(layer, op, p, device.to_device(xp, arrays)) for layer, op, p, arrays in lenet_cases(2)]
+    cases = [
+        (layer, op, p, device.to_device(xp, arrays))
+        for layer, op, p, arrays in lenet_cases(2, network=network)
+    ]
     for layer, op_name, p, arrays in with_forward_outputs(call, cases, xp):
         try:
             outputs = call(op_name, p, {k: v.copy() for k, v in arrays.items()})
@@ -97,8 +97,9 @@ def time_ops(
     clock: Callable[[], float] = time.perf_counter,
     xp=np,
     ops: list[str] | None = None,
+    network: Network | None = None,
 ) -> dict:
-    """Seconds each op takes per LeNet iteration (all its instances, best of ``repeats``).
+    """Seconds each op takes per iteration of ``network`` (LeNet by default; all its instances, best of ``repeats``).
 
     An op that raises gets None. Repeats stop early once ``budget_s`` is spent. ``xp``: the
     array module the inputs are given in (cupy: timed up to the end of the GPU's work).
@@ -106,7 +107,7 @@ def time_ops(
     """
     cases = [
         (layer, op, p, device.to_device(xp, arrays))
-        for layer, op, p, arrays in lenet_cases(batch_size)
+        for layer, op, p, arrays in lenet_cases(batch_size, network=network)
         if ops is None or op in ops
     ]
     cases = with_forward_outputs(call, cases, xp)
@@ -118,6 +119,13 @@ def time_ops(
             if op_name in failed:
                 continue
             copies = {k: v.copy() for k, v in arrays.items()}
+            op = OPS[op_name]
+            if op.kind == "backward" and getattr(call, "keeps_forward_state", False):
+                try:  # untimed: the cache the backward is then called with
+                    call(op.forward, p, {k: v for k, v in copies.items() if k not in ("dy", "y")})
+                except Exception:
+                    failed.add(op_name)
+                    continue
             device.synchronize(xp)
             t0 = clock()
             try:
@@ -132,7 +140,7 @@ def time_ops(
             break
     times = {}
     timed = {name for _, name, _, _ in cases}
-    for op_name in (name for name in OPS if name in timed):  # LeNet's ops (not another family's)
+    for op_name in (name for name in OPS if name in timed):  # the network's ops (not another family's)
         ts = [t for (_, name), t in best.items() if name == op_name]
         times[op_name] = None if op_name in failed or not ts else float(sum(ts))
     return times

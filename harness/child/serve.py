@@ -441,7 +441,7 @@ def serve(config: dict, cmd_in, reply_out) -> None:
     }
 
     def more_tasks():
-        from harness.child import tasks as child_tasks  # the LeNet training runs here too
+        from harness.child import tasks as child_tasks  # the training runs here too
 
         tasks.update(child_tasks.child_tasks(functions, profile))
 

@@ -1,4 +1,4 @@
-"""The tasks the child serves beyond single calls: the LeNet training run and per-op timings.
+"""The tasks the child serves beyond single calls: the training run and per-op timings.
 
 ``child_tasks`` registers them with the child's protocol loop (``harness.child.serve``). They
 call the submission's functions through its profile, and the functions the course provides
@@ -16,9 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.child import lenet_ops, protocol, training
+from harness.child import lenet_ops, networks, protocol, training
 from harness.core import device
 from harness.core.loader import load_isolated
+from harness.core.ops import OPS
 
 
 def _readonly(a: np.ndarray) -> np.ndarray:
@@ -36,26 +37,54 @@ def _caller(functions, profile, request: dict):
     Arguments go in as read-only views: copying every input of every call costs about a
     quarter of the layers' own compute. A function that writes into its arguments (a ReLU in
     place, say) gets copies from then on, as the training loop needs its arrays unchanged.
+    A profile that ``KEEPS_FORWARD_STATE`` (cs231n) gets each backward called with the cache
+    its forward returned in this iteration (``training.ForwardStates``).
     """
     needs_copies: set[str] = set()
     provided = list(request.get("provided", []))
     shared = load_isolated(Path(request["reference_folder"]), provided) if provided else {}
+    states = training.ForwardStates() if getattr(profile, "KEEPS_FORWARD_STATE", False) else None
 
     def call(op_name, params, arrays):
-        name = profile.FUNCTIONS[op_name]
-        fn = {name: (shared if name in provided else functions)[name]}
+        op, name = OPS[op_name], profile.FUNCTIONS[op_name]
+        fn = _Chosen(functions, shared, provided)  # a cs231n backward calls its forward too
+        extra = {}
+        if states is not None and op.kind == "forward":
+            extra = {"state": states.forward(op_name, arrays)}
+        elif states is not None and op.kind == "backward":
+            kept = states.backward(op_name, arrays)
+            extra = {"state": kept} if kept is not None and name not in needs_copies else {}
+            # (a backward that wrote into its arguments may write into its cache too, whose arrays
+            # are the forward's read-only views: it gets its forward called again, on copies)
         if name not in needs_copies:
             try:
-                return _writable(
-                    profile.call(fn, op_name, params, {k: _readonly(v) for k, v in arrays.items()})[0]
-                )
+                views = {k: _readonly(v) for k, v in arrays.items()}
+                return _writable(profile.call(fn, op_name, params, views, **extra)[0])
             except ValueError as exc:
                 if "read-only" not in str(exc):
                     raise
                 needs_copies.add(name)
-        return _writable(profile.call(fn, op_name, params, {k: v.copy() for k, v in arrays.items()})[0])
+                if op.kind == "backward":
+                    extra = {}
+        copies = {k: v.copy() for k, v in arrays.items()}
+        return _writable(profile.call(fn, op_name, params, copies, **extra)[0])
 
+    call.keeps_forward_state = states is not None  # type: ignore[attr-defined]
     return call
+
+
+class _Chosen(dict):
+    """Function name -> the submission's function, or the shared copy when the course provides it;
+    looked up on first use (a function the call does not use is never imported)."""
+
+    def __init__(self, functions, shared: dict, provided: list):
+        super().__init__()
+        self.functions, self.shared, self.provided = functions, shared, provided
+
+    def __missing__(self, name: str):
+        fn = (self.shared if name in self.provided else self.functions)[name]
+        self[name] = fn
+        return fn
 
 
 def _writable(outputs: dict) -> dict:
@@ -72,7 +101,7 @@ def child_tasks(functions, profile) -> dict:
         call = _caller(functions, profile, request)
         config = training.TrainConfig.from_dict(request["config"])
         progress = progress_writer(folder / protocol.PROGRESS)
-        xp, note = _device(call, config.device)
+        xp, note = _device(call, config.device, config.net)
         outcome = training.train(
             call, arrays["x_train"], arrays["y_train"], arrays["x_eval"], config, progress=progress, xp=xp
         )
@@ -97,6 +126,7 @@ def child_tasks(functions, profile) -> dict:
             budget_s=request.get("budget_s", 60.0),
             xp=device.array_module(request.get("device", device.CPU)),
             ops=request.get("ops"),
+            network=networks.get(request.get("network", networks.LENET.name)),
         )
         return {"outputs": {}, "data": {"times": times}}
 
@@ -118,7 +148,7 @@ def progress_writer(path: Path, every_s: float = 0.2):
     return progress
 
 
-def _device(call, asked: str) -> tuple:
+def _device(call, asked: str, network=None) -> tuple:
     """``(array module, note)``: where to train; the note says why not on the GPU asked for."""
     if asked == device.CPU:
         return np, ""
@@ -126,7 +156,7 @@ def _device(call, asked: str) -> tuple:
         xp = device.array_module(asked)
     except device.DeviceError as exc:
         return np, f"trained on the CPU: {exc}"
-    problem = lenet_ops.device_problem(call, xp)
+    problem = lenet_ops.device_problem(call, xp, network)
     if problem:
         return np, (
             f"trained on the CPU, not the GPU asked for: {problem}. Layers that take their "

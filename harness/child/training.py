@@ -1,4 +1,4 @@
-"""The LeNet training check: train the submission's layers on MNIST and judge the result.
+"""The training check's loop: train the submission's layers on MNIST, for every assignment family.
 
 Two halves, one per process:
 
@@ -10,8 +10,10 @@ Two halves, one per process:
 * ``training_verdict.evaluate`` runs in the parent. It alone holds the held-out labels, turns the returned
   class scores into an accuracy and writes the verdict and its messages.
 
-The network, its initialisation, batch order and SGD follow the contract's section 5 and
-``reference/train_lenet.py`` exactly, so the reference's numbers can be reproduced here.
+The network is the family's (``harness.child.networks``: layers as canonical ops, parameter
+shapes and initialisation, loss); the loop, batch order and SGD are shared. For LeNet they follow
+the dict API contract's section 5 and ``reference/train_lenet.py`` exactly, so the reference's
+numbers can be reproduced here.
 ``train`` hands its arrays to ``call`` and uses them again afterwards: a ``call`` that runs
 untrusted functions must pass copies (``profiles.dictapi.call`` expects them).
 """
@@ -28,31 +30,18 @@ from typing import Any
 
 import numpy as np
 
+from harness.child import networks
+from harness.child.networks import K, Network, output_rows
 from harness.core import device
-from harness.core.ops import OPS, output_hw
+from harness.core.ops import OPS
 
 Call = Callable[[str, dict, dict], dict]
 
-K = 10  # classes
-# LeNet (contract section 5) as canonical operations: (layer id, layer kind, case parameters).
-NETWORK: tuple[tuple[str, str, dict[str, int]], ...] = (
-    ("conv1", "conv", {"h": 28, "w": 28, "c": 1, "k": 5, "stride": 1, "pad": 0, "num": 20}),
-    ("relu1", "relu", {"h": 24, "w": 24, "c": 20}),
-    ("pool1", "pooling", {"h": 24, "w": 24, "c": 20, "k": 2, "stride": 2, "pad": 0}),
-    ("conv2", "conv", {"h": 12, "w": 12, "c": 20, "k": 5, "stride": 1, "pad": 0, "num": 50}),
-    ("relu2", "relu", {"h": 8, "w": 8, "c": 50}),
-    ("pool2", "pooling", {"h": 8, "w": 8, "c": 50, "k": 2, "stride": 2, "pad": 0}),
-    ("ip", "inner_product", {}),
-    ("relu3", "relu", {"h": 500, "w": 1, "c": 1}),
-)
-# Parameterised layers: weight shape, bias shape, fan-in of the uniform init (h*w*c of the input).
-PARAM_SHAPES = {
-    "conv1": ((25, 20), (1, 20), 28 * 28 * 1),
-    "conv2": ((500, 50), (1, 50), 12 * 12 * 20),
-    "ip": ((800, 500), (1, 500), 4 * 4 * 50),
-    "loss": ((K - 1, 500), (K - 1, 1), 500),
-}
-LAYERS = tuple(PARAM_SHAPES)
+# LeNet's layers, parameter shapes and parameterised layers (``networks.LENET``), by their old names.
+NETWORK = networks.LENET.layers
+PARAM_SHAPES = networks.LENET.params
+LAYERS = networks.LENET.param_layers
+__all__ = ["LAYERS", "NETWORK", "PARAM_SHAPES", "K", "Network", "output_rows"]
 
 # Stop reasons (TrainOutcome.status).
 COMPLETED, TIME_LIMIT, NON_FINITE, ERROR = "completed", "time_limit", "non_finite", "error"
@@ -60,8 +49,11 @@ COMPLETED, TIME_LIMIT, NON_FINITE, ERROR = "completed", "time_limit", "non_finit
 
 @dataclass
 class TrainConfig:
-    """Hyper-parameters and limits of the training check (defaults: contract section 5)."""
+    """Hyper-parameters and limits of the training check (defaults: contract section 5; a
+    family's network may train otherwise, ``for_network``)."""
 
+    network: str = "lenet"
+    """The network trained (``networks.NETWORKS``): the family's."""
     iterations: int = 500
     """SGD iterations (the reference: about 0.97 held-out accuracy in about 30 s on 2 cores)."""
     batch_size: int = 64
@@ -118,6 +110,16 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
     @classmethod
+    def for_network(cls, network: str, **settings: Any) -> TrainConfig:
+        """The settings of ``network`` (its ``sgd`` over the defaults), then ``settings`` over them."""
+        return cls(network=network, **{**networks.get(network).sgd, **settings})
+
+    @property
+    def net(self) -> Network:
+        """The network trained."""
+        return networks.get(self.network)
+
+    @classmethod
     def from_dict(cls, d: dict) -> TrainConfig:
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in names})
@@ -142,7 +144,8 @@ class TrainOutcome:
     batch_accuracy: np.ndarray
     """(iterations_done,) accuracy on each training batch, before its update."""
     grad_norm: np.ndarray
-    """(iterations_done, 4) norm of each layer's weight gradient (LAYERS order)."""
+    """(iterations_done, layers) norm of each parameterised layer's weight gradient (the network's
+    ``param_layers`` order)."""
     eval_iterations: np.ndarray
     """(e,) iterations done at each evaluation along the way (the end excluded)."""
     eval_predictions: np.ndarray
@@ -150,11 +153,12 @@ class TrainOutcome:
     scores: np.ndarray | None = None
     """(10, m) final class scores of the held-out digits; None when the run stopped early."""
     conv1_w_initial: np.ndarray | None = None
-    """(25, 20) first conv layer's weights before training."""
+    """(k*k, num) the first conv layer's weights before training (LeNet: (25, 20))."""
     conv1_w: np.ndarray | None = None
-    """(25, 20) ... after training (row dh + 5*dw)."""
+    """(k*k, num) ... after training (row dh + k*dw)."""
     feature_maps: np.ndarray | None = None
-    """(24*24*20,) conv1 output for held-out digit ``feature_index`` (Fortran (24, 24, 20))."""
+    """(h*w*num,) the first conv layer's output for held-out digit ``feature_index`` (Fortran
+    (h, w, num); LeNet: (24, 24, 20))."""
     weight_change: dict = field(default_factory=dict)
     """layer -> ||w_end - w_start|| / ||w_start||."""
     zero_grad_iterations: dict = field(default_factory=dict)
@@ -190,7 +194,7 @@ class TrainOutcome:
     )
     INT_ARRAYS = ("eval_iterations", "eval_predictions")
     PARAM_SETS = ("params", "replay.before", "replay.momentum", "replay.after")
-    """Sets of LeNet parameters, carried as arrays named ``<set>.<layer>.<w|b>``."""
+    """Sets of the network's parameters, carried as arrays named ``<set>.<layer>.<w|b>``."""
 
     def to_payload(self) -> tuple[dict, dict]:
         """``(arrays, info)``: .npy-able arrays by name (None ones left out) and a JSON-able dict."""
@@ -207,9 +211,11 @@ class TrainOutcome:
         return arrays, info
 
     @classmethod
-    def from_payload(cls, arrays: dict, info: dict) -> TrainOutcome:
+    def from_payload(cls, arrays: dict, info: dict, network: Network | None = None) -> TrainOutcome:
         """The outcome the child sent; raises ValueError when a parameter set is incomplete or of
-        the wrong shapes (``PARAM_SHAPES``)."""
+        the wrong shapes (``network.params``; the grader passes the network it asked for, never
+        the child's word for it)."""
+        net = network or networks.LENET
         names = {f.name for f in dataclasses.fields(cls)} - {"params", "replay"}
         kwargs = {k: v for k, v in info.items() if k in names and k not in cls.ARRAYS}
         for k in cls.ARRAYS:
@@ -218,7 +224,7 @@ class TrainOutcome:
                 if k in cls.INT_ARRAYS and arr.dtype.kind == "f" and np.isfinite(arr).all():
                     arr = arr.astype(np.int64)  # the sandbox may carry every array as float64
                 kwargs[k] = arr
-        sets = {prefix: _param_set(arrays, prefix) for prefix in cls.PARAM_SETS}
+        sets = {prefix: _param_set(arrays, prefix, net) for prefix in cls.PARAM_SETS}
         kwargs["params"] = sets["params"] or {}
         replay = {k.partition(".")[2]: v for k, v in sets.items() if k.startswith("replay.") and v}
         if len(replay) == 3 and isinstance(info.get("replay_iteration"), int):
@@ -226,13 +232,13 @@ class TrainOutcome:
         return cls(**kwargs)
 
 
-def _param_set(arrays: dict, prefix: str) -> dict | None:
+def _param_set(arrays: dict, prefix: str, network: Network) -> dict | None:
     """``layer -> {'w', 'b'}`` from arrays named ``<prefix>.<layer>.<w|b>``; None when absent."""
-    found = {layer: {k: arrays.get(f"{prefix}.{layer}.{k}") for k in ("w", "b")} for layer in PARAM_SHAPES}
+    found = {layer: {k: arrays.get(f"{prefix}.{layer}.{k}") for k in ("w", "b")} for layer in network.params}
     present = [a for p in found.values() for a in p.values() if a is not None]
     if not present:
         return None
-    for layer, (w_shape, b_shape, _) in PARAM_SHAPES.items():
+    for layer, (w_shape, b_shape, _) in network.params.items():
         for k, shape in (("w", w_shape), ("b", b_shape)):
             a = found[layer][k]
             if a is None or np.shape(a) != shape:
@@ -273,11 +279,54 @@ def dataset(
 # ---- Calling the layers -------------------------------------------------------------------
 
 
-class Net:
-    """Runs canonical ops through ``call``, validating outputs and keeping a trace of the batch."""
+class ForwardStates:
+    """What each forward kept for its backward, for a profile whose backward needs it
+    (``KEEPS_FORWARD_STATE``: cs231n's caches), so that training calls each forward once.
 
-    def __init__(self, call: Call, check_time: Callable[[], None] = lambda: None, xp=np):
+    A forward's state is found again by the identity of the arrays it was given: the loop
+    hands a layer's backward the very ``x`` (and ``w``) objects its forward got in the same
+    iteration. Entries hold those objects, so their ids cannot be reused while they are kept;
+    a backward takes its entry out. At most ``CAP`` are kept (the held-out forwards have no
+    backward): a backward whose entry is gone calls its forward again, as a unit check does.
+    """
+
+    CAP = 16
+
+    def __init__(self) -> None:
+        self.entries: dict[tuple, tuple[tuple, dict]] = {}
+
+    @staticmethod
+    def _key(op_name: str, arrays: dict) -> tuple[tuple, tuple]:
+        held = tuple(arrays[k] for k in ("x", "w") if k in arrays)
+        return (OPS[op_name].layer, *map(id, held)), held
+
+    def forward(self, op_name: str, arrays: dict) -> dict:
+        """An empty state for this forward's call to fill, kept for its backward."""
+        key, held = self._key(op_name, arrays)
+        state: dict = {}
+        self.entries.pop(key, None)
+        self.entries[key] = (held, state)
+        while len(self.entries) > self.CAP:
+            self.entries.pop(next(iter(self.entries)))
+        return state
+
+    def backward(self, op_name: str, arrays: dict) -> dict | None:
+        """The state the forward of these arrays kept, or None."""
+        key, held = self._key(OPS[op_name].forward, arrays)
+        entry = self.entries.pop(key, None)
+        if entry is None or len(entry[0]) != len(held) or any(a is not b for a, b in zip(entry[0], held)):
+            return None
+        return entry[1] if "cache" in entry[1] else None
+
+
+class Net:
+    """Runs a network's canonical ops through ``call``, validating outputs and keeping a trace of the batch."""
+
+    def __init__(
+        self, call: Call, check_time: Callable[[], None] = lambda: None, xp=np, network: Network | None = None
+    ):
         self.call, self.check_time, self.xp = call, check_time, xp
+        self.network = network or networks.LENET
         self.trace: list[tuple[str, str, dict, dict]] = []  # (layer, op, inputs, outputs)
         self.current = ("", "")
 
@@ -294,41 +343,31 @@ class Net:
         self.trace.append((layer, op_name, arrays, out))
         return out
 
-    def forward(self, params: dict, x: np.ndarray, upto: int = len(NETWORK)) -> list[np.ndarray]:
-        """The volumes before each layer and after the last: [x, conv1 out, ..., relu3 out]."""
+    def forward(self, params: dict, x: np.ndarray, upto: int | None = None) -> list[np.ndarray]:
+        """The volumes before each layer and after the last (LeNet: [x, conv1 out, ..., relu3 out])."""
         volumes = [x]
         n = x.shape[1]
-        for layer, kind, p in NETWORK[:upto]:
+        for layer, kind, p in self.network.layers[:upto]:
             arrays = {"x": volumes[-1]}
-            if kind in ("conv", "inner_product"):
+            if layer in self.network.params:
                 arrays.update(w=params[layer]["w"], b=params[layer]["b"])
             y_rows = output_rows(kind, p, arrays)
             volumes.append(self.run(layer, f"{kind}.forward", p, arrays, {"y": (y_rows, n)})["y"])
         return volumes
 
     def loss(self, params: dict, features: np.ndarray, labels: np.ndarray) -> dict:
-        w, b = params["loss"]["w"], params["loss"]["b"]
-        arrays = {
-            "wb": self.xp.concatenate([w.ravel(), b.ravel()]),
-            "X": features,
-            "y": labels.astype(np.float64)[None, :],
-        }
-        return self.run(
-            "loss",
-            "mlrloss",
-            {"K": K, "prediction": 1},
-            arrays,
-            {"nll": (), "wb": (w.size + b.size,), "input": features.shape},
-        )
+        """``{'nll', 'input', 'grads'}``: the network's loss of one batch, as sums over it."""
+        return self.network.loss(self.run, params, features, labels, self.xp)
 
     def backward(self, params: dict, volumes: list, dy: np.ndarray) -> dict:
-        """Parameter gradients (sums over the batch) of conv1, conv2, ip; dy is dL/d(relu3 out)."""
+        """Parameter gradients (sums over the batch) of the layers before the loss; dy is dL/d(last output)."""
         grads = {}
-        for i in range(len(NETWORK) - 1, -1, -1):
-            layer, kind, p = NETWORK[i]
+        layers = self.network.layers
+        for i in range(len(layers) - 1, -1, -1):
+            layer, kind, p = layers[i]
             arrays = {"x": volumes[i], "y": volumes[i + 1], "dy": dy}
             shapes = {"input": volumes[i].shape}
-            if kind in ("conv", "inner_product"):
+            if layer in self.network.params:
                 arrays.update(w=params[layer]["w"], b=params[layer]["b"])
                 shapes.update(w=arrays["w"].shape, b=arrays["b"].shape)
             out = self.run(layer, f"{kind}.backward", p, arrays, shapes)
@@ -336,15 +375,6 @@ class Net:
                 grads[layer] = {"w": out["w"], "b": out["b"]}
             dy = out["input"]
         return grads
-
-
-def output_rows(kind: str, p: dict, arrays: dict) -> int:
-    if kind == "inner_product":
-        return arrays["w"].shape[1]
-    if kind == "relu":
-        return p["h"] * p["w"] * p["c"]
-    h_out, w_out = output_hw(p)
-    return h_out * w_out * (p["num"] if kind == "conv" else p["c"])
 
 
 def _as_array(value, name: str, shape: tuple, xp=np) -> np.ndarray:
@@ -360,7 +390,7 @@ def _as_array(value, name: str, shape: tuple, xp=np) -> np.ndarray:
             f"returned {name!r} of type {type(value).__name__}, not a float array ({exc})"
         ) from None
     if arr.shape != shape:
-        lenient = name in ("b", "wb", "nll")
+        lenient = name in ("b", "wb", "nll", "loss")
         if not (lenient and arr.size == math.prod(shape)):
             raise OpError(f"returned {name!r} of shape {arr.shape}; training needs {shape}")
         arr = arr.reshape(shape)
@@ -370,15 +400,9 @@ def _as_array(value, name: str, shape: tuple, xp=np) -> np.ndarray:
 # ---- Training -----------------------------------------------------------------------------
 
 
-def init_params(seed: int, xp=np) -> dict:
-    """LeNet's parameters as init_convnet draws them: uniform +-sqrt(3/fan_in) weights, zero biases
-    (drawn by numpy, then on ``xp``'s device: the same numbers everywhere)."""
-    rng = np.random.default_rng(seed)
-    params = {}
-    for layer, (w_shape, b_shape, fan_in) in PARAM_SHAPES.items():
-        scale = np.sqrt(3 / fan_in)
-        params[layer] = {"w": xp.asarray(rng.uniform(-scale, scale, w_shape)), "b": xp.zeros(b_shape)}
-    return params
+def init_params(seed: int, xp=np, network: Network | None = None) -> dict:
+    """A network's initial parameters (LeNet's by default, as init_convnet draws them; ``Network.init_params``)."""
+    return (network or networks.LENET).init_params(seed, xp)
 
 
 def batch_order(config: TrainConfig, n: int):
@@ -401,19 +425,13 @@ def held_out_scores(net: Net, params: dict, x: np.ndarray, batch: int, xp=np) ->
     for lo in range(0, x.shape[1], batch):
         net.trace = []
         features = net.forward(params, x[:, lo : lo + batch])[-1]
-        chunks.append(class_scores(params, features, xp))
+        chunks.append(net.network.class_scores(params, features, xp))
     return xp.concatenate(chunks, axis=1) if chunks else xp.zeros((K, 0))
 
 
 def learning_rate(config: TrainConfig, it: int) -> float:
     """The 'inv' policy: base_lr * (1 + gamma*it) ** -power."""
     return config.base_lr * (1 + config.gamma * it) ** (-config.power)
-
-
-def class_scores(params: dict, features: np.ndarray, xp=np) -> np.ndarray:
-    """(10, m) scores of the loss layer: [theta @ X + bias; 0] (the last class scores zero)."""
-    w, b = params["loss"]["w"], params["loss"]["b"]
-    return xp.concatenate([w @ features + b, xp.zeros((1, features.shape[1]))])
 
 
 def train(
@@ -426,7 +444,7 @@ def train(
     clock: Callable[[], float] = time.monotonic,
     xp=np,
 ) -> TrainOutcome:
-    """Train LeNet through ``call``; never raises for what the functions do.
+    """Train the config's network through ``call``; never raises for what the functions do.
 
     x_train ``(784, n)``, y_train ``(n,)`` ints 0..9, x_eval ``(784, m)`` (no labels: the
     parent scores the returned predictions). ``progress`` gets a small dict per iteration.
@@ -463,9 +481,11 @@ class Run:
     def __init__(self, call: Call, x_eval: np.ndarray, cfg: TrainConfig, progress, clock, xp=np):
         self.cfg, self.x_eval, self.progress, self.clock, self.xp = cfg, x_eval, progress, clock, xp
         self.start = clock()
-        self.net = Net(call, self.check_time, xp)
-        self.params = init_params(cfg.seed, xp)
-        self.initial_w = {layer: self.params[layer]["w"].copy() for layer in LAYERS}
+        self.network = cfg.net
+        self.layers = self.network.param_layers
+        self.net = Net(call, self.check_time, xp, self.network)
+        self.params = self.network.init_params(cfg.seed, xp)
+        self.initial_w = {layer: self.params[layer]["w"].copy() for layer in self.layers}
         self.inc = {
             layer: {"w": xp.zeros_like(p["w"]), "b": xp.zeros_like(p["b"])}
             for layer, p in self.params.items()
@@ -478,7 +498,7 @@ class Run:
         self.grad_norms: list[list[float]] = []
         self.eval_its: list[int] = []
         self.eval_preds: list[np.ndarray] = []
-        self.zero_grad = dict.fromkeys(LAYERS, 0)
+        self.zero_grad = dict.fromkeys(self.layers, 0)
         self.dead: dict[str, int] = {}
         self.status, self.phase = COMPLETED, "train"
         self.failure: dict[str, Any] | None = None
@@ -547,15 +567,10 @@ class Run:
         self.net.trace = []
         volumes = self.net.forward(params, x)
         out = self.net.loss(params, volumes[-1], y)
-        grads = self.net.backward(params, volumes, out["input"])
-        w_loss = params["loss"]["w"]
-        grads["loss"] = {
-            "w": out["wb"][: w_loss.size].reshape(w_loss.shape),
-            "b": out["wb"][w_loss.size :].reshape(params["loss"]["b"].shape),
-        }
+        grads = {**self.net.backward(params, volumes, out["input"]), **out["grads"]}
         nll = float(out["nll"])
         xp = self.xp
-        norms = [float(xp.linalg.norm(grads[layer]["w"])) for layer in LAYERS]
+        norms = [float(xp.linalg.norm(grads[layer]["w"])) for layer in self.layers]
         if not (
             math.isfinite(nll)
             and all(map(math.isfinite, norms))
@@ -563,10 +578,11 @@ class Run:
         ):
             raise Stop(NON_FINITE)
         _count_dead(self.net.trace, self.dead)
-        for layer, norm in zip(LAYERS, norms):
+        for layer, norm in zip(self.layers, norms):
             self.zero_grad[layer] += norm == 0
         self.loss.append(nll / bs)
-        self.batch_acc.append(float((class_scores(params, volumes[-1], xp).argmax(axis=0) == y).mean()))
+        scores = self.network.class_scores(params, volumes[-1], xp)
+        self.batch_acc.append(float((scores.argmax(axis=0) == y).mean()))
         self.grad_norms.append([v / bs for v in norms])
         lr = learning_rate(cfg, it)
         for layer, p in params.items():
@@ -594,15 +610,16 @@ class Run:
         return scores
 
     def feature_maps(self) -> tuple[np.ndarray | None, list]:
-        """conv1's maps of one held-out digit, for the figures; a failure here is only noted."""
+        """The first conv layer's maps of one held-out digit, for the figures; a failure here is only noted."""
         try:
             self.net.trace = []
             self.net.check_time = lambda: None
             digit = self.x_eval[:, [self.cfg.feature_index]]
-            return device.to_host(self.net.forward(self.params, digit, upto=1)[1][:, 0]), []
+            upto = 1 + [entry[0] for entry in self.network.layers].index(self.network.filters_layer)
+            return device.to_host(self.net.forward(self.params, digit, upto=upto)[upto][:, 0]), []
         except Exception as exc:
             return None, [
-                f"conv1's feature maps of one digit (a batch of 1) could not be computed: "
+                f"{self.network.filters_layer}'s feature maps of one digit (a batch of 1) could not be computed: "
                 f"{type(exc).__name__}: {exc}"
             ]
 
@@ -621,9 +638,9 @@ class Run:
         done, completed = len(self.loss), self.status == COMPLETED
         learned = self.status in (COMPLETED, TIME_LIMIT)
         maps, notes = self.feature_maps() if learned else (None, [])
-        host = {layer: device.to_host(self.params[layer]["w"]) for layer in LAYERS}
+        host = {layer: device.to_host(self.params[layer]["w"]) for layer in self.layers}
         initial = {layer: device.to_host(w) for layer, w in self.initial_w.items()}
-        conv1 = host["conv1"]
+        conv1 = host[self.network.filters_layer]
         return TrainOutcome(
             status=self.status,
             iterations=self.cfg.iterations,
@@ -632,20 +649,20 @@ class Run:
             projected_s=elapsed if completed else self.projection(elapsed),
             loss=np.array(self.loss),
             batch_accuracy=np.array(self.batch_acc),
-            grad_norm=np.array(self.grad_norms).reshape(done, len(LAYERS)),
+            grad_norm=np.array(self.grad_norms).reshape(done, len(self.layers)),
             eval_iterations=np.array(self.eval_its, dtype=np.int64),
             eval_predictions=np.array(self.eval_preds, dtype=np.int64).reshape(
                 len(self.eval_its), self.subset
             ),
             scores=device.to_host(self.scores) if completed and self.scores is not None else None,
-            conv1_w_initial=initial["conv1"],
+            conv1_w_initial=initial[self.network.filters_layer],
             conv1_w=conv1 if np.isfinite(conv1).all() else None,
             feature_maps=maps,
             weight_change={
                 layer: _finite_or_none(
                     np.linalg.norm(host[layer] - initial[layer]) / np.linalg.norm(initial[layer])
                 )
-                for layer in LAYERS
+                for layer in self.layers
             },
             zero_grad_iterations={k: int(v) for k, v in self.zero_grad.items()},
             dead_backward=self.dead,

@@ -55,6 +55,9 @@ POOL_TIES = "any"
 """A tied pooling window's gradient may go to any one of its maxima (the contract); not to all."""
 DETECT_FUNCTION = "conv_forward_naive"
 """A submission of this family defines this in a ``layers.py``."""
+KEEPS_FORWARD_STATE = True
+"""``call`` takes ``state=`` (see there): training keeps each forward's cache for its backward
+instead of calling the forward again inside the backward."""
 
 LABELS = {
     "forward": {"y": "out"},
@@ -215,12 +218,19 @@ def _canonical(obj, want: tuple, label: str, of: str, convert):
 # ---- the call ------------------------------------------------------------------------------
 
 
-def call(functions: dict, op_name: str, params: dict, arrays: dict) -> tuple[dict, dict, dict]:
+def call(
+    functions: dict, op_name: str, params: dict, arrays: dict, state: dict | None = None
+) -> tuple[dict, dict, dict]:
     """Call the submission's function for one canonical operation.
 
     Same contract as ``dictapi.call``: ``(outputs, meta, passed)`` with raw or canonical
     outputs by canonical name, no meta, and the arguments as they are after the call (in
     canonical layout) to detect in-place modification.
+
+    ``state`` (the training loop's, ``KEEPS_FORWARD_STATE``): a forward stores the cache its
+    function returned under ``state['cache']``; a backward given ``state['cache']`` is called with
+    that cache, the one the submission's own forward returned for these very inputs, instead
+    of calling the forward again. ``passed`` is then empty (training does not read it).
     """
     op = OPS[op_name]
     fn = functions[FUNCTIONS[op_name]]
@@ -236,6 +246,19 @@ def call(functions: dict, op_name: str, params: dict, arrays: dict) -> tuple[dic
         return outputs, {}, {"x": x.T, "y": y.astype(np.float64)[None, :]}
 
     fwd_op = op if op.kind == "forward" else OPS[op.forward]
+    out_shape = _out_shape(fwd_op, params, arrays)
+    if op.kind == "backward" and state is not None and "cache" in state:
+        # the forward's own cache: its arguments need not be built again, only their shapes
+        shapes = {"x": _image_shape(fwd_op, params, arrays), "w": None, "b": None}
+        if "w" in fwd_op.inputs:
+            shapes["w"] = (
+                (params["num"], params["c"], params["k"], params.get("kw", params["k"]))
+                if op.layer == "conv"
+                else arrays["w"].shape
+            )
+            shapes["b"] = (arrays["b"].size,)
+        outputs = _backward(fn, op, _dout(op, arrays, out_shape), state["cache"], shapes)
+        return outputs, {}, {}
     args = _to_student(fwd_op, params, arrays)
     call_args = [args["x"], *(args[k] for k in ("w", "b") if k in args)]
     if op.layer == "conv":
@@ -245,17 +268,16 @@ def call(functions: dict, op_name: str, params: dict, arrays: dict) -> tuple[dic
             raise ValueError("cs231n max pooling has no padding: a case with pad > 0 is a grader bug")
         k = params["k"]
         call_args.append({"pool_height": k, "pool_width": params.get("kw", k), "stride": params["stride"]})
-    out_shape = _out_shape(fwd_op, params, arrays)
     if op.kind == "forward":
-        out, _cache = unpack(fn(*call_args), ("out", "cache")).values()
+        out, cache = unpack(fn(*call_args), ("out", "cache")).values()
         convert = _cols if op.layer == "inner_product" else from_nchw
         outputs = {"y": _canonical(out, out_shape, "out", "the output's shape", convert)}
+        if state is not None:
+            state["cache"] = cache
+            return outputs, {}, {}
         return outputs, {}, _after(op, args)
 
-    if op.layer == "inner_product":
-        dout = np.ascontiguousarray(arrays["dy"].T)
-    else:
-        dout = to_nchw(arrays["dy"], out_shape[2], out_shape[3], out_shape[1])
+    dout = _dout(op, arrays, out_shape)
     forward = functions[FUNCTIONS[fwd_op.name]]
     try:
         result = forward(*call_args)
@@ -265,22 +287,32 @@ def call(functions: dict, op_name: str, params: dict, arrays: dict) -> tuple[dic
     if isinstance(unpacked["cache"], Missing):
         _no_cache(fn, dout, f"{FUNCTIONS[fwd_op.name]} must return (out, cache): {unpacked['cache'].what}")
     args["dout"] = dout
-    grads = fn(dout, unpacked["cache"])
-    x_shape = args["x"].shape
+    shapes = {k: args[k].shape if k in args else None for k in ("x", "w", "b")}
+    outputs = _backward(fn, op, dout, unpacked["cache"], shapes)
+    return outputs, {}, _after(op, args)
+
+
+def _dout(op, arrays: dict, out_shape: tuple) -> np.ndarray:
+    """The upstream gradient in this convention."""
+    if op.layer == "inner_product":
+        return np.ascontiguousarray(arrays["dy"].T)
+    return to_nchw(arrays["dy"], out_shape[2], out_shape[3], out_shape[1])
+
+
+def _backward(fn, op, dout: np.ndarray, cache, shapes: dict) -> dict:
+    """Call a backward with ``cache``; its gradients in canonical layout (or problems), by
+    canonical name. ``shapes``: the contract's shapes of ``x``, ``w``, ``b``."""
+    grads = fn(dout, cache)
     convert_x = _cols if op.layer == "inner_product" else from_nchw
     if len(op.outputs) == 1:
-        dx = grads
-        outputs = {"input": _canonical(dx, x_shape, "dx", "the shape of x", convert_x)}
-        return outputs, {}, _after(op, args)
+        return {"input": _canonical(grads, shapes["x"], "dx", "the shape of x", convert_x)}
     dx, dw, db = unpack(grads, ("dx", "dw", "db")).values()
-    w_shape = args["w"].shape
     convert_w = from_nchw if op.layer == "conv" else (lambda a: a)
-    outputs = {
-        "input": _canonical(dx, x_shape, "dx", "the shape of x", convert_x),
-        "w": _canonical(dw, w_shape, "dw", "the shape of w", convert_w),
-        "b": _canonical(db, args["b"].shape, "db", "the shape of b", lambda a: a.reshape(1, -1)),
+    return {
+        "input": _canonical(dx, shapes["x"], "dx", "the shape of x", convert_x),
+        "w": _canonical(dw, shapes["w"], "dw", "the shape of w", convert_w),
+        "b": _canonical(db, shapes["b"], "db", "the shape of b", lambda a: a.reshape(1, -1)),
     }
-    return outputs, {}, _after(op, args)
 
 
 def _no_cache(backward, dout, why: str, exc: BaseException | None = None):

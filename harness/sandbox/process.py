@@ -448,7 +448,7 @@ class Sandbox:
         """A folder the child may read, with a self-contained copy of each of the reference's
         functions ``names`` (those the course provides; see ``harness.sandbox.share``)."""
         folder = self.root / "reference_provided"  # made in _prepare: the child's walls name it
-        share.write_provided(names, self.profile, folder)
+        share.write_provided(names, self.profile, folder, source=self.profile.REFERENCE_DIR)  # the family's
         self._readable(folder)
         return str(folder)
 

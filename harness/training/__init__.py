@@ -1,1 +1,1 @@
-"""The train.lenet check in the grader: wiring, verdict, per-op timings, metrics, figures."""
+"""The training check in the grader (``train.lenet``, ``train.cs231n``): wiring, verdict, per-op timings, metrics, figures."""

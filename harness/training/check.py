@@ -1,4 +1,8 @@
-"""The ``train.lenet`` check: LeNet trained with the submission's layers, inside the sandbox.
+"""The training check (``train.lenet``, ``train.cs231n``, ...): the family's network trained with
+the submission's layers, inside the sandbox.
+
+The network is the assignment family's (``harness.child.networks.for_profile``); everything else
+here (data, budget, replay, verdict, figures, the slow-function diagnosis) is shared.
 
 The child's side is ``harness.child.tasks``: the training loop of ``harness.child.training``
 calls the submission's functions (the self-contained copies of those the course provides,
@@ -15,6 +19,7 @@ learned by then, like a completed one.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import os
 import sys
@@ -25,7 +30,7 @@ import numpy as np
 
 from harness import profiles
 from harness.cases import reference
-from harness.child import lenet_ops, protocol, training
+from harness.child import lenet_ops, networks, protocol, training
 from harness.core import device
 from harness.core.model import CheckResult, Status
 from harness.sandbox import safejson
@@ -33,13 +38,33 @@ from harness.sandbox.safefiles import read_bounded
 from harness.training import replay
 from harness.training import verdict as training_verdict
 
-CHECK_ID = "train.lenet"
+CHECK_ID = networks.LENET.check_id
+"""The LeNet family's check id; every family's is its network's ``check_id`` (``check_id``)."""
 MAX_PROGRESS_BYTES = 1 << 16
 """Largest ``progress.json`` the grader reads (the child writes about 200 bytes)."""
 EVAL_MARGIN_S = 120.0  # the request's timeout beyond the training's own limit (final evaluation)
 
 
 # ---- parent side ---------------------------------------------------------------------
+
+
+def network(options, rubric=None) -> networks.Network:
+    """The training network of the family being graded: ``options.profile`` once chosen
+    (``grade.choose_profile``); before that (``auto``) the rubric's family, else the default
+    family's (LeNet). A family without a network is a ValueError."""
+    name = options.profile
+    if name == profiles.AUTO:
+        name = (rubric.family if rubric is not None else "") or profiles.DEFAULT
+    net = networks.for_profile(name)
+    if net is None:
+        raise ValueError(f"the {name} family has no training network")
+    return net
+
+
+def check_id(profile_name: str) -> str | None:
+    """The training check's id for an assignment family; None when the family has none."""
+    net = networks.for_profile(profile_name)
+    return net.check_id if net is not None else None
 
 
 def load_data(options) -> tuple:
@@ -54,7 +79,8 @@ def config_from(options, rubric=None) -> training.TrainConfig:
     budget = rubric.train if rubric is not None else {}
     defaults = training.TrainConfig()
     opts = options.training
-    return training.TrainConfig(
+    return training.TrainConfig.for_network(
+        network(options, rubric).name,
         seed=options.seed,
         iterations=opts.iterations or int(budget.get("iterations", defaults.iterations)),
         time_limit_s=opts.time_limit_s or float(budget.get("time_limit_s", defaults.time_limit_s)),
@@ -64,7 +90,7 @@ def config_from(options, rubric=None) -> training.TrainConfig:
     )
 
 
-def _terminal_progress(info: dict) -> None:
+def _terminal_progress(info: dict, label: str = CHECK_ID) -> None:
     if not sys.stderr.isatty():
         return
     done, total = info.get("iteration", 0), info.get("iterations", 0)
@@ -72,16 +98,18 @@ def _terminal_progress(info: dict) -> None:
     rate = info.get("rate") or 0
     eta = (total - done) / rate if rate else float("nan")
     sys.stderr.write(
-        f"\r  train.lenet: iteration {done}/{total}  loss {loss if loss is not None else '?':.4}"
+        f"\r  {label}: iteration {done}/{total}  loss {loss if loss is not None else '?':.4}"
         f"  {rate:.1f} it/s  eta {eta:.0f} s   "
     )
     sys.stderr.flush()
 
 
 def run(sb, submission, options, rubric, data=None) -> CheckResult:
-    """Train in the sandbox and judge; returns the ``train.lenet`` CheckResult."""
+    """Train in the sandbox and judge; returns the family's training CheckResult."""
     start = time.perf_counter()
     config = config_from(options, rubric)
+    net = config.net
+    _result = functools.partial(_check_result, net.check_id)
     x_train, y_train, x_eval, y_eval = data if data is not None else load_data(options)
     prof = profiles.get(options.profile)
     provided = [fn for fn in prof.FUNCTIONS.values() if fn in rubric.provided]
@@ -108,7 +136,7 @@ def run(sb, submission, options, rubric, data=None) -> CheckResult:
             unreadable.append(str(exc))
             return
         try:
-            _terminal_progress(info)
+            _terminal_progress(info, net.check_id)
         except (ValueError, TypeError):
             pass  # a field of the wrong type: no progress line, nothing else
 
@@ -142,7 +170,7 @@ def run(sb, submission, options, rubric, data=None) -> CheckResult:
         )
     arrays = {k: v.array for k, v in reply.outputs.items() if v.array is not None}
     try:
-        outcome = training.TrainOutcome.from_payload(arrays, reply.data.get("info", {}))
+        outcome = training.TrainOutcome.from_payload(arrays, reply.data.get("info", {}), net)
     except (KeyError, TypeError, ValueError) as exc:
         return _result(
             Status.ERROR, f"the training returned malformed results ({exc})", start, provided=provided
@@ -164,9 +192,12 @@ def run(sb, submission, options, rubric, data=None) -> CheckResult:
             untrusted = f"fewer than {config.replay_at + 1} iterations: nothing learned to grade"
     student_times = reference_times = full_speed = None
     if outcome.status == training.TIME_LIMIT:
-        timed = sb.run("time_ops", {"provided": provided, "device": outcome.device}, {}, timeout=120)
+        request = {"provided": provided, "device": outcome.device, "network": net.name}
+        timed = sb.run("time_ops", request, {}, timeout=120)
         student_times = timed.data.get("times") if timed.ok else None
-        reference_times = lenet_ops.time_ops(reference.caller(prof), xp=device.array_module(outcome.device))
+        reference_times = lenet_ops.time_ops(
+            reference.caller(prof), xp=device.array_module(outcome.device), network=net
+        )
         full_speed = _full_speed_accuracy(prof, config, (x_train, y_train, x_eval, y_eval))
     own_files = frozenset(p.name for p in submission.folder.glob("*.py"))  # the student's modules
     verdict = training_verdict.evaluate(
@@ -185,7 +216,7 @@ def run(sb, submission, options, rubric, data=None) -> CheckResult:
         )
     from harness.training import figures  # matplotlib: parent only
 
-    shown = figures.training_figures(outcome, verdict, x_eval, y_eval)
+    shown = figures.training_figures(outcome, verdict, x_eval, y_eval, net)
     from harness.training import metrics
 
     extra = {
@@ -257,18 +288,28 @@ def _sources_line(provided: list, prof) -> str:
     return line + (f"; the reference's {', '.join(provided)} (provided by the course)" if provided else "")
 
 
-def _result(
-    status, message, start, *, details="", hint="", numbers=None, extra=None, output="", provided=()
+def _check_result(
+    check: str,
+    status,
+    message,
+    start,
+    *,
+    details="",
+    hint="",
+    numbers=None,
+    extra=None,
+    output="",
+    provided=(),
 ) -> CheckResult:
     numbers = numbers or {}
     credit = numbers.get("credit", 0.0)
     return CheckResult(
-        CHECK_ID,
+        check,
         status,
         message=message,
         details=details,
         hint=hint,
-        function=CHECK_ID,
+        function=check,
         cases_passed=round(credit * 100),
         cases_total=100,
         numbers=numbers,

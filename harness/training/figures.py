@@ -241,7 +241,7 @@ def per_class_table(stats: dict, title: str = "Per-class precision, recall and F
     }
 
 
-def training_figures(outcome, verdict: dict, x_eval, y_eval, top_pairs: int = 5) -> list[dict]:
+def training_figures(outcome, verdict: dict, x_eval, y_eval, network=None, top_pairs: int = 5) -> list[dict]:
     """Every figure and the per-class table of a training run (``training.TrainOutcome`` and
     ``training_verdict.evaluate``'s verdict); the held-out ones only when the run completed,
     curves and filters only from MIN_ITERATIONS iterations (they carry no information before)."""
@@ -261,11 +261,16 @@ def training_figures(outcome, verdict: dict, x_eval, y_eval, top_pairs: int = 5)
         ]
     if outcome.conv1_w is not None and learned:
         index = outcome.config.get("feature_index", 0)
+        k, map_hw = 5, (24, 24)  # LeNet's conv1
+        if network is not None:
+            k, _kw, map_hw = network.filters_geometry()
         shown.append(
             conv_filters_figure(
                 outcome.conv1_w,
                 outcome.feature_maps,
                 x_eval[:, index] if outcome.feature_maps is not None else None,
+                k=k,
+                map_hw=map_hw,
             )
         )
     return shown

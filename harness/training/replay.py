@@ -1,4 +1,4 @@
-"""The grader's own numbers for ``train.lenet``: held-out scores, and one replayed iteration.
+"""The grader's own numbers for the training check (every family): held-out scores, and one replayed iteration.
 
 Invariant: nothing the training child reports decides points by itself. The child returns
 the parameters it trained; the grader
@@ -45,20 +45,20 @@ class _Unusable:
         self.what = what
 
 
-def reference_net(prof) -> training.Net:
-    """A ``Net`` over the reference's functions, in the grader's own process."""
+def reference_net(prof, network=None) -> training.Net:
+    """A ``Net`` of ``network`` (LeNet by default) over the reference's functions, in the grader's own process."""
     from harness.cases import reference
 
-    return training.Net(reference.caller(prof))
+    return training.Net(reference.caller(prof), network=network)
 
 
 def scores(prof, params: dict, x_eval: np.ndarray, config: training.TrainConfig) -> np.ndarray:
-    """(10, m) class scores of the held-out digits: the reference's forward on ``params``."""
-    return training.held_out_scores(reference_net(prof), params, x_eval, config.eval_batch)
+    """(10, m) class scores of the held-out digits: the reference's forward of the config's network on ``params``."""
+    return training.held_out_scores(reference_net(prof, config.net), params, x_eval, config.eval_batch)
 
 
 def _sandbox_call(sb, prof, provided):
-    ref = reference_net(prof).call
+    ref = reference_net(prof).call  # the provided functions: the reference's, in the grader
 
     def call(op_name, params, arrays):
         name = prof.FUNCTIONS[op_name]

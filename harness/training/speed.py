@@ -1,4 +1,5 @@
-"""Speed before submitting: each graded function timed at LeNet's shapes, and the training
+"""Speed before submitting: each graded function timed at the family's network's shapes (LeNet's,
+the cs231n conv net's), and the training
 check's time projected against its limit, in a few seconds (``python -m harness speed PATH``;
 every grade runs it before training).
 
@@ -88,9 +89,11 @@ class SpeedEstimate:
     slow: tuple[dict, ...]
     """The bottlenecks (``verdict.slow_ops``'s dicts: function, ratio, share, hint, message)."""
     failed: tuple[str, ...]
-    """Functions that raised at LeNet's shapes (their time is unknown)."""
+    """Functions that raised at the network's shapes (their time is unknown)."""
     seconds: float
     """How long the estimate took."""
+    network: str = "LeNet"
+    """The network the training check trains, in words (``Network.title``)."""
 
     @property
     def too_slow(self) -> bool:
@@ -140,9 +143,10 @@ def estimate(sb, options, rubric, clock=time.perf_counter) -> SpeedEstimate:
     config = training_check.config_from(options, rubric)  # the training check's own config (budget included)
     batch = config.batch_size
     ref_call = reference.caller(prof)
-    ref_times = lenet_ops.time_ops(ref_call, batch_size=batch, budget_s=1.0)
-    ref_probe = lenet_ops.time_ops(ref_call, batch_size=PROBE_BATCH, budget_s=0.3)
-    probe = _child_times(sb, provided, PROBE_BATCH, budget_s=0.3)
+    net = config.net
+    ref_times = lenet_ops.time_ops(ref_call, batch_size=batch, budget_s=1.0, network=net)
+    ref_probe = lenet_ops.time_ops(ref_call, batch_size=PROBE_BATCH, budget_s=0.3, network=net)
+    probe = _child_times(sb, provided, PROBE_BATCH, net.name, budget_s=0.3)
     costs = _full_cost(probe, ref_probe, ref_times, batch)
     student = {op: costs.get(op) for op in probe}
     was_scaled = {op: True for op in student}
@@ -152,7 +156,7 @@ def estimate(sb, options, rubric, clock=time.perf_counter) -> SpeedEstimate:
             quick.append(op)
             cost += c
     if quick:  # vectorised code is far from linear in the batch size: time these at full size
-        for op, t in _child_times(sb, provided, batch, quick, budget_s=1.0).items():
+        for op, t in _child_times(sb, provided, batch, net.name, quick, budget_s=1.0).items():
             if t is not None:
                 student[op], was_scaled[op] = t, False
     names = dict(prof.FUNCTIONS)
@@ -176,6 +180,7 @@ def estimate(sb, options, rubric, clock=time.perf_counter) -> SpeedEstimate:
         slow=tuple(s for s in slow if s["function"] not in provided),
         failed=failed,
         seconds=clock() - start,
+        network=net.title,
     )
 
 
@@ -206,10 +211,18 @@ def _full_cost(probe: dict, ref_probe: dict, ref_times: dict, batch: int) -> dic
     return costs
 
 
-def _child_times(sb, provided: list, batch: int, ops: list | None = None, budget_s: float = 0.0) -> dict:
+def _child_times(
+    sb, provided: list, batch: int, network: str, ops: list | None = None, budget_s: float = 0.0
+) -> dict:
     """The submission's per-iteration op times at ``batch`` digits (the child's ``time_ops``;
-    one pass, more while within ``budget_s``); ``ops``: only these."""
-    request = {"provided": provided, "batch_size": batch, "budget_s": budget_s, "ops": ops}
+    one pass, more while within ``budget_s``) in ``network``; ``ops``: only these."""
+    request = {
+        "provided": provided,
+        "batch_size": batch,
+        "budget_s": budget_s,
+        "ops": ops,
+        "network": network,
+    }
     reply = sb.run("time_ops", request, {}, timeout=60)
     times = reply.data.get("times") if reply.ok else None
     return {op: times.get(op) for op in OPS if op in times} if isinstance(times, dict) else {}
@@ -241,14 +254,17 @@ def render(est: SpeedEstimate) -> str:
         )
         ratio = f"{t.ratio:.0f}x" if t.ratio is not None else "-"
         lines.append(f"{t.function:<{width}}  {yours:>10}  {_fmt(t.reference_seconds):>10}  {ratio:>7}")
-    lines.append("times per training iteration (batch of 64, every layer of LeNet that uses the function)")
+    lines.append(
+        f"times per training iteration (batch of 64, every layer of {est.network} that uses the function)"
+    )
     if any(t.scaled for t in est.timings):
         lines.append(f"* timed on {PROBE_BATCH} digits and scaled to 64 (too slow to time at full size)")
     lines += ["", summary(est)]
     if est.too_slow or est.close:
         lines.append(advice(est))
     lines += [
-        f"  {fn} raised at LeNet's shapes: its time is not counted (grade to see why)" for fn in est.failed
+        f"  {fn} raised at {est.network}'s shapes: its time is not counted (grade to see why)"
+        for fn in est.failed
     ]
     missing = [t.function for t in est.timings if t.seconds is None and t.function not in est.failed]
     if missing:

@@ -1,4 +1,4 @@
-"""The verdict on a LeNet training run (parent side): accuracy, and what went wrong.
+"""The verdict on a training run of any family's network (parent side): accuracy, and what went wrong.
 
 ``training.train`` runs where the submission's functions live and returns a
 ``TrainOutcome``; ``evaluate`` here holds the held-out labels and turns the outcome into
@@ -15,11 +15,10 @@ from typing import Any
 
 import numpy as np
 
+from harness.child.networks import LENET, Network
 from harness.child.training import (
     COMPLETED,
     ERROR,
-    LAYERS,
-    NETWORK,
     NON_FINITE,
     TIME_LIMIT,
     K,
@@ -45,8 +44,24 @@ SLOW_HINTS = {
     "inner_product.backward": "a loop over the batch? x @ diff.T and w @ diff are matrix products",
     "mlrloss": "a loop over the examples of the batch? Softmax, loss and gradients vectorise "
     "over the columns",
+    "softmax_loss": "a loop over the examples of the batch? Softmax, loss and dx vectorise over "
+    "the rows of x (N, C): x[np.arange(N), y] picks each example's score",
 }
+FUNCTION_SLOW_HINTS = {
+    "affine_forward": "a loop over the batch? x.reshape(N, -1) @ w + b is one matrix product",
+    "affine_backward": "a loop over the batch? dout @ w.T, x2d.T @ dout and dout.sum(axis=0) are "
+    "matrix operations",
+    "conv_backward_naive": "a Python loop over images, filters and output pixels? Loop at most "
+    "over the HH*WW kernel offsets: for each, dw[:, :, i, j] and the slice of dx it feeds are "
+    "one tensordot/einsum over the batch and the output pixels",
+    "conv_forward_naive": "a Python loop over images, filters and output pixels? Loop at most over "
+    "the HH*WW kernel offsets (one tensordot of the shifted input with w[:, :, i, j] each), or "
+    "build the matrix of all patches once (im2col) and use one matrix product",
+}
+"""A family's wording of a slow-function hint, by the submission's function name (over ``SLOW_HINTS``)."""
 NON_FINITE_HINTS = {
+    "softmax_loss": "a softmax without each row's max subtracted overflows for large scores "
+    "(exp(710) is inf): subtract x.max(axis=1, keepdims=True) before exp; look for log(0) too",
     "mlrloss": "a softmax without the column max subtracted overflows for large logits "
     "(exp(710) is inf): subtract each column's max before exp; look for log(0) too",
     "forward": "a non-finite output from finite inputs: an array created with np.empty and "
@@ -78,17 +93,8 @@ BATCH_SIZE_HINT = (
     "(batches of {eval_batch}): does it assume a fixed batch size? Take it from the "
     "data's shape"
 )
-LAYER_WORDS = {
-    "conv1": "first conv layer",
-    "conv2": "second conv layer",
-    "relu1": "first ReLU",
-    "relu2": "second ReLU",
-    "relu3": "ReLU after the inner product",
-    "pool1": "first pooling layer",
-    "pool2": "second pooling layer",
-    "ip": "inner-product layer",
-    "loss": "loss layer",
-}
+LAYER_WORDS = LENET.words
+"""How messages name LeNet's layers; every network has its own (``Network.words``)."""
 OUTPUT_WORDS = {
     "y": "its output data",
     "input": "the input gradient",
@@ -129,7 +135,7 @@ def slow_ops(student_times: dict, reference_times: dict, names: dict | None = No
                     "reference_seconds": ref,
                     "ratio": ratio,
                     "share": share,
-                    "hint": SLOW_HINTS.get(op, ""),
+                    "hint": FUNCTION_SLOW_HINTS.get(fn) or SLOW_HINTS.get(op, ""),
                     "message": f"{fn} is {ratio:.0f}x slower than the reference ({_fmt_s(t)} vs "
                     f"{_fmt_s(ref)} per iteration; {share:.0%} of the extra time)",
                 }
@@ -269,7 +275,7 @@ def _error_verdict(
     fn = names.get(f.get("op"), f.get("op") or "a function")
     result.update(
         status="ERROR",
-        message=f"training stopped {_when(f)}: {fn} ({_word(LAYER_WORDS, f.get('layer'))}) {_error_text(f)}",
+        message=f"training stopped {_when(f)}: {fn} ({_word(cfg.net.words, f.get('layer'))}) {_error_text(f)}",
     )
     if f.get("phase") == "eval":
         result["hint"] = BATCH_SIZE_HINT.format(train_batch=cfg.batch_size, eval_batch=cfg.eval_batch)
@@ -310,14 +316,17 @@ def student_frames(text: str, files: frozenset | None) -> str:
 
 def _accuracy_verdict(outcome: TrainOutcome, result: dict, names: dict, cfg: TrainConfig) -> dict:
     accuracy, done = result["accuracy"], outcome.iterations_done
-    stuck = [layer for layer in LAYERS if done and outcome.zero_grad_iterations.get(layer, 0) == done]
+    net = cfg.net
+    stuck = [
+        layer for layer in net.param_layers if done and outcome.zero_grad_iterations.get(layer, 0) == done
+    ]
     if stuck:
         verb, its = ("do", "their") if len(stuck) > 1 else ("does", "its")
         result["message"] = (
-            f"the {_layer_list(stuck)} {verb} not learn: {its} weight gradient was zero "
+            f"the {_layer_list(stuck, net)} {verb} not learn: {its} weight gradient was zero "
             f"in all {done} iterations (held-out accuracy {accuracy:.3f})"
         )
-        result["hint"] = _not_learning_hint(outcome, stuck, names)
+        result["hint"] = _not_learning_hint(outcome, stuck, names, net)
         result["not_learning"] = stuck
         return result
     if accuracy < cfg.min_accuracy:
@@ -346,7 +355,7 @@ def _non_finite_verdict(outcome: TrainOutcome, result: dict, names: dict, cfg: T
     if op:
         result["message"] = (
             f"training stopped {_when(f)}: {names.get(op, op)} "
-            f"({_word(LAYER_WORDS, f.get('layer'))}) returned NaN or inf "
+            f"({_word(cfg.net.words, f.get('layer'))}) returned NaN or inf "
             f"in {_word(OUTPUT_WORDS, f.get('output'))}"
         )
     else:
@@ -375,11 +384,11 @@ def _when(failure: dict) -> str:
     return f"while scoring the held-out digits after iteration {failure.get('iteration', 0)}"
 
 
-def _not_learning_hint(outcome: TrainOutcome, stuck: list, names: dict) -> str:
+def _not_learning_hint(outcome: TrainOutcome, stuck: list, names: dict, net: Network = LENET) -> str:
     """Name the backward pass that cut the gradient: the first, in backward order, that returned
     all zeros from a non-zero upstream gradient in at least half of the iterations."""
     done = outcome.iterations_done
-    for layer, kind, _ in reversed(NETWORK):
+    for layer, kind, _ in reversed(net.layers):
         dead = {what: outcome.dead_backward.get(f"{layer}.{what}", 0) for what in ("w", "b", "input")}
         dead = {what: count for what, count in dead.items() if count >= max(1, done // 2)}
         if dead:
@@ -388,13 +397,13 @@ def _not_learning_hint(outcome: TrainOutcome, stuck: list, names: dict) -> str:
             grads += " gradients" if len(words) > 1 else " gradient"
             fn = names.get(f"{kind}.backward", f"{kind}.backward")
             return NOT_LEARNING_HINT.format(
-                layers=_layer_list(stuck),
-                function=f"{fn} in the {LAYER_WORDS[layer]}",
+                layers=_layer_list(stuck, net),
+                function=f"{fn} in the {net.words[layer]}",
                 what=grads,
                 count=max(dead.values()),
                 done=done,
             )
-    return NOT_LEARNING_PLAIN_HINT.format(layers=_layer_list(stuck))
+    return NOT_LEARNING_PLAIN_HINT.format(layers=_layer_list(stuck, net))
 
 
 def _malformed(outcome: TrainOutcome, m: int) -> str:
@@ -417,11 +426,11 @@ def _function_names() -> dict:
     return dict(dictapi.FUNCTIONS)
 
 
-def _layer_list(layers: list) -> str:
-    if set(layers) >= {"conv1", "conv2"}:
-        rest = [LAYER_WORDS[x] for x in layers if x not in ("conv1", "conv2")]
+def _layer_list(layers: list, net: Network = LENET) -> str:
+    if net is LENET and set(layers) >= {"conv1", "conv2"}:
+        rest = [net.words[x] for x in layers if x not in ("conv1", "conv2")]
         return " and ".join(["conv layers (conv1, conv2)"] + rest)
-    return " and ".join(LAYER_WORDS[x] for x in layers)
+    return " and ".join(net.words.get(x, x) for x in layers)
 
 
 def _error_text(f: dict) -> str:
