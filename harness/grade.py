@@ -26,11 +26,11 @@ from harness.core.model import CheckResult, GradeReport, Status
 from harness.core.ops import OPS
 from harness.options import Options
 from harness.report.common import REPRODUCE
-from harness.sandbox import landlock, walls
+from harness.sandbox import interpreter, landlock, walls
 from harness.sandbox.budget import Budget
 from harness.sandbox.process import Sandbox
 from harness.sandbox.replies import Reply
-from harness.sandbox.submission import Submission, SubmissionError, detect, locate, python2_hint
+from harness.sandbox.submission import Submission, SubmissionError, detect, locate
 from harness.training import check as training_check
 from harness.training import speed
 
@@ -53,7 +53,8 @@ class Grader:
         self.profile = profiles.get(options.profile)
         self.broken: dict[str, Reply] = {}  # op -> the fatal reply that ended its calls
         self.reproduce_path = options.reproduce_as or str(submission.path)
-        self.syntax_shown: dict[str, str] = {}  # file -> the check whose details show its syntax error
+        self.editions, self.mismatched = profiles.editions(self.profile, submission.parameters)
+        self.syntax_shown: dict[str, str] = {}  # 'file line N' -> the check whose details show it
 
     # -- calls ------------------------------------------------------------------------
     def call(self, sb: Sandbox, op: str, case, after: bool = False) -> Reply:
@@ -70,23 +71,41 @@ class Grader:
     def missing(self, op: str) -> str:
         """Why a function cannot be called at all, or ''."""
         fn = self.profile.FUNCTIONS[op]
-        if fn not in self.submission.functions:
-            return f"not implemented: {fn} is not defined in the submission"
-        file = self.submission.functions[fn]
-        if file in self.submission.syntax_errors:
-            error = self.submission.syntax_errors[file]
-            py2 = python2_hint(error)
-            return f"{file} does not compile: {py2} ({error})" if py2 else f"{file} does not compile: {error}"
+        sub = self.submission
+        if fn not in sub.functions:
+            why = f"not implemented: {fn} is not defined in the submission"
+            if sub.syntax_errors:  # its def line may be what does not compile
+                why += f" (found by scanning {', '.join(sorted(sub.syntax_errors))}, which does not compile)"
+            return why
+        if fn in sub.function_errors:
+            return sub.function_errors[fn]
+        if fn in self.mismatched:
+            return f"not called: {self.mismatched[fn]}"
+        file = sub.functions[fn]
+        if file in sub.syntax_errors:  # its module, where no def line of it was found
+            head, _, source = sub.syntax_errors[file].partition("\n")
+            where, _, msg = head.partition(": ")
+            return (
+                f"{file} does not compile ({where}): {msg}\n"
+                f"{where} (no def line of {fn} found in it; the file must compile first): {msg}\n{source}"
+            ).rstrip()
         return ""
 
     def not_called(self, spec: CheckSpec, why: str) -> CheckResult:
         """The result of a check whose function cannot be called: a file that does not compile
-        is shown with its source line once, in its first check; the others point there."""
+        shows each line at fault once (a function's own, or the file's first), in the first
+        check that meets it; the others point there."""
         file = self.submission.functions.get(spec.function, "")
         if file not in self.submission.syntax_errors:
             return self.result(spec, [CaseOutcome("-", False, why, error=why)], 0.0)
         head, _, source = why.partition("\n")
-        first = self.syntax_shown.setdefault(file, spec.id)
+        where = source.split(":", 1)[0]  # "line 12, in f" (its own line) or "line 12 (outside f ...)"
+        line = f"{file} {where.split(',')[0].split(' (')[0]}"
+        if ", in " in where:  # a function's own error: shown for it, and where the file's line is meant
+            first = self.syntax_shown.setdefault(f"{line} {spec.function}", spec.id)
+            self.syntax_shown.setdefault(line, first)
+        else:
+            first = self.syntax_shown.setdefault(line, spec.id)
         if first != spec.id:
             head = f"{head} (shown under {first})"
             source = ""
@@ -266,7 +285,26 @@ def _worst_numbers(outcomes: list[CaseOutcome]) -> dict:
     return {"max_abs": max(errs)} if errs else {}
 
 
-def provenance(options: Options, rubric: rubric_mod.Rubric, note: str = "", detection: str = "") -> dict:
+def edition_text(profile, submission: Submission) -> str:
+    """Which edition of the family's contract the submission's functions were written for
+    (provenance ``edition``): ``current``, or each function's that differs; '' for a family of one edition."""
+    chosen, mismatched = profiles.editions(profile, submission.parameters)
+    if not chosen and not mismatched:
+        return ""
+    current = getattr(profile, "CURRENT", "")
+    other = {f: e for f, e in sorted(chosen.items()) if e != current}
+    parts = [f"{f}: {e}" for f, e in other.items()] + [f"{f}: none fits" for f in sorted(mismatched)]
+    return (
+        current
+        if not parts
+        else ", ".join(parts)
+        + (f"; the others {current}" if len(parts) < len(chosen) + len(mismatched) else "")
+    )
+
+
+def provenance(
+    options: Options, rubric: rubric_mod.Rubric, note: str = "", detection: str = "", edition: str = ""
+) -> dict:
     """What is needed to reproduce a report."""
     try:
         from threadpoolctl import threadpool_info
@@ -287,6 +325,7 @@ def provenance(options: Options, rubric: rubric_mod.Rubric, note: str = "", dete
         "fixtures_sha256": fixtures_sha,
         "profile": options.profile,
         "profile_choice": detection,
+        **({"edition": edition} if edition else {}),
         "rubric": rubric.name,
         "seed": options.seed,
         "hidden_cases": options.hidden_seed is not None,
@@ -319,6 +358,12 @@ def grade(path: str | Path, options: Options | None = None, say=None) -> GradeRe
     except (rubric_mod.RubricError, SubmissionError, ValueError) as exc:  # ValueError: a bad mapping file
         return GradeReport(str(path), (), revision.identity(), autograder_error=str(exc))
     try:
+        child_python = _child_python(options, rubric)
+    except interpreter.InterpreterError as exc:
+        return GradeReport(
+            str(path), (), provenance(options, rubric, "", detection), autograder_error=str(exc)
+        )
+    try:
         submission = locate(path, prof.MODULES)
         fixtures.load(next(iter(OPS)))  # verifies every fixture file against the manifest
         data = training_check.load_data(options) if wants_training(options, rubric) else None
@@ -327,13 +372,25 @@ def grade(path: str | Path, options: Options | None = None, say=None) -> GradeRe
             str(path), (), provenance(options, rubric, "", detection), autograder_error=str(exc)
         )
     results, notices = [], [f"assignment family: {options.profile} ({detection})"]
+    edition = edition_text(prof, submission)
+    if edition and edition != getattr(prof, "CURRENT", ""):
+        notices.append(f"edition of the assignment's calls: {edition}")
+    if child_python is not None:
+        notices.append(f"the submission ran under {child_python.describe()}")
     specs = checks.catalogue(prof.FUNCTIONS)
     if options.hidden_seed is None:
         specs = [s for s in specs if s.kind != "hidden"]
     kinds = {s.id: s.kind for s in specs}
     try:
         budget = Budget(options.grade_time_limit, options.function_time_budget, started=clock)
-        with Sandbox(submission, options.limits, options.profile, device=options.device, budget=budget) as sb:
+        with Sandbox(
+            submission,
+            options.limits,
+            options.profile,
+            device=options.device,
+            budget=budget,
+            python=child_python,
+        ) as sb:
             note = sb.user_note
             walls_note = sb.walls_note
             if not landlock.abi():
@@ -366,10 +423,19 @@ def grade(path: str | Path, options: Options | None = None, say=None) -> GradeRe
             autograder_error="the grader failed:\n" + traceback.format_exc(),
         )
     scored = rubric_mod.score(rubric, results, kinds, {s.id: s.gated_by for s in specs})
-    prov = provenance(options, rubric, note, detection)
+    prov = provenance(options, rubric, note, detection, edition)
     prov["walls"] = walls_note
+    if child_python is not None:  # the grader's own versions stay under python / numpy
+        prov.update(child_python=child_python.python, child_numpy=child_python.numpy)
     prov["seconds"] = round(time.perf_counter() - started, 2)
     return GradeReport(str(path), tuple(scored), prov, notices=tuple(notices))
+
+
+def _child_python(options: Options, rubric: rubric_mod.Rubric) -> interpreter.ChildPython | None:
+    """The interpreter the child runs under (``--child-python``, else the rubric's ``python``),
+    probed; None: the grader's own. Raises InterpreterError saying what to do."""
+    chosen = options.child_python or rubric.python
+    return interpreter.probe(chosen) if chosen else None
 
 
 def choose_profile(path, options: Options) -> tuple[Options, rubric_mod.Rubric, str]:
@@ -509,7 +575,12 @@ def run_speed(args: argparse.Namespace) -> int:
     if training_check.check_id(options.profile) not in rubric.points:
         print(f"the {options.profile} assignment has no training check: there is no time budget to check")
         return 0
-    with Sandbox(submission, options.limits, options.profile) as sb:
+    try:
+        child_python = _child_python(options, rubric)
+    except interpreter.InterpreterError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    with Sandbox(submission, options.limits, options.profile, python=child_python) as sb:
         estimate = speed.course_budget(speed.estimate(sb, options, rubric), rubric)
     print(speed.render(estimate))
     if len(estimate.failed) == len(profiles.get(options.profile).FUNCTIONS):

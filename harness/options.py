@@ -68,6 +68,9 @@ class Options:
     """The training check's options."""
     device: str = device.CPU
     """Array device of the training check (``--device``): ``cpu`` or ``cuda``."""
+    child_python: str | None = None
+    """The interpreter the submission's child runs under (``--child-python``), e.g. a virtual
+    environment with numpy 1.26; None: the rubric's ``python``, else the grader's own."""
     reproduce_as: str | None = None
     """The submission's path as ``reproduce:`` lines name it (``--reproduce-as``; None: as given),
     so that the reader can run them where they read them (``bulk``: ``.``, the student's folder)."""
@@ -262,6 +265,15 @@ GRADE_OPTIONS: tuple[tuple[str, dict], ...] = (
         ),
     ),
     (
+        "--child-python",
+        dict(
+            metavar="PATH",
+            help="run the submission under this Python, e.g. a virtual environment's bin/python "
+            "with the numpy it was written for (numpy 1.26); the grader keeps its own "
+            "(default: the rubric's python, else the grader's own)",
+        ),
+    ),
+    (
         "--device",
         dict(
             choices=(device.CPU, device.CUDA),
@@ -395,6 +407,7 @@ def options_from(args: argparse.Namespace) -> Options:
         reproduce_as=getattr(args, "reproduce_as", None),
         grade_time_limit=args.grade_time_limit,
         function_time_budget=args.function_time_budget,
+        child_python=getattr(args, "child_python", None),
     )
 
 

@@ -31,7 +31,8 @@ from harness.diagnose import mistakes as m
 from harness.grade import grade
 from harness.options import Options, TrainOptions
 from harness.profiles import cs231n
-from harness.sandbox.submission import detect, python2_hint
+from harness.sandbox import syntax
+from harness.sandbox.submission import detect
 
 CORPUS = Path(__file__).parent / "corpus" / "cs231n"
 NO_TRAIN = TrainOptions(enabled=False)
@@ -168,8 +169,9 @@ def test_detection_picks_the_family_of_the_submission(tmp_path):
 
 
 def test_python2_syntax_errors_are_named():
-    assert "Python 2" in python2_hint("Missing parentheses in call to 'print'. Did you mean print(...)?")
-    assert python2_hint("invalid syntax") == ""
+    found = syntax.recognise("Missing parentheses in call to 'print'. Did you mean print(...)?", 'print "a"')
+    assert found is not None and "Python 2" in syntax.python2_advice([found])
+    assert syntax.recognise("invalid syntax", "x = = 1") is None
 
 
 @pytest.fixture(scope="session")
@@ -342,7 +344,16 @@ def test_python2_submission_gets_one_clear_error(tmp_path):
     report = grade(path, Options(training=NO_TRAIN, only=("forward.*",)))
     assert not report.autograder_error and report.score == 0
     assert report.checks and all(c.status is Status.ERROR for c in report.checks if c.function)
-    assert all("written for Python 2" in c.message for c in report.checks if c.function)
+    assert report.exit_code == 1
+    # relu_forward shows its own Python 2 line; the others' lines compile, but not their file.
+    lines = (path / "cs231n" / "layers.py").read_text().splitlines()
+    bad = next(n for n, line in enumerate(lines, 1) if line.strip().startswith('print "relu"'))
+    relu = next(c for c in report.checks if c.id == "forward.relu")
+    assert "this is Python 2 code (print statement)" in relu.message and f"line {bad})" in relu.message
+    assert f"line {bad}, in relu_forward" in relu.details and 'print "relu", x.shape' in relu.details
+    others = [c for c in report.checks if c.function and c.function != "relu_forward"]
+    assert others and all("this is Python 2 code" in c.message for c in others)
+    assert [c for c in others if c.details] and all("outside" in c.details for c in others if c.details)
 
 
 @pytest.mark.slow

@@ -215,7 +215,7 @@ def test_a_compile_error_is_shown_once_with_its_line_and_annotated_there(tmp_pat
     )
     report = grade(path, Options(only=("*.relu*",), training=TrainOptions(enabled=False)))
     relu = [c for c in report.checks if ".relu" in c.id]
-    assert len(relu) > 2 and all(c.message.startswith("relu.py does not compile: line 5") for c in relu)
+    assert len(relu) > 2 and all(c.message.startswith("relu.py does not compile (line 5): ") for c in relu)
     shown = [c for c in relu if "np.maximum(input['data'] 0)" in c.details]
     assert len(shown) == 1 and "^" in shown[0].details  # the source line once, with a caret
     assert all(f"(shown under {shown[0].id})" in c.message for c in relu if c is not shown[0])

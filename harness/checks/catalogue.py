@@ -33,6 +33,7 @@ from harness.child import protocol
 from harness.core.compare import compare
 from harness.core.ops import OPS, Op, output_meta, volume_shape
 from harness.diagnose import engine as diagnose
+from harness.diagnose import legacy
 from harness.sandbox.replies import Reply, Returned
 
 NOT_IMPLEMENTED = "not implemented"
@@ -139,10 +140,12 @@ def failed_call(reply: Reply, case: str) -> CaseOutcome:
             output=reply.output,
         )
     what = {protocol.MEMORY: "ran out of memory (MemoryError)"}.get(reply.status, reply.error)
+    raised = reply.status == protocol.EXCEPTION
     return CaseOutcome(
         case,
         False,
-        f"raised {what}" if reply.status == protocol.EXCEPTION else what,
+        f"raised {what}" if raised else what,
+        hint=legacy.cause(reply.error, reply.traceback) if raised else "",  # numpy 1.x, Python 2
         error=what,
         traceback=reply.traceback,
         output=reply.output,
@@ -167,7 +170,7 @@ def judge_value(
     if not reply.ok:
         outcome = failed_call(reply, case.name)
         if reply.status == protocol.EXCEPTION and not hidden:
-            outcome.hint = diagnose.crash_hint(op, case, reply.error)
+            outcome.hint = outcome.hint or diagnose.crash_hint(op, case, reply.error)
         return outcome
     returned = reply.outputs.get(out_name)
     label = output_label(op, out_name, profile)

@@ -73,6 +73,10 @@ class Rubric:
     """The file it was read from."""
     step: float = 0.01
     """A function's earned points are rounded down to a multiple of this (0.01, or 1: whole points)."""
+    python: str = ""
+    """The interpreter the submissions' child runs under (``python = PATH``: absolute, or relative
+    to the rubric's folder), e.g. a virtual environment with the numpy they were written for;
+    '' the grader's own. ``--child-python`` overrides it."""
 
     def check_points(self, function: str) -> float:
         return float(self.points.get(function, 0.0))
@@ -115,11 +119,20 @@ def load(path: str | Path | None = None) -> Rubric:
             family=str(data.get("family", "")),
             path=str(path),
             step=_step(data.get("scoring", {}).get("step", 0.01), path),
+            python=_python(data.get("python", ""), path),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise RubricError(
             f"{path}: malformed rubric ({exc!r}); see {paths.DEFAULT_RUBRIC} for the expected layout"
         ) from None
+
+
+def _python(value: Any, path: Path) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"python = {value!r}: give the interpreter's path as a string")
+    if not value or Path(value).is_absolute() or "/" not in value:  # '' / absolute / a name on PATH
+        return value
+    return str((path.parent / value).absolute())
 
 
 def _step(value: Any, path: Path) -> float:

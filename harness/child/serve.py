@@ -45,11 +45,13 @@ _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 class Functions(dict):
     """The submission's functions, imported on first use so one broken module spoils only its own."""
 
-    def __init__(self, config: dict):
+    def __init__(self, config: dict, profile: Any = None):
         super().__init__()
         self.files = config["functions"]  # function name -> file name in the submission folder
         self.folder = Path(config["folder"])
         self.refused = config.get("refused_files", {})
+        self.profile = profile
+        self.editions = config.get("editions", {})  # function -> the edition its def line was written for
 
     def __missing__(self, name):
         from harness.core.loader import import_file, resolve
@@ -64,6 +66,8 @@ class Functions(dict):
         fn = getattr(fn, ORIGINAL, fn)  # instrumented by an earlier request
         if not callable(fn):
             raise NotImplementedError(f"{name} is not defined in {file}")
+        if name in self.editions and hasattr(self.profile, "adapt"):  # called as its edition calls it
+            fn = self.profile.adapt(name, fn, self.editions[name])
         self[name] = fn
         return fn
 
@@ -430,7 +434,7 @@ def serve(config: dict, cmd_in, reply_out) -> None:
     from harness import profiles
 
     profile = profiles.get(config.get("profile", "dictapi"))
-    functions = Functions(config)
+    functions = Functions(config, profile)
     roots = [str(Path(config["folder"])), *config.get("provided", [])]
     counter = CallCounter(getattr(profile, "COUNTED", getattr(profile, "FUNCTIONS", {}).values()), roots)
     max_bytes = int(config.get("max_array_bytes", 512 * 2**20))

@@ -19,6 +19,7 @@ from harness import profiles
 from harness.core.model import CheckResult, GradeReport
 from harness.deploy import FLAG_PREFIX
 from harness.report.common import AUTOGRADER_ERROR, NOT_PASSED, REPRODUCE, first_line, points
+from harness.sandbox import syntax
 from harness.sandbox.submission import SubmissionError, locate, read_source
 
 MAX_MESSAGE = 1500
@@ -82,8 +83,11 @@ def _def_lines(source: Path, name: str) -> tuple[int, int]:
     text = read_source(source)
     try:
         tree = ast.parse(text) if text is not None else None
-    except SyntaxError as exc:  # every function of the file: at the line that does not compile
-        return exc.lineno or 0, exc.lineno or 0
+    except SyntaxError as exc:  # at the line that does not compile: the function's own, else the file's
+        span = syntax.top_level_functions(text or "").get(name)
+        own = syntax.compile_error(text or "", *span) if span else None
+        line = (own or exc).lineno or 0
+        return line, line
     except ValueError:
         tree = None
     if tree is None:

@@ -26,6 +26,7 @@ from harness import __version__, profiles
 from harness.core.model import CheckResult, Status
 from harness.deploy import FLAG_PREFIX
 from harness.deploy.gradebook import Row, groups
+from harness.diagnose import legacy
 from harness.report.common import NOT_PASSED, first_line, points
 
 TOP = 10
@@ -118,9 +119,11 @@ def cause(check: CheckResult) -> str:
     timeout, a compile error...), else the kind of failure its message names with the numbers
     taken out, so that every failure is counted somewhere (a list returned, a shape...)."""
     if check.hint:
-        return check.hint
+        return legacy.summary(check.hint) or check.hint  # old code: one cause per idiom, not per line
     if check.status not in NOT_PASSED or is_flag(check):  # flags have a section of their own
         return ""
+    if legacy.summary(check.message):
+        return f"error: {legacy.summary(check.message)}"
     raised = re.search(r"raised (\w+)", check.message)
     if raised:
         return f"error: raises {raised.group(1)}"

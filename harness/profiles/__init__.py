@@ -27,6 +27,9 @@ absent from the families that do not need it (the checks' defaults are the dict 
   ``FUNCTIONS``; the layer-class family: none, methods are not wrapped);
 - ``DEVICE_AWARE``: its reference computes on cupy arrays too; ``POOL_TIES``: ``"any"`` when a
   tied pooling window may route its gradient to any one maximum.
+- ``EDITIONS`` with ``CURRENT`` and ``adapt``: editions whose calls of some functions differ
+  (the dict API's older ``relu_forward(input, layer)``): :func:`edition_of` reads which one a
+  ``def`` line was written for, and the child calls it through ``adapt``.
 
 A module is one profile (``dictapi``, ``cs231n``); the layer-class family is one
 ``ClassProfile`` object per mapping file (``classapi.toml`` ships the homework's names;
@@ -48,6 +51,48 @@ AUTO = "auto"
 """``--profile auto``: detected from the submission (``harness.sandbox.submission.detect``)."""
 MAPPING_SUFFIX = ".toml"
 """``--profile FILE.toml``: a mapping file of the layer-class family (``harness.profiles.classapi``)."""
+
+
+def edition_of(profile, name: str, parameters) -> tuple[str, str]:
+    """``(edition, '')`` that function ``name``'s ``def`` line was written for, or ``('', why)``
+    naming every edition's signature when it fits none. ``parameters`` is
+    ``harness.sandbox.submission.Parameters`` (None: not read from a ``def``: the current edition).
+
+    A ``def`` fits an edition when it accepts that edition's number of positional arguments
+    and none of its parameters bears a name the editions give another position (``gpu`` where
+    the older edition passes ``prediction``). The current edition wins a tie."""
+    editions = getattr(profile, "EDITIONS", {})
+    current = getattr(profile, "CURRENT", "")
+    calls = {e: sigs[name] for e, sigs in editions.items() if name in sigs}
+    if not calls or parameters is None:
+        return current, ""
+    names, required, varargs = parameters
+    known = {p for sig in calls.values() for p in sig}
+    for edition, sig in sorted(calls.items(), key=lambda item: item[0] != current):
+        n = len(sig)
+        if not required <= n or not (n <= len(names) or varargs):
+            continue
+        if any(p in known and p != sig[i] for i, p in enumerate(names[:n])):
+            continue
+        return edition, ""
+    shown = "; ".join(f"the {e} edition calls {name}({', '.join(sig)})" for e, sig in calls.items())
+    return (
+        "",
+        f"{name}({', '.join(names)}{', *args' if varargs else ''}) fits no edition of the assignment: {shown}",
+    )
+
+
+def editions(profile, parameters: dict) -> tuple[dict[str, str], dict[str, str]]:
+    """For a submission's ``parameters`` (function -> ``Parameters``): function -> edition, for the
+    functions whose editions differ, and function -> why it fits none (``edition_of``)."""
+    chosen, mismatched = {}, {}
+    for name in {n for sigs in getattr(profile, "EDITIONS", {}).values() for n in sigs}:
+        edition, why = edition_of(profile, name, parameters.get(name))
+        if why:
+            mismatched[name] = why
+        else:
+            chosen[name] = edition
+    return chosen, mismatched
 
 
 def get(name: Any = DEFAULT) -> Any:

@@ -24,7 +24,6 @@ import select
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -38,7 +37,7 @@ from harness import profiles
 from harness.child import protocol
 from harness.core import paths
 from harness.core.ops import OPS
-from harness.sandbox import cgroup, landlock, namespaces, proctree, share, walls
+from harness.sandbox import cgroup, interpreter, landlock, namespaces, proctree, share, walls
 from harness.sandbox.budget import Budget
 from harness.sandbox.privileges import drop_privileges, fresh_uid, unprivileged_user
 from harness.sandbox.replies import Reply, read_reply
@@ -138,10 +137,13 @@ class Sandbox:
         env: dict[str, Any] | None = None,
         device: str = "cpu",
         budget: Budget | None = None,
+        python: interpreter.ChildPython | None = None,
     ):
         self.submission = submission
         self.budget = budget or Budget()
         """The grade's time budgets: no request starts past them (``harness.sandbox.budget``)."""
+        self.python = python
+        """Another interpreter for the children (``harness.sandbox.interpreter``); None: the grader's own."""
         self.limits = limits
         self.device = device
         """``cuda``: the children of tasks (training, timing) may use the GPU: cupy is imported
@@ -235,9 +237,15 @@ class Sandbox:
         for name in self.profile.PROVIDED_MODULES:
             if not (sub / f"{name}.py").exists() and (paths.REFERENCE_DIR / f"{name}.py").exists():
                 shutil.copyfile(paths.REFERENCE_DIR / f"{name}.py", provided / f"{name}.py")
+        self.runtime: Path | None = None
+        if self.python is not None:  # its interpreter has no harness: a copy of the child runtime
+            self.runtime = interpreter.copy_runtime(self.root / "runtime")
         self._readable(self.root, traverse_only=True)
         for d in (sub, provided, self.root / "calls"):
             self._readable(d)
+        if self.runtime is not None:
+            for d in sorted({self.runtime, *(f.parent for f in self.runtime.rglob("*.py"))}):
+                self._readable(d)
         if self.user:
             os.chown(work, self.user.uid, self.user.gid)
             work.chmod(0o700)
@@ -342,6 +350,7 @@ class Sandbox:
             "folder": str(self.root / "submission"),
             "provided": [str(self.root / "provided")],
             "functions": self.submission.functions,
+            "editions": profiles.editions(self.profile, self.submission.parameters)[0],
             "profile": profiles.spec(self.profile, self.profile_name),
             "cmd_fd": cmd_r,
             "reply_fd": rep_w,
@@ -358,10 +367,10 @@ class Sandbox:
         with os.fdopen(fd, "w") as f:
             json.dump(config, f)
         self._readable(Path(config_path))
-        ruleset = walls.ruleset(self.root, Path(config_path), gpu)
+        ruleset = walls.ruleset(self.root, Path(config_path), gpu, self.python)
         try:
             proc = subprocess.Popen(
-                [sys.executable, "-I", "-m", "harness.child", config_path],
+                interpreter.command(self.python, self.runtime, config_path),
                 stdin=subprocess.DEVNULL,
                 stdout=out_w,
                 stderr=out_w,

@@ -3,21 +3,30 @@
 A submission is a folder of modules, a repository whose modules sit in a subfolder
 (``python/``, ``src/``, ...), or one ``.py`` file holding every function. Functions are
 found by parsing the source (``ast``), so a module that crashes at import still shows
-which functions it defines.
+which functions it defines; a module that does not even parse (Python 2 code) shows them
+through its ``def`` lines (``harness.sandbox.syntax``), each with why it cannot run.
 """
 
 from __future__ import annotations
 
 import ast
+import dataclasses
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.sandbox import syntax
+
 SKIP_DIRS = {".git", "__pycache__", ".tox", ".venv", "venv", "node_modules", "reports", ".github"}
 MAX_DEPTH = 4
 MAX_FILES = 2000
+
+
+Parameters = tuple[tuple[str, ...], int, bool]
+"""A ``def`` line's positional parameters: their names, how many have no default, and
+whether it takes ``*args`` (what ``profiles.editions`` matches against each edition's call)."""
 
 
 class SubmissionError(Exception):
@@ -36,6 +45,11 @@ class Submission:
     """Function name -> the file that defines it (relative to ``folder``)."""
     syntax_errors: dict[str, Any] = field(default_factory=dict)
     """File (relative) -> the syntax error, for files that do not parse."""
+    function_errors: dict[str, str] = field(default_factory=dict)
+    """Function -> why it cannot run, when its file does not parse (``syntax.explain``: the
+    line, its source and, when that is the cause, "this is Python 2 code")."""
+    parameters: dict[str, Parameters] = field(default_factory=dict)
+    """Function -> its ``def`` line's parameters (functions defined by a ``def`` in a file that parses)."""
 
     @property
     def name(self) -> str:
@@ -60,28 +74,37 @@ def read_source(path: Path) -> str | None:
         return None
 
 
-def syntax_error_text(exc: SyntaxError) -> str:
-    """``line 12: invalid syntax`` and, on the next lines, the offending source line with a caret."""
-    head = f"line {exc.lineno}: {exc.msg}"
-    text = (exc.text or "").rstrip("\n")
-    if not text.strip():
-        return head
-    stripped = text.lstrip()
-    caret = " " * max((exc.offset or 1) - 1 - (len(text) - len(stripped)), 0) + "^"
-    return f"{head}\n    {stripped[:200]}\n    {caret if len(caret) <= 201 else ''}".rstrip()
+@dataclass(frozen=True)
+class _Module:
+    names: set[str]
+    error: str = ""
+    problems: dict[str, str] = field(default_factory=dict)
+    parameters: dict[str, Parameters] = field(default_factory=dict)
 
 
-def _defined_functions(path: Path) -> tuple[set[str], str]:
+def def_parameters(node: ast.FunctionDef | ast.AsyncFunctionDef) -> Parameters:
+    """A ``def`` node's ``Parameters``."""
+    positional = [*node.args.posonlyargs, *node.args.args]
+    names = tuple(a.arg for a in positional)
+    return names, len(names) - len(node.args.defaults), node.args.vararg is not None
+
+
+def _defined_functions(path: Path) -> _Module:
+    """The names a module defines, its syntax error ('' none) and, when it does not parse,
+    why each function found by scanning its lines cannot run (``syntax.explain``)."""
     source = read_source(path)
     if source is None:
-        return set(), f"not a regular file, or larger than {MAX_MODULE_BYTES >> 20} MiB"
+        return _Module(set(), f"not a regular file, or larger than {MAX_MODULE_BYTES >> 20} MiB")
     try:
         tree = ast.parse(source, filename=str(path))
     except SyntaxError as exc:
-        return set(), syntax_error_text(exc)
+        spans = syntax.top_level_functions(source)
+        why = {name: syntax.explain(path.name, source, name, span, exc) for name, span in spans.items()}
+        return _Module(set(spans), syntax.error_text(exc), why)
     except ValueError as exc:  # null bytes
-        return set(), str(exc)
-    names = {node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+        return _Module(set(), str(exc))
+    defs = [node for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    names = {node.name for node in defs}
     # A class defines itself and ``Class.method`` for each method in its body.
     for node in tree.body:
         if isinstance(node, ast.ClassDef):
@@ -103,7 +126,7 @@ def _defined_functions(path: Path) -> tuple[set[str], str]:
             and (path.parent / f"{node.module.split('.')[0]}.py").is_file()
         ):
             names.update(a.asname or a.name for a in node.names)
-    return names, ""
+    return _Module(names, parameters={node.name: def_parameters(node) for node in defs})
 
 
 def _candidate_folders(root: Path) -> Iterator[Path]:
@@ -136,7 +159,9 @@ def scan(folder: Path, wanted: dict[str, str]) -> Submission:
     when several files define a function (``from relu import relu_forward`` elsewhere).
     File names are relative to ``folder`` (``layers/conv_layer.py``).
     """
-    found, errors = {}, {}
+    found: dict[str, Any] = {}
+    errors: dict[str, Any] = {}
+    modules: dict[str, _Module] = {}
     packages = sorted({m.split(".")[0] for m in wanted.values() if "." in m})
     files = sorted(folder.glob("*.py"))[:MAX_FILES]
     for pkg in packages:
@@ -144,11 +169,11 @@ def scan(folder: Path, wanted: dict[str, str]) -> Submission:
             files += sorted((folder / pkg).glob("*.py"))[:MAX_FILES]
     defs = {}
     for f in files:
-        names, error = _defined_functions(f)
         rel = f.relative_to(folder).as_posix()
-        if error:
-            errors[rel] = error
-        defs[rel] = names
+        parsed = modules[rel] = _defined_functions(f)
+        if parsed.error:
+            errors[rel] = parsed.error
+        defs[rel] = parsed.names
     for name, module in wanted.items():
         own = module_file(module)
         owners = [f for f, names in defs.items() if name in names]
@@ -158,7 +183,16 @@ def scan(folder: Path, wanted: dict[str, str]) -> Submission:
             found[name] = own  # it is there, but does not parse (others only import it)
         elif owners:
             found[name] = owners[0]
-    return Submission(path=folder, folder=folder, functions=found, syntax_errors=errors)
+    problems = {n: modules[f].problems[n] for n, f in found.items() if n in modules[f].problems}
+    parameters = {n: modules[f].parameters[n] for n, f in found.items() if n in modules[f].parameters}
+    return Submission(
+        path=folder,
+        folder=folder,
+        functions=found,
+        syntax_errors=errors,
+        function_errors=problems,
+        parameters=parameters,
+    )
 
 
 def detect(path: str | Path) -> tuple[str, str]:
@@ -194,22 +228,6 @@ def detect(path: str | Path) -> tuple[str, str]:
     return name, f"detected: {why}"
 
 
-def python2_hint(error: str) -> str:
-    """When a syntax error is Python 2 code, what to do about it; '' otherwise."""
-    signs = (
-        "Missing parentheses in call to 'print'",
-        "Missing parentheses in call to 'exec'",
-        "multiple exception types must be parenthesized",
-        "invalid hexadecimal literal",
-    )
-    if any(s in error for s in signs):
-        return (
-            "this file is written for Python 2 (print statement or `except E, e:`); the grader "
-            "runs Python 3: use print(...) and `except E as e:` (2to3 converts a file)"
-        )
-    return ""
-
-
 def locate(path: str | Path, wanted: dict[str, str]) -> Submission:
     """Find the submission's folder and functions, or raise SubmissionError saying what to do."""
     path = Path(path)
@@ -226,9 +244,14 @@ def locate(path: str | Path, wanted: dict[str, str]) -> Submission:
         sub = scan(path.parent, wanted)
         only = {name: f for name, f in sub.functions.items() if f == path.name}
         errors = {f: e for f, e in sub.syntax_errors.items() if f == path.name}
-        if path.name in errors:
-            only = {name: path.name for name in wanted}
-        return Submission(path=path, folder=path.parent, functions=only, syntax_errors=errors)
+        return dataclasses.replace(
+            sub,
+            path=path,
+            functions=only,
+            syntax_errors=errors,
+            function_errors={n: e for n, e in sub.function_errors.items() if n in only},
+            parameters={n: p for n, p in sub.parameters.items() if n in only},
+        )
     best = None
     for folder in _candidate_folders(path):
         sub = scan(folder, wanted)
@@ -241,6 +264,4 @@ def locate(path: str | Path, wanted: dict[str, str]) -> Submission:
             f"{path}: none of the assignment's functions ({', '.join(sorted(wanted)[:3])}, ...) is "
             f"defined in any .py file here or in its subfolders; is this the right folder?"
         )
-    return Submission(
-        path=path, folder=best.folder, functions=best.functions, syntax_errors=best.syntax_errors
-    )
+    return dataclasses.replace(best, path=path)

@@ -24,6 +24,7 @@ from pathlib import Path
 from harness.child import RUNTIME
 from harness.core import paths
 from harness.sandbox import landlock
+from harness.sandbox.interpreter import ChildPython
 
 SYSTEM_READ = (
     "/lib",
@@ -143,18 +144,27 @@ def _grant_tree(path: str, secrets: list[str], rights: int, rules: dict[str, int
         _grant_tree(os.path.join(real, entry), secrets, rights, rules)
 
 
-def rules(root: Path, gpu: bool = False) -> dict[str, int]:
-    """Path -> Landlock rights for the child of the sandbox at ``root``."""
+def rules(root: Path, gpu: bool = False, python: ChildPython | None = None) -> dict[str, int]:
+    """Path -> Landlock rights for the child of the sandbox at ``root``; ``python``: the other
+    interpreter it runs under (its installation and packages instead of the grader's, and the
+    sandbox's copy of the child runtime)."""
     secrets = _secret_roots()
     found: dict[str, int] = {}
     prefixes = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
-    for path in [*prefixes, *child_sys_path()]:
+    sys_path, executable = child_sys_path(), sys.executable
+    if python is not None:
+        prefixes, sys_path, executable = (
+            {python.prefix, python.base_prefix},
+            list(python.path),
+            python.executable,
+        )
+    for path in [*prefixes, *sys_path]:
         if os.path.exists(path):
             _grant_tree(path, secrets, landlock.READ_EXEC, found)
     for path in SYSTEM_READ:
         if os.path.exists(path):
             _grant_tree(path, secrets, landlock.READ_EXEC, found)
-    for exe in {sys.executable, os.path.realpath(sys.executable)}:
+    for exe in {executable, os.path.realpath(executable)}:
         found[exe] = found.get(exe, 0) | landlock.READ_EXEC
     for name in SYSTEM_FILES:
         found[name] = landlock.READ_FILE
@@ -163,7 +173,7 @@ def rules(root: Path, gpu: bool = False) -> dict[str, int]:
         found[str(package)] = landlock.READ_DIR  # imports list folders; files are granted below
     for f in runtime_files():
         found[str(f)] = landlock.READ_FILE
-    for name in ("submission", "provided", "reference_provided"):
+    for name in ("submission", "provided", "reference_provided", "runtime"):
         found[str(root / name)] = landlock.READ
     for name in ("work", "calls"):
         found[str(root / name)] = landlock.WRITE
@@ -181,9 +191,11 @@ def rules(root: Path, gpu: bool = False) -> dict[str, int]:
     return found
 
 
-def ruleset(root: Path, config: Path, gpu: bool = False) -> landlock.Ruleset:
+def ruleset(
+    root: Path, config: Path, gpu: bool = False, python: ChildPython | None = None
+) -> landlock.Ruleset:
     """The Landlock ruleset of one child (its config file included); ``fd`` None without Landlock."""
-    granted = rules(root, gpu)
+    granted = rules(root, gpu, python)
     granted[str(config)] = landlock.READ_FILE
     return landlock.Ruleset.build(granted)
 

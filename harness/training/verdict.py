@@ -26,6 +26,7 @@ from harness.child.training import (
     TrainOutcome,
 )
 from harness.core.ops import OPS
+from harness.diagnose import legacy
 
 # Likely causes, by operation, for the three ways training goes wrong.
 SLOW_HINTS = {
@@ -279,8 +280,11 @@ def _error_verdict(
     )
     if f.get("phase") == "eval":
         result["hint"] = BATCH_SIZE_HINT.format(train_batch=cfg.batch_size, eval_batch=cfg.eval_batch)
-    if f.get("traceback"):
-        result["details"].append(student_frames(f["traceback"], student_files))
+    frames = student_frames(f["traceback"], student_files) if f.get("traceback") else ""
+    if frames:
+        result["details"].append(frames)
+    if f.get("kind") != "invalid output" and (old := legacy.cause(f.get("message", ""), frames)):
+        result["hint"] = old  # numpy 1.x or Python 2 code: say so before anything else
     return result
 
 
