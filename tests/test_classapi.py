@@ -21,6 +21,7 @@ from harness import profiles
 from harness.cases import classapi as family_cases
 from harness.cases import reference
 from harness.checks import catalogue as checks
+from harness.child import networks
 from harness.core import outputs, paths
 from harness.core.model import Status
 from harness.diagnose import mistakes as m
@@ -279,7 +280,7 @@ def reference_report():
 def test_reference_gets_full_marks(reference_report):
     r = reference_report
     assert not r.autograder_error, r.autograder_error
-    assert r.score == r.max_score == 100
+    assert r.score == r.max_score == 70  # the other 30: train.classapi, not run here
     ids = {c.id for c in r.checks}
     assert {"forward.softmax_ce", "backward.softmax_ce.input", "properties.conv.backward"} <= ids
     assert not any(c.id.startswith(("forward.mlrloss", "properties.conv.forward.field")) for c in r.checks)
@@ -453,3 +454,33 @@ def test_corpus_entry_files_are_layer_files():
                 assert (classapi.REFERENCE_DIR / rel).is_file(), (
                     f"{p.name}: {rel} is not a file of the homework"
                 )
+
+
+# ---- the training network ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n", [1, 7, 100])
+def test_training_reads_either_loss_gradient_scale_as_sums(n):
+    """The homework leaves the loss gradient's scale open: a layer returning the gradient of the
+    mean loss and one returning that of the summed loss train alike (the network hands the loop
+    sums either way); a gradient of neither scale is passed on as the mean's, not mended."""
+    rng = np.random.default_rng(n)
+    x, labels = rng.normal(0, 3, (10, n)), rng.integers(0, 10, n)
+    p = np.exp(x - x.max(axis=0))
+    p /= p.sum(axis=0)
+    t = np.zeros((10, n))
+    t[labels, np.arange(n)] = 1.0
+    loss = -np.log(p[labels, np.arange(n)]).mean()
+
+    def run_with(scale):
+        return lambda layer, op, params, arrays, shapes: {"loss": np.array(loss), "input": (p - t) * scale}
+
+    net = networks.NETWORKS["classapi"]
+    mean = net.loss(run_with(1 / n), {}, x, labels)
+    summed = net.loss(run_with(1.0), {}, x, labels)
+    np.testing.assert_allclose(mean["input"], p - t, rtol=1e-12)
+    np.testing.assert_allclose(summed["input"], p - t, rtol=1e-12)
+    assert mean["nll"] == summed["nll"] == pytest.approx(loss * n)
+    if n > 1:
+        tripled = net.loss(run_with(3.0), {}, x, labels)["input"]
+        assert not np.allclose(tripled, p - t)

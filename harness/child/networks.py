@@ -177,6 +177,38 @@ class ScoresNet(Network):
         return "loss", self.loss_op, {}, {"x": features, "labels": labels}
 
 
+@dataclass(frozen=True)
+class OneHotNet(ScoresNet):
+    """A scores network whose loss layer takes one-hot labels and returns its accuracy
+    (``softmax_ce(x, t) -> loss, input, acc``: the layer-class family). The contract leaves the
+    loss gradient's scale open (of the mean or of the summed loss); the one the submission's
+    layer returns is read off its own outputs: the label entry of a column's gradient is
+    ``s * (p_label - 1)`` and the mean loss ``-mean(log p_label)``, so the scale ``s`` in
+    ``{1/n, 1}`` that makes the two agree is the one it uses (a batch of one: both are the same)."""
+
+    def loss(self, run, params, features, labels, xp=np) -> dict:
+        n = features.shape[1]
+        t = xp.zeros((K, n))
+        t[xp.asarray(labels).astype(int), xp.arange(n)] = 1.0
+        out = run("loss", self.loss_op, {}, {"x": features, "t": t}, {"loss": (), "input": features.shape})
+        g_label = (out["input"] * t).sum(axis=0)
+        scale = n
+        with np.errstate(all="ignore"):
+            misfit = {
+                s: float(abs(-xp.log(xp.clip(1 + g_label / s, 1e-300, None)).mean() - out["loss"]))
+                for s in (1.0 / n, 1.0)
+            }
+        if misfit[1.0] < misfit[1.0 / n]:
+            scale = 1  # the gradient of the summed loss: already a sum
+        return {"nll": out["loss"] * n, "input": out["input"] * scale, "grads": {}}
+
+    def loss_case(self, params, features, rng):
+        n = features.shape[1]
+        t = np.zeros((K, n))
+        t[rng.integers(0, K, n), np.arange(n)] = 1.0
+        return "loss", self.loss_op, {}, {"x": features, "t": t}
+
+
 _LENET_LAYERS: tuple[Layer, ...] = (
     ("conv1", "conv", {"h": 28, "w": 28, "c": 1, "k": 5, "stride": 1, "pad": 0, "num": 20}),
     ("relu1", "relu", {"h": 24, "w": 24, "c": 20}),
@@ -261,10 +293,57 @@ CS231N = ScoresNet(
 """The course's ThreeLayerConvNet for 28x28 digits: conv 8 filters 7x7 pad 3 - relu - 2x2 max
 pool - affine 1568 -> 100 - relu - affine 100 -> 10 - softmax_loss (README, cs231n section)."""
 
-NETWORKS: dict[str, Network] = {net.name: net for net in (LENET, CS231N)}
+CLASSAPI = OneHotNet(
+    name="classapi",
+    check_id="train.classapi",
+    title="the homework's ConvNet",
+    layers=(
+        ("conv1", "conv", {"h": 28, "w": 28, "c": 1, "k": 3, "stride": 1, "pad": 1, "num": 8}),
+        ("relu1", "relu", {"h": 28, "w": 28, "c": 8}),
+        ("pool1", "pooling", {"h": 28, "w": 28, "c": 8, "k": 2, "stride": 2, "pad": 0}),
+        ("conv2", "conv", {"h": 14, "w": 14, "c": 8, "k": 3, "stride": 1, "pad": 1, "num": 16}),
+        ("relu2", "relu", {"h": 14, "w": 14, "c": 16}),
+        ("pool2", "pooling", {"h": 14, "w": 14, "c": 16, "k": 2, "stride": 2, "pad": 0}),
+        ("fc1", "inner_product", {}),
+        ("relu3", "relu", {"h": 128, "w": 1, "c": 1}),
+        ("fc2", "inner_product", {}),
+    ),
+    params={
+        "conv1": ((9, 8), (1, 8), 9),
+        "conv2": ((72, 16), (1, 16), 72),
+        "fc1": ((784, 128), (1, 128), 784),
+        "fc2": ((128, K), (1, K), 128),
+    },
+    loss_op="softmax_ce",
+    words={
+        "conv1": "first ConvLayer",
+        "conv2": "second ConvLayer",
+        "relu1": "ReLULayer after the first ConvLayer",
+        "relu2": "ReLULayer after the second ConvLayer",
+        "relu3": "ReLULayer after the first FCLayer",
+        "pool1": "first MaxPoolingLayer",
+        "pool2": "second MaxPoolingLayer",
+        "fc1": "first FCLayer (784 -> 128)",
+        "fc2": "second FCLayer (128 -> 10)",
+        "loss": "SoftmaxCrossEntropyLossLayer",
+    },
+    sgd={
+        "batch_size": 100,
+        "base_lr": 0.1,
+        "momentum": 0.0,
+        "gamma": 0.0,
+        "b_lr_mult": 1.0,
+        "weight_decay": 0.005,
+    },
+)
+"""The homework's network (shared/assignment-api-class.md): conv 1->8 3x3 pad 1 - relu - pool 2 -
+conv 8->16 3x3 pad 1 - relu - pool 2 - reshape - fc 784->128 - relu - fc 128->10 - softmax
+cross-entropy; its SGD (no momentum, constant rate, weight decay 0.005, batch 100)."""
+
+NETWORKS: dict[str, Network] = {net.name: net for net in (LENET, CS231N, CLASSAPI)}
 """Every training network by name."""
 
-FAMILY_NETWORKS = {"dictapi": "lenet", "cs231n": "cs231n"}
+FAMILY_NETWORKS = {"dictapi": "lenet", "cs231n": "cs231n", "classapi": "classapi"}
 """Assignment family (profile name) -> its training network's name."""
 
 
