@@ -72,7 +72,7 @@ _POOL_TIES = [
 # ReLU: (name, h, w, c, batch, scale of |x|)
 _RELU = [
     (None, 4, 5, 3, 2, 1.0),
-    (None, 1, 1, 1, 1, 1.0),
+    (None, 1, 1, 1, 2, 1.0),
     (None, 3, 3, 2, 4, 1.0),
     (None, 2, 6, 1, 3, 10.0),
     (None, 8, 1, 1, 5, 1.0),
@@ -194,7 +194,9 @@ def _pool_case(op, rng, name, h, w, c, n, k, stride, ties=False) -> Case:
 def _relu_case(op, rng, name, h, w, c, n, scale) -> Case:
     params = dict(h=h, w=w, c=c)
     shape = (h * w * c, n)
-    x = rng.choice([-1.0, 1.0], shape) * rng.uniform(RELU_MARGIN, 1.0, shape) * scale
+    signs = rng.choice([-1.0, 1.0], shape)
+    signs.flat[:2] = (-1.0, 1.0)  # both signs in every case: no null function (zeros, x, 2x) passes one
+    x = signs * rng.uniform(RELU_MARGIN, 1.0, shape) * scale
     return _case(op, name or f"h{h}w{w}_c{c}_b{n}", params, {"x": x}, [], rng)
 
 
