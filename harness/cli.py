@@ -52,7 +52,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def add_deploy_commands(sub) -> None:
-    """``ci``, ``gradescope`` and ``bulk`` (harness.deploy; docs/deployment.md)."""
+    """``ci``, ``gradescope``, ``bulk`` and ``student-kit`` (harness.deploy; docs/deployment.md)."""
     c = sub.add_parser("ci", help="grade in a GitHub Actions job: annotations, job summary, points")
     c.add_argument("path", help="the student's repository (or folder of modules, or .py file)")
     c.add_argument("--out", help="report folder (default: reports/<submission-name>/)")
@@ -82,6 +82,13 @@ def add_deploy_commands(sub) -> None:
         help="wall-clock limit of one submission's whole grade (default 900)",
     )
     add_grade_options(b)
+
+    k = sub.add_parser(
+        "student-kit", help="build the grader students' CI installs: public cases, no solution"
+    )
+    k.add_argument(
+        "--out", required=True, help="folder to write the kit into (new, empty, or an earlier kit)"
+    )
 
 
 def cmd_grade(args) -> int:
@@ -175,6 +182,18 @@ def cmd_bulk(args) -> int:
     return 0 if all(r.graded for r in rows) else 2
 
 
+def cmd_student_kit(args) -> int:
+    from harness.deploy import student_kit
+
+    try:
+        out = student_kit.build(args.out)
+    except student_kit.KitError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"student kit: {out}/ (pip install -e {out}; then python -I -m harness ci PATH)")
+    return 0
+
+
 COMMANDS = {
     "grade": cmd_grade,
     "speed": cmd_speed,
@@ -182,6 +201,7 @@ COMMANDS = {
     "ci": cmd_ci,
     "gradescope": cmd_gradescope,
     "bulk": cmd_bulk,
+    "student-kit": cmd_student_kit,
 }
 
 

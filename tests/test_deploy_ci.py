@@ -58,11 +58,13 @@ def test_workflow_runs_on_every_push(workflow):
 
 def test_workflow_installs_a_pinned_grader_never_the_students_copy(workflow):
     env = workflow["env"]
-    assert env["HARNESS_REF"] not in ("main", "master", "")
-    grader = step(workflow, "autograder (pinned)")
+    assert env["KIT_REF"] not in ("main", "master", "")
+    grader = step(workflow, "student kit (pinned)")
     assert grader["uses"].startswith("actions/checkout@")
-    assert grader["with"]["repository"] == "${{ env.HARNESS_REPOSITORY }}"
-    assert grader["with"]["ref"] == "${{ env.HARNESS_REF }}"
+    # the student kit (python -m harness student-kit), never the harness repository and its reference/
+    assert grader["with"]["repository"] == "${{ env.KIT_REPOSITORY }}"
+    assert grader["with"]["ref"] == "${{ env.KIT_REF }}"
+    assert not any("HARNESS_REPOSITORY" in str(v) for v in env), env
     install = step(workflow, "Install")["run"]
     assert f"-e ./{grader['with']['path']}" in install
     grade = step(workflow, "Grade")["run"]

@@ -40,6 +40,22 @@ def on_device(xp):
         _xp = old
 
 
+_RECORDERS: list[list] = []
+
+
+@contextmanager
+def recording():
+    """Within the block, every ``run`` of a family's own reference appends ``(profile, op_name,
+    params, arrays, outputs)`` to the list it yields (the student kit records the reference's
+    answers to the cases it ships)."""
+    calls: list = []
+    _RECORDERS.append(calls)
+    try:
+        yield calls
+    finally:
+        _RECORDERS.remove(calls)
+
+
 def run(
     op_name: str, params: dict, arrays: dict, fns: dict | None = None, profile: str = profiles.DEFAULT
 ) -> dict:
@@ -50,7 +66,12 @@ def run(
     xp = _xp if getattr(prof, "DEVICE_AWARE", False) else np  # a family's reference may be numpy-only
     copies = device.to_device(xp, {k: np.array(v, copy=True) for k, v in arrays.items()})
     outputs, _, _ = prof.call(fns or functions(profile=profile), op_name, params, copies)
-    return {k: np.asarray(device.to_host(v), dtype=np.float64) for k, v in outputs.items()}
+    result = {k: np.asarray(device.to_host(v), dtype=np.float64) for k, v in outputs.items()}
+    if fns is None:
+        for calls in _RECORDERS:
+            inputs = {k: np.array(v, copy=True) for k, v in arrays.items()}
+            calls.append((profile, op_name, dict(params), inputs, result))
+    return result
 
 
 def caller(prof: Any) -> Callable[[str, dict, dict], dict]:

@@ -1,0 +1,246 @@
+"""The student kit: the grader students' CI installs, without the solution.
+
+``python -m harness student-kit --out DIR`` writes a project folder (``pip install -e DIR``;
+``python -I -m harness ci .`` in the student's repository) made of:
+
+- the harness package, minus every module that holds reference math (``WITHHELD``: the
+  mistakes' building blocks, this builder) and with two stand-ins (``STAND_INS``): the
+  reference becomes ``harness.cases.recorded`` (answers recorded for the cases the kit asks
+  about, computes nothing), the mistakes catalogue keeps its hint texts and ``Mistake`` type
+  and tests each mistake by its fingerprints (``harness.diagnose.fingerprints``);
+- ``fixtures/``, the public cases with their expected outputs (the same files, the same lock);
+- ``kit/recorded.npz`` and ``kit/fingerprints.json``, written here with the reference.
+
+Invariants: no file of ``reference/``, no module that can compute a graded function on a new
+input (``tests/test_student_kit.py`` grades the kit's own files as a submission: 0 points; and
+asks the kit's reference for a fresh case: refused); a correct submission gets full marks from
+the kit on the default options (no hidden cases, seed 0). The kit's training check trains with
+the submission's own layers only (``TrainOptions``); the default rubric's course provides no
+graded function. What a student can see: ``docs/deployment.md``.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from harness.core import paths
+
+WITHHELD = (
+    "harness/diagnose/mutants.py",
+    "harness/deploy/student_kit.py",
+)
+"""Modules of the harness that never go into a kit: they compute with the reference."""
+STAND_INS = {
+    "harness/cases/reference.py": "harness/cases/recorded.py",
+}
+"""Kit path -> the module whose source goes there."""
+GENERATED = "harness/diagnose/mistakes.py"
+"""Rewritten for the kit: its texts and ``Mistake`` type, its catalogue from fingerprints."""
+SHIPPED = ("harness", "fixtures", "pyproject.toml")
+"""What of the project a kit holds (besides ``kit/``)."""
+MARKER = "KIT.json"
+"""At the kit's root: what it is, from which harness; a folder holding it may be rebuilt."""
+
+_SKIP_PARTS = ("__pycache__", ".egg-info")
+
+
+class KitError(ValueError):
+    """The kit cannot be built as asked; the message says why."""
+
+
+# ---- what the kit's grade will ask the reference -----------------------------------------
+
+
+def recorded_calls(seed: int = 0) -> list:
+    """Every reference call of a kit grade with ``--seed seed``, each rubric shipped: the gradient
+    checks' cases and the integrity probes' (each drawn with the reference's forward output for
+    backward cases), and their expected outputs."""
+    from harness.cases import catalogue, reference
+    from harness.checks import integrity
+    from harness.checks import rubric as rubric_mod
+
+    excludes = {()} | {
+        rubric_mod.load(p).exclude_tags for p in sorted(paths.DEFAULT_RUBRIC.parent.glob("*.toml"))
+    }
+    with reference.recording() as calls:
+        for case in catalogue.random_cases(seed):
+            catalogue.expected(case)
+        for tags in sorted(excludes):
+            for case in catalogue.random_cases(seed + integrity.PROBE_SEED, per_op=1, exclude_tags=tags):
+                catalogue.expected(case)
+    return calls
+
+
+def write_recorded(calls: list, path: Path) -> int:
+    """Save the calls' outputs by ``recorded.key``; the number of distinct calls."""
+    from harness.cases import recorded
+
+    arrays = {}
+    for op_name, params, inputs, outputs in calls:
+        digest = recorded.key(op_name, params, inputs)
+        for out, value in outputs.items():
+            arrays[f"{digest}/{out}"] = np.asarray(value, dtype=np.float64)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(path, **arrays)
+    return len({name.split("/")[0] for name in arrays})
+
+
+# ---- fingerprints of the mistakes on the public cases ------------------------------------
+
+
+def fingerprints() -> dict:
+    """Each mistake (catalogue order) and, per public case and output, its predictions' prints."""
+    from harness.cases import fixtures
+    from harness.core.compare import bias_equivalent
+    from harness.core.ops import OPS
+    from harness.diagnose import fingerprints as fp
+    from harness.diagnose.mistakes import MISTAKES
+    from harness.core.compare import allowed_error as tolerance
+from harness.diagnose.mutants import close
+
+    records: dict[str, list] = {}
+    for op_name, op in OPS.items():
+        for case, expected in fixtures.load(op_name):
+            for out in op.outputs:
+                if out not in expected:
+                    continue
+                want = np.asarray(expected[out], dtype=np.float64)
+                prints = []
+                for m in MISTAKES:
+                    if m.predict is None or not m.applies(op_name, out):
+                        continue
+                    for i, (predicted, detail) in enumerate(m.predict(case, out, want)):
+                        predicted = np.asarray(predicted, dtype=np.float64)
+                        if (
+                            out == "b"
+                            and predicted.shape != want.shape
+                            and bias_equivalent(predicted.shape, want.shape)
+                        ):
+                            predicted = predicted.reshape(want.shape)
+                        if not np.isfinite(predicted).all():
+                            continue
+                        if predicted.shape == want.shape and close(predicted, want):
+                            continue  # no evidence on this case (the engine skips it too)
+                        label = f"{fp.where(op_name, case.name, out)}|{m.id}|{i}"
+                        prints.append(
+                            {
+                                "mistake": m.id,
+                                "detail": detail,
+                                **fp.fingerprint(label, predicted, tolerance(predicted)),
+                            }
+                        )
+                if prints:
+                    records[fp.where(op_name, case.name, out)] = prints
+    mistakes = [
+        {"id": m.id, "hint": m.hint, "where": list(m.where)} for m in MISTAKES if m.predict is not None
+    ]
+    return {"projections": fp.PROJECTIONS, "mistakes": mistakes, "records": records}
+
+
+def kit_mistakes_source() -> str:
+    """``harness/diagnose/mistakes.py`` for the kit: the module's docstring, imports, hint texts
+    and ``Mistake`` type, kept statement by statement (nothing that computes), then a catalogue
+    read from the fingerprints."""
+    from harness.diagnose import mistakes
+
+    source = Path(mistakes.__file__).read_text()
+    kept = []
+    for node in ast.parse(source).body:
+        if (
+            isinstance(node, ast.Expr)
+            and isinstance(node.value, ast.Constant)
+            and isinstance(node.value.value, str)
+        ):
+            kept.append(node)  # the docstring
+        elif (
+            (
+                isinstance(node, (ast.Import, ast.ImportFrom))
+                and getattr(node, "module", "") != "harness.diagnose.mutants"
+            )
+            or (isinstance(node, ast.Assign) and _texts_only(node.value))
+            or (isinstance(node, ast.ClassDef) and node.name == "Mistake")
+        ):
+            kept.append(node)
+    lines = source.splitlines()
+    body = "\n\n".join(
+        "\n".join(
+            lines[min([n.lineno, *(d.lineno for d in getattr(n, "decorator_list", []))]) - 1 : n.end_lineno]
+        )
+        for n in kept
+    )
+    return (
+        body
+        + "\n\n\n# ---- the student kit: every mistake is tested by its fingerprints --------------------------\n\n"
+        + "from harness.diagnose import fingerprints as _fingerprints  # noqa: E402\n\n"
+        + "MISTAKES: tuple[Mistake, ...] = _fingerprints.catalogue(Mistake)\n"
+        + "BY_ID = {m.id: m for m in MISTAKES}\n"
+        + "close = None  # the kit predicts no array: the engine never compares one\n"
+    )
+
+
+def _texts_only(value: ast.AST) -> bool:
+    """A string, or a tuple of strings: a hint text or a pattern list, nothing that computes."""
+    if isinstance(value, ast.Constant):
+        return isinstance(value.value, str)
+    if isinstance(value, ast.Tuple):
+        return all(_texts_only(v) for v in value.elts)
+    return False
+
+
+# ---- the kit ----------------------------------------------------------------------------------
+
+
+def _files(top: str):
+    start = paths.ROOT / top
+    if start.is_file():
+        yield top, start
+        return
+    for f in sorted(start.rglob("*")):
+        rel = f.relative_to(paths.ROOT).as_posix()
+        if (
+            f.is_file()
+            and not f.is_symlink()
+            and not any(s in rel for s in _SKIP_PARTS)
+            and not rel.endswith(".pyc")
+        ):
+            yield rel, f
+
+
+def build(out: str | Path) -> Path:
+    """Write the kit into ``out`` (a new or empty folder, or an earlier kit); returns ``out``."""
+    from harness import __version__
+    from harness.cases import fixtures
+
+    out = Path(out)
+    if out.exists() and any(out.iterdir()) and not (out / MARKER).is_file():
+        raise KitError(f"{out}: not empty and not a student kit; give a new folder")
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    for top in SHIPPED:
+        for rel, f in _files(top):
+            if rel in WITHHELD or rel == GENERATED:
+                continue
+            source = paths.ROOT / STAND_INS[rel] if rel in STAND_INS else f
+            (out / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, out / rel)
+    (out / GENERATED).write_text(kit_mistakes_source())
+    count = write_recorded(recorded_calls(), out / "kit" / "recorded.npz")
+    (out / "kit" / "fingerprints.json").write_text(json.dumps(fingerprints(), separators=(",", ":")))
+    (out / MARKER).write_text(
+        json.dumps(
+            {
+                "what": "lenet-harness student kit: the public cases, no solution (docs/deployment.md)",
+                "harness_version": __version__,
+                "fixtures_sha256": fixtures.manifest_sha256(),
+                "recorded_calls": count,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+    return out
