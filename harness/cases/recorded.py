@@ -20,6 +20,8 @@ import numpy as np
 
 from harness.core import paths
 
+HOLDS_SOLUTION = False
+"""Unlike the grader's reference, this module answers recorded cases only."""
 RECORD_FILE = paths.ROOT / "kit" / "recorded.npz"
 """The recorded outputs: ``<key>/<output name>`` -> array."""
 

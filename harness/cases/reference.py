@@ -19,6 +19,9 @@ from harness.core import device
 
 _xp = np  # the array module reference.run computes with (on_device)
 
+HOLDS_SOLUTION = True
+"""This module computes any case (the student kit's stand-in, ``harness.cases.recorded``, does not)."""
+
 
 @cache
 def functions(folder: str | None = None, profile: str = profiles.DEFAULT) -> dict:

@@ -96,12 +96,12 @@ def write_recorded(calls: list, path: Path) -> int:
 def fingerprints() -> dict:
     """Each mistake (catalogue order) and, per public case and output, its predictions' prints."""
     from harness.cases import fixtures
+    from harness.core.compare import allowed_error as tolerance
     from harness.core.compare import bias_equivalent
     from harness.core.ops import OPS
     from harness.diagnose import fingerprints as fp
     from harness.diagnose.mistakes import MISTAKES
-    from harness.core.compare import allowed_error as tolerance
-from harness.diagnose.mutants import close
+    from harness.diagnose.mutants import close
 
     records: dict[str, list] = {}
     for op_name, op in OPS.items():

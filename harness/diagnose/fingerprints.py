@@ -4,13 +4,14 @@ The course's grader names a mistake by computing what it would have returned on 
 case (``harness.diagnose.mistakes``, from the reference's building blocks). The student kit
 ships no reference, so the kit's builder records, for every public fixture case and output,
 each mistake's predictions as fingerprints: ``PROJECTIONS`` random projections of the
-predicted array, and for each the bound within which the student's projection must fall when
-the student's array is within the grader's tolerance of the prediction
-(``sum_i |u_i| * tolerance_i``, ``harness.core.compare.allowed_error``). Invariants: a
-fingerprint cannot be inverted into the prediction (``PROJECTIONS`` numbers for arrays of
-hundreds of elements) and holds no code; a result the grader's engine matches to a mistake
-matches its fingerprint (the bound is a necessary condition of ``mutants.close``), and a
-result far from it matches with vanishing probability. Only predictions the grader would
+predicted array, each with the bound within which the student's projection falls when the
+student's array is within the grader's tolerance of the prediction (``sum_i |u_i| *
+tolerance_i``, ``harness.core.compare.allowed_error``), and the predicted values at
+``SAMPLES`` positions with their tolerance. Invariants: a fingerprint holds no code and a
+few numbers of a *mistaken* result, never an array; a result the grader's engine matches to
+a mistake matches its fingerprint (every test is a necessary condition of
+``mutants.close``); a result off by more than the tolerance at a sampled position, or by
+more than about sqrt(size) tolerances along a random direction, does not match. Only predictions the grader would
 consider count (finite, and not within tolerance of the expected answer); the signatures the
 engine tries after the predictions (right for one image, at the border, at ties...) need the
 result itself and are left to the course's grader.
@@ -28,6 +29,8 @@ from harness.core import paths
 
 PROJECTIONS = 8
 """Random directions per fingerprint."""
+SAMPLES = 8
+"""Elements per fingerprint kept as values (of the mistaken prediction, never of a solution)."""
 FINGERPRINT_FILE = paths.ROOT / "kit" / "fingerprints.json"
 """Written by the kit's builder: the mistakes in catalogue order, and the fingerprints per case."""
 
@@ -43,18 +46,27 @@ def directions(label: str, size: int) -> np.ndarray:
     return u / np.linalg.norm(u, axis=1, keepdims=True)
 
 
+def positions(label: str, size: int) -> np.ndarray:
+    """``SAMPLES`` element positions (fewer for small arrays), from the label's own stream."""
+    rng = np.random.default_rng(zlib.crc32(f"{label}|positions".encode()))
+    return np.sort(rng.choice(size, size=min(SAMPLES, size), replace=False))
+
+
 def fingerprint(label: str, predicted: np.ndarray, tolerance: np.ndarray) -> dict:
-    """The projections of ``predicted`` and their bounds (``tolerance``: per-element allowed error)."""
-    u = directions(label, predicted.size)
+    """The projections of ``predicted`` and their bounds, and its values at a few positions with
+    theirs (``tolerance``: the per-element error the grader allows)."""
     flat = np.asarray(predicted, dtype=np.float64).ravel()
+    tol = np.broadcast_to(np.asarray(tolerance, dtype=np.float64), np.shape(predicted)).ravel()
+    u = directions(label, flat.size)
+    at = positions(label, flat.size)
+    slack = 1 + 1e-9  # the sums round differently in the builder and in the kit
     return {
         "label": label,
-        "shape": list(predicted.shape),
+        "shape": list(np.shape(predicted)),
         "projections": (u @ flat).tolist(),
-        # a hair of slack: the two sums round differently in the builder and in the kit
-        "bounds": (
-            np.abs(u) @ np.asarray(tolerance, dtype=np.float64).ravel() * (1 + 1e-9) + 1e-300
-        ).tolist(),
+        "bounds": (np.abs(u) @ tol * slack + 1e-300).tolist(),
+        "samples": flat[at].tolist(),
+        "sample_bounds": (tol[at] * slack).tolist(),
     }
 
 
@@ -63,8 +75,12 @@ def matches(got: np.ndarray, print_: dict) -> bool:
     got = np.asarray(got, dtype=np.float64)
     if list(got.shape) != print_["shape"]:
         return False
-    u = directions(print_["label"], got.size)
-    gap = np.abs(u @ got.ravel() - np.asarray(print_["projections"]))
+    flat = got.ravel()
+    at = positions(print_["label"], flat.size)
+    if not np.all(np.abs(flat[at] - np.asarray(print_["samples"])) <= np.asarray(print_["sample_bounds"])):
+        return False
+    u = directions(print_["label"], flat.size)
+    gap = np.abs(u @ flat - np.asarray(print_["projections"]))
     return bool(np.all(gap <= np.asarray(print_["bounds"])))
 
 
