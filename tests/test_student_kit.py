@@ -90,6 +90,7 @@ def test_the_kit_holds_no_reference_and_no_module_with_reference_math(kit):
     files = {p.relative_to(kit).as_posix() for p in kit.rglob("*") if p.is_file()}
     assert not [f for f in files if f.startswith(("reference/", "tests/", ".git", "student_template/"))]
     assert not set(student_kit.WITHHELD) & files
+    assert {"pyproject.toml", "README.md", "KIT.json"} <= files  # pip install -e needs both of the first
     assert (kit / "harness/cases/reference.py").read_text() == (
         paths.PACKAGE_DIR / "cases/recorded.py"
     ).read_text()

@@ -48,6 +48,22 @@ MARKER = "KIT.json"
 
 _SKIP_PARTS = ("__pycache__", ".egg-info")
 
+README = """\
+# LeNet assignment: the grading kit
+
+The course's autograder as your CI runs it, with the public test cases and their expected
+outputs, and without the solution. In your repository:
+
+```sh
+pip install -e PATH-TO-THIS-KIT
+python -I -m harness ci .          # or: python -I -m harness grade .
+```
+
+It runs the same checks as the course's grader on the public cases; the grade of record adds
+hidden cases. Built by `python -m harness student-kit` (see the harness's docs/deployment.md).
+"""
+"""The kit's README.md (pyproject.toml names one)."""
+
 
 class KitError(ValueError):
     """The kit cannot be built as asked; the message says why."""
@@ -229,6 +245,7 @@ def build(out: str | Path) -> Path:
             (out / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, out / rel)
     (out / GENERATED).write_text(kit_mistakes_source())
+    (out / "README.md").write_text(README)
     count = write_recorded(recorded_calls(), out / "kit" / "recorded.npz")
     (out / "kit" / "fingerprints.json").write_text(json.dumps(fingerprints(), separators=(",", ":")))
     (out / MARKER).write_text(
