@@ -102,7 +102,7 @@ def write_recorded(calls: list, path: Path) -> int:
         for out, value in outputs.items():
             arrays[f"{digest}/{out}"] = np.asarray(value, dtype=np.float64)
     path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(path, **arrays)
+    np.savez_compressed(path, **arrays)  # type: ignore[arg-type]  # names are keywords: any str
     return len({name.split("/")[0] for name in arrays})
 
 
@@ -165,7 +165,7 @@ def kit_mistakes_source() -> str:
     from harness.diagnose import mistakes
 
     source = Path(mistakes.__file__).read_text()
-    kept = []
+    kept: list[ast.stmt] = []
     for node in ast.parse(source).body:
         if (
             isinstance(node, ast.Expr)
