@@ -184,3 +184,19 @@ def test_the_kit_names_the_mistake_the_grader_names(kit_python, tmp_path, mistak
     theirs = kit_grade(kit_python, submission, tmp_path / "kit-reports", "--no-train", *only)
     hints = {c["id"]: c["hint"] for c in theirs["checks"]}
     assert hints == {c.id: c.hint for c in failing}
+
+
+def test_the_kit_fails_a_wrong_backward_as_the_grader_does(kit_python, tmp_path):
+    """The gradient checks differentiate the reference forward: the kit answers from recorded
+    points, and a failing gradient is a FAIL, never an autograder error."""
+    submission = make_submission(tmp_path / "no_mask")
+    for f in (paths.ROOT / "tests" / "corpus" / "broken" / "relu_backward_no_mask").glob("*.py"):
+        shutil.copyfile(f, submission / f.name)
+    only = ("gradcheck.relu.input", "backward.relu.input")
+    ours = grade(submission, Options(only=only, training=TrainOptions(enabled=False)))
+    theirs = kit_grade(
+        kit_python, submission, tmp_path / "kit-reports", *[a for o in only for a in ("--only", o)]
+    )
+    assert not theirs.get("autograder_error"), theirs.get("autograder_error")
+    assert {c["id"]: c["status"] for c in theirs["checks"]} == {c.id: c.status.value for c in ours.checks}
+    assert {c["status"] for c in theirs["checks"]} == {Status.FAIL.value}
