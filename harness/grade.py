@@ -15,7 +15,7 @@ import numpy as np
 
 from harness import profiles
 from harness.cases import catalogue as cases
-from harness.cases import families, fixtures
+from harness.cases import families, fixtures, reference
 from harness.checks import catalogue as checks
 from harness.checks import gradcheck
 from harness.checks import rubric as rubric_mod
@@ -34,6 +34,11 @@ from harness.sandbox.submission import Submission, SubmissionError, detect, loca
 from harness.training import check as training_check
 from harness.training import speed
 
+NO_ESTIMATE_IN_KIT = (
+    "no speed estimate in the student kit (it holds no reference to time your layers against); "
+    "the course's grader makes one"
+)
+"""Said by a kit's grade with training, and by its ``speed`` command (exit 2: cannot tell)."""
 HIDDEN_REPRODUCE = " (with the course's hidden seed in $HARNESS_HIDDEN_SEED)"
 """Ends a hidden check's reproduce line: the seed itself never goes into a report."""
 
@@ -488,7 +493,9 @@ def extra_checks(sb, submission, options, rubric, results, notices, kinds, data=
         if wants_training(options, rubric):
             check = training_check.network(options).check_id
             estimate = None
-            if options.device == device.CPU:  # the estimate times the CPU's numpy: not a GPU's training
+            if not reference.HOLDS_SOLUTION:  # the student kit: no reference to time against
+                notices.append(f"{check}: {NO_ESTIMATE_IN_KIT}")
+            elif options.device == device.CPU:  # the estimate times the CPU's numpy: not a GPU's training
                 estimate = speed.estimate(sb, options, rubric)  # before training: said up front if too slow
                 options = _course_budget(estimate, options, rubric, notices)
                 limit_s = training_check.config_from(options, rubric).time_limit_s  # option, else rubric
@@ -575,6 +582,9 @@ def run_speed(args: argparse.Namespace) -> int:
     if training_check.check_id(options.profile) not in rubric.points:
         print(f"the {options.profile} assignment has no training check: there is no time budget to check")
         return 0
+    if not reference.HOLDS_SOLUTION:
+        print(f"error: {NO_ESTIMATE_IN_KIT}", file=sys.stderr)
+        return 2
     try:
         child_python = _child_python(options, rubric)
     except interpreter.InterpreterError as exc:

@@ -1,12 +1,14 @@
 """The student kit's stand-in for ``harness.cases.reference``: answers recorded, nothing computed.
 
 The kit (``harness.deploy.student_kit``) ships this module *as* ``harness/cases/reference.py``,
-with ``kit/recorded.npz``: the reference's outputs for every case the kit's grade asks about
-(the inputs of the gradient checks' and integrity probes' cases of the default seed, which the
-case catalogue draws with the reference's forward output for backward cases), recorded when the
-kit was built. Invariant: this module computes no graded operation; an input that was not
+with ``kit/recorded.npz``: every family's reference outputs for every case the kit's grade asks
+about (the inputs of the gradient checks' and integrity probes' cases of the default seed, which
+the case catalogue draws with the reference's forward output for backward cases), recorded when
+the kit was built. Invariant: this module computes no graded operation; an input that was not
 recorded raises :class:`KitError` saying what to do. ``key`` is the one definition of what makes
-two calls the same, for the recorder and for the lookup.
+two calls the same (family, op, parameters, input bytes), for the recorder and for the lookup.
+The file is the grader's: the sandboxed child cannot read it (the kit's repository is as
+secret to the child as the harness's, ``harness.sandbox.walls``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from functools import cache
 
 import numpy as np
 
+from harness import profiles
 from harness.core import paths
 
 HOLDS_SOLUTION = False
@@ -30,9 +33,9 @@ class KitError(RuntimeError):
     """The student kit cannot answer this: it only knows the cases it was built with."""
 
 
-def key(op_name: str, params: dict, arrays: dict) -> str:
-    """What identifies one call: the op, its parameters and the bytes of its float64 inputs."""
-    h = hashlib.sha256(json.dumps([op_name, sorted(params.items())], default=str).encode())
+def key(op_name: str, params: dict, arrays: dict, profile: str = profiles.DEFAULT) -> str:
+    """What identifies one call: the family, the op, its parameters and the bytes of its float64 inputs."""
+    h = hashlib.sha256(json.dumps([profile, op_name, sorted(params.items())], default=str).encode())
     for name in sorted(arrays):
         a = np.ascontiguousarray(np.asarray(arrays[name], dtype=np.float64))
         h.update(f"|{name}|{a.shape}|".encode())
@@ -69,9 +72,18 @@ def on_device(xp):
     yield
 
 
-def run(op_name: str, params: dict, arrays: dict, fns: dict | None = None) -> dict:
+def caller(*_args, **_kwargs):
+    """The kit has no reference functions to call."""
+    return functions()
+
+
+def run(
+    op_name: str, params: dict, arrays: dict, fns: dict | None = None, profile: str = profiles.DEFAULT
+) -> dict:
     """The recorded outputs of this call, as fresh float64 arrays; KitError when not recorded."""
-    found = _table().get(key(op_name, params, arrays))
+    if fns is not None:
+        functions()  # somebody else's functions: the kit computes with none
+    found = _table().get(key(op_name, params, arrays, profile))
     if found is None:
         raise KitError(
             f"the student kit knows the reference's answers for its own cases only, and {op_name} "

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from harness import profiles
 from harness.core import paths
 
 WITHHELD = (
@@ -39,8 +40,9 @@ STAND_INS = {
     "harness/cases/reference.py": "harness/cases/recorded.py",
 }
 """Kit path -> the module whose source goes there."""
-GENERATED = "harness/diagnose/mistakes.py"
-"""Rewritten for the kit: its texts and ``Mistake`` type, its catalogue from fingerprints."""
+GENERATED = ("harness/diagnose/mistakes.py", "harness/diagnose/family_mistakes.py")
+"""Rewritten for the kit (``kit_mistakes_source``, ``kit_family_mistakes_source``): their texts
+and ``Mistake`` type, their catalogues from the fingerprints."""
 SHIPPED = ("harness", "fixtures", "pyproject.toml")
 """What of the project a kit holds (besides ``kit/``)."""
 MARKER = "KIT.json"
@@ -72,29 +74,45 @@ class KitError(ValueError):
 # ---- what the kit's grade will ask the reference -----------------------------------------
 
 
+def families() -> tuple[str, ...]:
+    """Every assignment family the harness grades (the registry's order): the kit covers each."""
+    from harness.cases import families as family_cases
+
+    return tuple(name for name in profiles.PROFILES if name in family_cases.MODULES)
+
+
 def recorded_calls(seed: int = 0) -> list:
-    """Every reference call of a kit grade with ``--seed seed``, each rubric shipped: the gradient
-    checks' cases and the integrity probes' (each drawn with the reference's forward output for
-    backward cases), and their expected outputs."""
+    """Every reference call of a kit grade with ``--seed seed``, each family and rubric shipped:
+    the gradient checks' cases and the integrity probes' (each drawn with the reference's forward
+    output for backward cases), and their expected outputs."""
     from harness.cases import catalogue, reference
+    from harness.cases import families as family_cases
     from harness.checks import integrity
     from harness.checks import rubric as rubric_mod
+    from harness.grade import grade
+    from harness.options import Options, TrainOptions
 
     excludes = {()} | {
         rubric_mod.load(p).exclude_tags for p in sorted(paths.DEFAULT_RUBRIC.parent.glob("*.toml"))
     }
-    from harness.grade import grade
-    from harness.options import Options, TrainOptions
-
     with reference.recording() as calls:
-        # A passing grade of the reference: every call the checks make (the gradient checks'
-        # differences of the reference forward included) when nothing fails.
-        grade(paths.REFERENCE_DIR, Options(seed=seed, training=TrainOptions(enabled=False)))
-        for case in catalogue.random_cases(seed):
-            catalogue.expected(case)
-        for tags in sorted(excludes):
-            for case in catalogue.random_cases(seed + integrity.PROBE_SEED, per_op=1, exclude_tags=tags):
+        for family in families():
+            # A passing grade of the family's reference: every call the checks make (the gradient
+            # checks' differences of the reference forward included) when nothing fails.
+            options = Options(seed=seed, profile=family, training=TrainOptions(enabled=False))
+            report = grade(profiles.get(family).REFERENCE_DIR, options)
+            if report.autograder_error or report.score != report.max_score:
+                raise KitError(
+                    f"the {family} reference does not get full marks ({report.score} / "
+                    f"{report.max_score}; {report.autograder_error or 'see its report'}): fix it first"
+                )
+            for case in family_cases.random_cases(seed, family):
                 catalogue.expected(case)
+            for tags in sorted(excludes):
+                for case in family_cases.random_cases(
+                    seed + integrity.PROBE_SEED, family, per_op=1, exclude_tags=tags
+                ):
+                    catalogue.expected(case)
     return calls
 
 
@@ -103,8 +121,8 @@ def write_recorded(calls: list, path: Path) -> int:
     from harness.cases import recorded
 
     arrays = {}
-    for op_name, params, inputs, outputs in calls:
-        digest = recorded.key(op_name, params, inputs)
+    for family, op_name, params, inputs, outputs in calls:
+        digest = recorded.key(op_name, params, inputs, family)
         for out, value in outputs.items():
             arrays[f"{digest}/{out}"] = np.asarray(value, dtype=np.float64)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -115,62 +133,85 @@ def write_recorded(calls: list, path: Path) -> int:
 # ---- fingerprints of the mistakes on the public cases ------------------------------------
 
 
+def _catalogues() -> dict[str, tuple]:
+    """Family -> the mistakes the grader's engine tries for it (shared, then the family's own)."""
+    from harness.diagnose.family_mistakes import FAMILY_MISTAKES
+    from harness.diagnose.mistakes import MISTAKES
+
+    return {family: MISTAKES + FAMILY_MISTAKES.get(family, ()) for family in families()}
+
+
 def fingerprints() -> dict:
-    """Each mistake (catalogue order) and, per public case and output, its predictions' prints."""
+    """Each predicting mistake (shared ones in catalogue order, then each family's own) and, per
+    family, public case and output, its predictions' prints."""
     from harness.cases import fixtures
     from harness.core.compare import allowed_error as tolerance
     from harness.core.compare import bias_equivalent
     from harness.core.ops import OPS
     from harness.diagnose import fingerprints as fp
+    from harness.diagnose.family_mistakes import FAMILY_MISTAKES
     from harness.diagnose.mistakes import MISTAKES
     from harness.diagnose.mutants import close
 
     records: dict[str, list] = {}
-    for op_name, op in OPS.items():
-        for case, expected in fixtures.load(op_name):
-            for out in op.outputs:
-                if out not in expected:
-                    continue
-                want = np.asarray(expected[out], dtype=np.float64)
-                prints = []
-                for m in MISTAKES:
-                    if m.predict is None or not m.applies(op_name, out):
+    for family, catalogue in _catalogues().items():
+        for op_name in profiles.get(family).FUNCTIONS:
+            op = OPS[op_name]
+            for case, expected in fixtures.load(op_name, profile=family):
+                for out in op.outputs:
+                    if out not in expected:
                         continue
-                    for i, (predicted, detail) in enumerate(m.predict(case, out, want)):
-                        predicted = np.asarray(predicted, dtype=np.float64)
-                        if (
-                            out == "b"
-                            and predicted.shape != want.shape
-                            and bias_equivalent(predicted.shape, want.shape)
-                        ):
-                            predicted = predicted.reshape(want.shape)
-                        if not np.isfinite(predicted).all():
+                    want = np.asarray(expected[out], dtype=np.float64)
+                    where = fp.where(family, op_name, case.name, out)
+                    prints: list[dict] = []
+                    for m in catalogue:
+                        if m.predict is None or not m.applies(op_name, out):
                             continue
-                        if predicted.shape == want.shape and close(predicted, want):
-                            continue  # no evidence on this case (the engine skips it too)
-                        label = f"{fp.where(op_name, case.name, out)}|{m.id}|{i}"
-                        prints.append(
-                            {
-                                "mistake": m.id,
-                                "detail": detail,
-                                **fp.fingerprint(label, predicted, tolerance(predicted)),
-                            }
-                        )
-                if prints:
-                    records[fp.where(op_name, case.name, out)] = prints
-    mistakes = [
-        {"id": m.id, "hint": m.hint, "where": list(m.where)} for m in MISTAKES if m.predict is not None
-    ]
-    return {"projections": fp.PROJECTIONS, "mistakes": mistakes, "records": records}
+                        try:
+                            for i, (predicted, detail) in enumerate(m.predict(case, out, want)):
+                                predicted = np.asarray(predicted, dtype=np.float64)
+                                if (
+                                    out == "b"
+                                    and predicted.shape != want.shape
+                                    and bias_equivalent(predicted.shape, want.shape)
+                                ):
+                                    predicted = predicted.reshape(want.shape)
+                                if not np.isfinite(predicted).all():
+                                    continue
+                                if predicted.shape == want.shape and close(predicted, want):
+                                    continue  # no evidence on this case (the engine skips it too)
+                                label = f"{where}|{m.id}|{i}"
+                                prints.append(
+                                    {
+                                        "mistake": m.id,
+                                        "detail": detail,
+                                        **fp.fingerprint(label, predicted, tolerance(predicted)),
+                                    }
+                                )
+                        except Exception as exc:  # the grader's diagnosis of this output ends here
+                            prints.append({"mistake": m.id, "raises": f"{type(exc).__name__}: {exc}"})
+                            break
+                    if prints:
+                        records[where] = prints
+
+    def listed(catalogue) -> list:
+        return [
+            {"id": m.id, "hint": m.hint, "where": list(m.where)} for m in catalogue if m.predict is not None
+        ]
+
+    return {
+        "projections": fp.PROJECTIONS,
+        "mistakes": listed(MISTAKES),
+        "family_mistakes": {family: listed(FAMILY_MISTAKES.get(family, ())) for family in families()},
+        "records": records,
+    }
 
 
-def kit_mistakes_source() -> str:
-    """``harness/diagnose/mistakes.py`` for the kit: the module's docstring, imports, hint texts
-    and ``Mistake`` type, kept statement by statement (nothing that computes), then a catalogue
-    read from the fingerprints."""
-    from harness.diagnose import mistakes
-
-    source = Path(mistakes.__file__).read_text()
+def texts_source(module, tail: str) -> str:
+    """A diagnosis module's source for the kit: its docstring, imports (none of the harness's
+    diagnosis modules) and texts (hint constants, tuples and dicts of them), kept statement by
+    statement (nothing that computes), the class ``Mistake`` where it is defined, then ``tail``."""
+    source = Path(module.__file__).read_text()
     kept: list[ast.stmt] = []
     for node in ast.parse(source).body:
         if (
@@ -178,13 +219,12 @@ def kit_mistakes_source() -> str:
             and isinstance(node.value, ast.Constant)
             and isinstance(node.value.value, str)
         ):
-            kept.append(node)  # the docstring
+            kept.append(node)  # a docstring
         elif (
-            (
-                isinstance(node, (ast.Import, ast.ImportFrom))
-                and getattr(node, "module", "") != "harness.diagnose.mutants"
-            )
+            (isinstance(node, ast.Import) and not any(a.name.startswith("harness") for a in node.names))
+            or (isinstance(node, ast.ImportFrom) and not (node.module or "").startswith("harness"))
             or (isinstance(node, ast.Assign) and _texts_only(node.value))
+            or (isinstance(node, ast.AnnAssign) and node.value is not None and _texts_only(node.value))
             or (isinstance(node, ast.ClassDef) and node.name == "Mistake")
         ):
             kept.append(node)
@@ -198,19 +238,50 @@ def kit_mistakes_source() -> str:
     return (
         body
         + "\n\n\n# ---- the student kit: every mistake is tested by its fingerprints --------------------------\n\n"
-        + "from harness.diagnose import fingerprints as _fingerprints  # noqa: E402\n\n"
-        + "MISTAKES: tuple[Mistake, ...] = _fingerprints.catalogue(Mistake)\n"
-        + "BY_ID = {m.id: m for m in MISTAKES}\n"
-        + "close = None  # the kit predicts no array: the engine never compares one\n"
+        + tail
     )
 
 
-def _texts_only(value: ast.AST) -> bool:
-    """A string, or a tuple of strings: a hint text or a pattern list, nothing that computes."""
+def kit_mistakes_source() -> str:
+    """``harness/diagnose/mistakes.py`` for the kit: texts and ``Mistake``, the shared catalogue
+    read from the fingerprints."""
+    from harness.diagnose import mistakes
+
+    return texts_source(
+        mistakes,
+        "from harness.diagnose import fingerprints as _fingerprints  # noqa: E402\n\n"
+        "MISTAKES: tuple[Mistake, ...] = _fingerprints.catalogue(Mistake)\n"
+        "BY_ID = {m.id: m for m in MISTAKES}\n"
+        "close = None  # the kit predicts no array: the engine never compares one\n",
+    )
+
+
+def kit_family_mistakes_source() -> str:
+    """``harness/diagnose/family_mistakes.py`` for the kit: each family's texts and wordings, its
+    own mistakes read from the fingerprints."""
+    from harness.diagnose import family_mistakes
+
+    return texts_source(
+        family_mistakes,
+        "from harness.diagnose import fingerprints as _fingerprints  # noqa: E402\n"
+        "from harness.diagnose.mistakes import Mistake  # noqa: E402\n\n"
+        "FAMILY_MISTAKES: dict[str, tuple[Mistake, ...]] = _fingerprints.family_catalogues(Mistake)\n",
+    )
+
+
+def _texts_only(value: ast.AST | None) -> bool:
+    """A string, the name of one, or a tuple or dict (string keys) of such: hint texts, pattern
+    lists, wordings by id; nothing that computes."""
     if isinstance(value, ast.Constant):
         return isinstance(value.value, str)
+    if isinstance(value, ast.Name):
+        return True  # a reference to a text kept above (nothing else is kept)
     if isinstance(value, ast.Tuple):
         return all(_texts_only(v) for v in value.elts)
+    if isinstance(value, ast.Dict):
+        return all(isinstance(k, ast.Constant) and isinstance(k.value, str) for k in value.keys) and all(
+            _texts_only(v) for v in value.values
+        )
     return False
 
 
@@ -245,12 +316,13 @@ def build(out: str | Path) -> Path:
     out.mkdir(parents=True)
     for top in SHIPPED:
         for rel, f in _files(top):
-            if rel in WITHHELD or rel == GENERATED:
+            if rel in WITHHELD or rel in GENERATED:
                 continue
             source = paths.ROOT / STAND_INS[rel] if rel in STAND_INS else f
             (out / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, out / rel)
-    (out / GENERATED).write_text(kit_mistakes_source())
+    for rel, write in zip(GENERATED, (kit_mistakes_source, kit_family_mistakes_source), strict=True):
+        (out / rel).write_text(write())
     (out / "README.md").write_text(README)
     count = write_recorded(recorded_calls(), out / "kit" / "recorded.npz")
     (out / "kit" / "fingerprints.json").write_text(json.dumps(fingerprints(), separators=(",", ":")))

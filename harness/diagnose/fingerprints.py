@@ -25,6 +25,7 @@ from functools import cache
 
 import numpy as np
 
+from harness import profiles
 from harness.core import paths
 
 PROJECTIONS = 8
@@ -35,9 +36,14 @@ FINGERPRINT_FILE = paths.ROOT / "kit" / "fingerprints.json"
 """Written by the kit's builder: the mistakes in catalogue order, and the fingerprints per case."""
 
 
-def where(op_name: str, case_name: str, out: str) -> str:
-    """The key of one output of one case."""
-    return f"{op_name}|{case_name}|{out}"
+class PredictionError(RuntimeError):
+    """The grader's prediction of this mistake raised on this case (recorded by the builder): its
+    engine gives no hint there, nor does the kit's."""
+
+
+def where(family: str, op_name: str, case_name: str, out: str) -> str:
+    """The key of one output of one case of one assignment family."""
+    return f"{family}|{op_name}|{case_name}|{out}"
 
 
 def directions(label: str, size: int) -> np.ndarray:
@@ -90,23 +96,35 @@ def load() -> dict:
     return json.loads(FINGERPRINT_FILE.read_text())
 
 
-def detail_of(mistake_id: str, op_name: str, case_name: str, out: str, got: np.ndarray) -> str | None:
-    """The hint's detail of the first fingerprint of ``mistake_id`` that ``got`` matches, or None."""
-    for record in load()["records"].get(where(op_name, case_name, out), []):
-        if record["mistake"] == mistake_id and matches(got, record):
+def detail_of(mistake_id: str, case, out: str, got: np.ndarray) -> str | None:
+    """The hint's detail of the first fingerprint of ``mistake_id`` on ``case`` (a public case of
+    its family) that ``got`` matches, or None."""
+    key = where(getattr(case, "profile", profiles.DEFAULT), case.op, case.name, out)
+    for record in load()["records"].get(key, []):
+        if record["mistake"] != mistake_id:
+            continue
+        if "raises" in record:  # the grader's engine stops here on this case: no hint
+            raise PredictionError(f"{mistake_id} on {key}: {record['raises']}")
+        if matches(got, record):
             return record["detail"]
     return None
 
 
-def catalogue(mistake_type) -> tuple:
-    """The kit's mistakes, in the grader's catalogue order, each tested by its fingerprints."""
-
+def _mistakes(mistake_type, listed: list) -> tuple:
     def tester(mistake_id: str):
         def test(case, out, got, expected):
-            return detail_of(mistake_id, case.op, case.name, out, got)
+            return detail_of(mistake_id, case, out, got)
 
         return test
 
-    return tuple(
-        mistake_type(m["id"], m["hint"], tuple(m["where"]), test=tester(m["id"])) for m in load()["mistakes"]
-    )
+    return tuple(mistake_type(m["id"], m["hint"], tuple(m["where"]), test=tester(m["id"])) for m in listed)
+
+
+def catalogue(mistake_type) -> tuple:
+    """The kit's shared mistakes, in the grader's catalogue order, each tested by its fingerprints."""
+    return _mistakes(mistake_type, load()["mistakes"])
+
+
+def family_catalogues(mistake_type) -> dict[str, tuple]:
+    """Family -> the kit's mistakes of that family only (``family_mistakes.FAMILY_MISTAKES``)."""
+    return {family: _mistakes(mistake_type, listed) for family, listed in load()["family_mistakes"].items()}
