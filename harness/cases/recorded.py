@@ -33,6 +33,10 @@ class KitError(RuntimeError):
     """The student kit cannot answer this: it only knows the cases it was built with."""
 
 
+UNRECORDED: tuple[type[Exception], ...] = (KitError,)
+"""What ``run`` raises for an input it was not built with (callers that can do without catch it)."""
+
+
 def key(op_name: str, params: dict, arrays: dict, profile: str = profiles.DEFAULT) -> str:
     """What identifies one call: the family, the op, its parameters and the bytes of its float64 inputs."""
     h = hashlib.sha256(json.dumps([profile, op_name, sorted(params.items())], default=str).encode())

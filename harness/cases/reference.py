@@ -43,6 +43,11 @@ def on_device(xp):
         _xp = old
 
 
+UNRECORDED: tuple[type[Exception], ...] = ()
+"""What ``run`` raises for an input it cannot answer: nothing here (the student kit's stand-in,
+``harness.cases.recorded``, raises its ``KitError``); a caller that can do without the answer
+catches it."""
+
 _RECORDERS: list[list] = []
 
 

@@ -52,6 +52,7 @@ from typing import Any
 
 import numpy as np
 
+from harness.cases import reference
 from harness.core.compare import (
     bias_equivalent,
     coordinates,
@@ -347,7 +348,12 @@ def _probe(
         h = best["h"] * (best["noise"] / max(2 * best["truncation"], 1e-300)) ** (1 / 3)
         h = float(np.clip(h, best["h"] / 100, min(10 * best["h"], cap)))
         if not best["h"] / 1.5 <= h <= 1.5 * best["h"]:
-            other = _quotients(L, L0, x0, u, h)
+            try:
+                other = _quotients(L, L0, x0, u, h)
+            except reference.UNRECORDED:
+                # the student kit answers the points a correct gradient's check takes; this step
+                # depends on the submission's gradient: the first step's quotient stands
+                return {**best, "analytic": analytic}
             if other["truncation"] + other["noise"] < best["truncation"] + best["noise"]:
                 best = other
     return {**best, "analytic": analytic}

@@ -79,7 +79,8 @@ def fingerprint(label: str, predicted: np.ndarray, tolerance: np.ndarray) -> dic
 def matches(got: np.ndarray, print_: dict) -> bool:
     """Whether ``got`` may be the fingerprinted prediction (within the grader's tolerance of it)."""
     got = np.asarray(got, dtype=np.float64)
-    if list(got.shape) != print_["shape"]:
+    scalars = got.size == 1 == int(np.prod(print_["shape"]))  # a loss: () at grading, (1,) in fixtures
+    if list(got.shape) != print_["shape"] and not scalars:
         return False
     flat = got.ravel()
     at = positions(print_["label"], flat.size)
