@@ -220,17 +220,18 @@ def test_the_kit_grades_each_familys_reference_with_full_marks(kit_python, tmp_p
 
 
 def _corpus_submission(family: str, name: str, dest: Path) -> Path:
-    """A broken corpus submission: the family's reference with the corpus file(s) over it."""
-    if family == "dictapi":
-        submission = make_submission(dest)
-        for f in (paths.ROOT / "tests" / "corpus" / "broken" / name).glob("*.py"):
-            shutil.copyfile(f, submission / f.name)
+    """A broken corpus submission: the family's reference with the corpus entry over it (a folder
+    of modules replacing the reference's, or one file of definitions appended to the family's
+    one module)."""
+    corpus = paths.ROOT / "tests" / "corpus" / ("" if family == profiles.DEFAULT else family) / "broken"
+    submission = family_reference(family, dest)
+    if (corpus / name).is_dir():
+        shutil.copytree(corpus / name, submission, dirs_exist_ok=True)
         return submission
     prof = profiles.get(family)
-    source = (paths.ROOT / "tests" / "corpus" / family / "broken" / f"{name}.py").read_text()
     (module,) = {prof.MODULES[fn] for fn in prof.FUNCTIONS.values()}  # one module holds them all
-    submission = family_reference(family, dest)
     target = next(submission.rglob(f"{module}.py"))
+    source = (corpus / f"{name}.py").read_text()
     target.write_text(target.read_text() + "\n\n" + source)  # the corpus' definitions win
     return submission
 
@@ -240,10 +241,10 @@ def _corpus_submission(family: str, name: str, dest: Path) -> Path:
 NAMED = [
     ("dictapi", "conv_flipped_kernel"),
     ("dictapi", "ip_weight_grad_transposed"),
-    ("dictapi", "pool_average"),
     ("cs231n", "conv_w_axes_swapped"),
     ("cs231n", "softmax_sum_not_mean"),
-    ("cs231n", "conv_flipped_kernel"),
+    ("classapi", "conv_flipped_kernel"),
+    ("classapi", "conv_weight_grad_batch_mean"),
 ]
 
 

@@ -3,7 +3,8 @@
 Invariant: before any submission code runs, the child can read only the Python installation
 and the packages on its ``sys.path`` (minus the harness package and the grader's
 repository), the system libraries, the child runtime's own files
-(``harness.child.RUNTIME``) and its sandbox's submission and provided folders; it can
+(``harness.child.RUNTIME``) and its sandbox's submission and provided folders (a repository
+that is itself on ``sys.path``, e.g. a student kit, may be listed, never read); it can
 write only its sandbox's work and call folders. ``reference/``, ``fixtures/``, ``tests/``,
 ``.git``, the harness's other modules and every other student's folder are unreadable to it,
 whatever its user or capabilities. Mechanism: ``harness.sandbox.landlock``; namespaces and
@@ -161,6 +162,9 @@ def rules(root: Path, gpu: bool = False, python: ChildPython | None = None) -> d
     for path in [*prefixes, *sys_path]:
         if os.path.exists(path):
             _grant_tree(path, secrets, landlock.READ_EXEC, found)
+    for path in child_sys_path():  # a repository on the path (a kit, a checkout): imports list it
+        if os.path.isdir(path) and os.path.realpath(path) in secrets:
+            found[os.path.realpath(path)] = found.get(os.path.realpath(path), 0) | landlock.READ_DIR
     for path in SYSTEM_READ:
         if os.path.exists(path):
             _grant_tree(path, secrets, landlock.READ_EXEC, found)
