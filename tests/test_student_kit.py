@@ -296,3 +296,17 @@ def test_the_kit_trains_and_scores_with_the_submissions_own_layers(kit_python, t
     (graded,) = [c for c in ours.checks if c.id == "train.lenet"]
     assert trained["numbers"]["accuracy"] == graded.numbers["accuracy"] > 0.1, (trained, graded)
     assert trained["status"] == graded.status.value
+
+
+def test_the_kit_says_why_it_cannot_train_with_provided_functions(kit, kit_python, tmp_path):
+    """The historical rubric's course provides layers the kit does not hold: the training check
+    says so (ERROR with what to do), never an autograder error."""
+    correct = make_submission(tmp_path / "correct")
+    rubric = str(kit / "harness" / "rubrics" / "historical.toml")
+    theirs = kit_grade(
+        kit_python, correct, tmp_path / "kit-reports", "--rubric", rubric, "--only", "train.lenet"
+    )
+    assert not theirs.get("autograder_error"), theirs.get("autograder_error")
+    (trained,) = [c for c in theirs["checks"] if c["id"] == "train.lenet"]
+    assert trained["status"] == Status.ERROR.value
+    assert "the student kit cannot train with the functions the course provides" in trained["message"]

@@ -113,6 +113,15 @@ def run(sb, submission, options, rubric, data=None) -> CheckResult:
     x_train, y_train, x_eval, y_eval = data if data is not None else load_data(options)
     prof = profiles.get(options.profile)
     provided = [fn for fn in prof.FUNCTIONS.values() if fn in rubric.provided]
+    if provided and not reference.HOLDS_SOLUTION:
+        return _result(
+            Status.ERROR,
+            f"the student kit cannot train with the functions the course provides ({', '.join(provided)}): "
+            "it holds no reference to take them from; the course's grader trains with them "
+            "(the unit checks above are the kit's grade; --no-train skips this check)",
+            start,
+            provided=provided,
+        )
     missing = [fn for fn in prof.FUNCTIONS.values() if fn not in provided and fn not in submission.functions]
     if missing:
         return _result(
