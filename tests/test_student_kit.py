@@ -26,6 +26,7 @@ from harness.core.model import Status
 from harness.deploy import student_kit
 from harness.grade import grade
 from harness.options import Options, TrainOptions
+from harness.sandbox import landlock
 
 pytestmark = pytest.mark.slow
 
@@ -296,6 +297,50 @@ def test_the_kit_trains_and_scores_with_the_submissions_own_layers(kit_python, t
     (graded,) = [c for c in ours.checks if c.id == "train.lenet"]
     assert trained["numbers"]["accuracy"] == graded.numbers["accuracy"] > 0.1, (trained, graded)
     assert trained["status"] == graded.status.value
+
+
+READS_THE_KIT = """
+import gc, sys
+
+
+def _disarm():  # the audit hook stops refusing anything (tests/test_hostile_walls.py)
+    serve = sys.modules.get("harness.child.serve")
+    if serve is not None:
+        serve._HANDLERS.clear()
+    for o in gc.get_objects():
+        if type(o).__name__ == "Guard":
+            o.protected, o.protected_names, o.writable = (), frozenset(), ("/",)
+
+
+def relu_forward(input):
+    _disarm()
+    read = []
+    for path in {paths!r}:
+        try:
+            with open(path, "rb") as f:
+                read.append(len(f.read()))
+        except OSError:
+            pass
+    output = {{key: input[key] for key in ("height", "width", "channel", "batch_size")}}
+    output["data"] = input["data"] * (0.0 if read else 1.0) * (input["data"] > 0)
+    return output
+"""
+
+
+@pytest.mark.skipif(not landlock.abi(), reason="the kit's files are walled by Landlock (Linux >= 5.13)")
+def test_the_kits_child_cannot_read_the_recorded_answers_or_fingerprints(kit, kit_python, tmp_path):
+    """Under the walls, a submission that disarms the audit hook still reads nothing of ``kit/``
+    (its ReLU is right only when every read failed), though the files are there to read."""
+    secrets = [str(kit / "kit" / "recorded.npz"), str(kit / "kit" / "fingerprints.json")]
+    assert all(Path(p).stat().st_size > 0 for p in secrets)
+    submission = make_submission(tmp_path / "reader", {"relu": READS_THE_KIT.format(paths=secrets)})
+    theirs = kit_grade(
+        kit_python, submission, tmp_path / "kit-reports", "--no-train", "--only", "forward.relu"
+    )
+    assert not theirs.get("autograder_error"), theirs.get("autograder_error")
+    assert [(c["id"], c["status"]) for c in theirs["checks"] if c["id"] == "forward.relu"] == [
+        ("forward.relu", Status.PASS.value)
+    ], theirs["checks"]
 
 
 def test_the_kit_says_why_it_cannot_train_with_provided_functions(kit, kit_python, tmp_path):
