@@ -1,22 +1,28 @@
-"""The student kit: the grader students' CI installs, without the solution.
+"""The student kit: the grader students' CI installs, without the solution of any family.
 
 ``python -m harness student-kit --out DIR`` writes a project folder (``pip install -e DIR``;
-``python -I -m harness ci .`` in the student's repository) made of:
+``python -I -m harness ci .`` in the student's repository) made of, for every assignment family
+of the registry (``families()``: ``harness.profiles.PROFILES`` with their cases modules):
 
 - the harness package, minus every module that holds reference math (``WITHHELD``: the
-  mistakes' building blocks, this builder) and with two stand-ins (``STAND_INS``): the
-  reference becomes ``harness.cases.recorded`` (answers recorded for the cases the kit asks
-  about, computes nothing), the mistakes catalogue keeps its hint texts and ``Mistake`` type
-  and tests each mistake by its fingerprints (``harness.diagnose.fingerprints``);
-- ``fixtures/``, the public cases with their expected outputs (the same files, the same lock);
-- ``kit/recorded.npz`` and ``kit/fingerprints.json``, written here with the reference.
+  mistakes' building blocks, this builder) and with stand-ins: the reference becomes
+  ``harness.cases.recorded`` (``STAND_INS``: each family's answers recorded for the cases the
+  kit asks about, computes nothing), the mistakes catalogues (``GENERATED``: shared and per
+  family) keep their hint texts and ``Mistake`` type and test each mistake by its fingerprints
+  (``harness.diagnose.fingerprints``);
+- ``fixtures/``, every family's public cases with their expected outputs (the same files, the
+  same lock);
+- ``kit/recorded.npz`` and ``kit/fingerprints.json``, written here with each family's reference
+  (the grader's files in the kit: walled off from its child like ``reference/`` from the grader's).
 
-Invariants: no file of ``reference/``, no module that can compute a graded function on a new
-input (``tests/test_student_kit.py`` grades the kit's own files as a submission: 0 points; and
-asks the kit's reference for a fresh case: refused); a correct submission gets full marks from
-the kit on the default options (no hidden cases, seed 0). The kit's training check trains with
-the submission's own layers only (``TrainOptions``); the default rubric's course provides no
-graded function. What a student can see: ``docs/deployment.md``.
+Invariants: no file of any family's reference, no module that can compute a graded function on
+a new input (``tests/test_student_kit.py``, from the registry: no reference file or function
+body in the kit, the kit's own files graded as a submission score 0, its reference refuses a
+fresh case of every family's ops); each family's reference gets full marks from the kit on the
+default options (no hidden cases, seed 0), checked by the build itself. The kit's training
+check trains with the submission's own layers only and scores them with its own forward
+passes; a course that provides layers (the historical rubric) is told the kit cannot train.
+What a student can see: ``docs/deployment.md``.
 """
 
 from __future__ import annotations
