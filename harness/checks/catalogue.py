@@ -19,6 +19,7 @@ computes the right values, never earn points for one that does not (``rubric.sco
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +29,7 @@ from harness import profiles
 from harness.cases import catalogue as cases_mod
 from harness.cases import reference
 from harness.cases.catalogue import Case
-from harness.checks.gradcheck import U64, gradcheck
+from harness.checks.gradcheck import U64, GradcheckResult, gradcheck
 from harness.child import protocol
 from harness.core.compare import compare
 from harness.core.ops import OPS, Op, output_meta, volume_shape
@@ -388,6 +389,13 @@ TRUSTED_FORWARD = (
     "depends on your backward alone"
 )
 """The first fact of every gradient-check failure: which forward the differences come from."""
+KIT_CANNOT_CHECK = (
+    "the student kit cannot check this gradient: the finite differences it needs here were not "
+    "recorded (they follow your gradient's values, which disagree with the reference's); the "
+    "course's grader checks it"
+)
+"""A gradient check that needs a reference answer the student kit does not hold: a FAIL, never
+an autograder error (the kit's answers follow a correct gradient's check)."""
 
 
 def gradcheck_outcome(
@@ -440,23 +448,26 @@ def gradcheck_outcome(
     if len(set(scales.values())) == 1:  # e.g. a batch of one: the scales agree, none is seen
         scales = {"": 1.0}
     for scale, factor in scales.items():
-        result = gradcheck(
-            forward,
-            inputs,
-            wrt,
-            grad / factor,
-            dy=dy,
-            rng=rng,
-            what=label,
-            kink_margin=cases_mod.kink_margin(case),
-            volume=volume,
-            volume_kind=kind,
-            source="the reference forward",
-            roundoff=U64,  # float64, the same bits every time
-            # the student kit's reference answers recorded points only: no differences along the
-            # entries a failing gradient picks (they depend on the student's values)
-            entries=4 if reference.HOLDS_SOLUTION else 0,
-        )
+        try:
+            result = gradcheck(
+                forward,
+                inputs,
+                wrt,
+                grad / factor,
+                dy=dy,
+                rng=copy.deepcopy(rng),  # every accepted scale along the same directions
+                what=label,
+                kink_margin=cases_mod.kink_margin(case),
+                volume=volume,
+                volume_kind=kind,
+                source="the reference forward",
+                roundoff=U64,  # float64, the same bits every time
+                # the student kit's reference answers recorded points only: no differences along
+                # the entries a failing gradient picks (they depend on the student's values)
+                entries=4 if reference.HOLDS_SOLUTION else 0,
+            )
+        except reference.UNRECORDED as exc:  # the student kit only: a point it was not built with
+            result = GradcheckResult(False, f"{label}: {KIT_CANNOT_CHECK} ({exc})", (), {})
         if result.ok:
             numbers = {**result.numbers, "accepted_as": scale} if scale else result.numbers
             return CaseOutcome(case.name, True, result.message, tuple(result.facts), numbers)
