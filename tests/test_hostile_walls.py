@@ -248,24 +248,49 @@ ATTACKS = [
         "signals_the_grader",
         """
         import os
-        try:
-            os.kill(os.getppid(), 0)   # 0: only asks whether it may; a real attack sends SIGKILL
-            print('LEAK may signal the grader')
-        except OSError as exc:
-            print('refused:', exc)
+        for pid in {os.getppid(), T['grader']} - {0}:   # in a PID namespace, its parent is 0
+            try:
+                os.kill(pid, 0)   # 0: only asks whether it may; a real attack sends SIGKILL
+                print('LEAK may signal the grader', pid)
+            except OSError as exc:
+                print('refused:', exc)
         """,
         "Landlock: signals scoped to the sandbox (ABI >= 6); as root also the uid",
+    ),
+    Attack(
+        "sees_the_graders_processes",
+        """
+        import os
+        seen = []
+        for pid in (T['decoy'], T['grader']):
+            try:
+                os.kill(pid, 0)   # PermissionError too says that the process is there
+                seen.append(pid)
+            except PermissionError:
+                seen.append(pid)
+            except ProcessLookupError:
+                if os.path.exists(f'/proc/{pid}'):
+                    seen.append(pid)
+        if seen:
+            print('LEAK sees processes outside the sandbox:', seen)
+        else:
+            print('refused: no process outside the sandbox exists for it')
+        """,
+        "PID namespace: no process outside the sandbox, by signal or by /proc",
+        root_only="without root there is no PID namespace: Landlock refuses the signals and the /proc "
+        "entries, but a process's existence still shows",
     ),
     Attack(
         "reads_the_graders_memory_with_libc",
         """
         import ctypes, os
         libc = ctypes.CDLL(None, use_errno=True)
-        for what in ('mem', 'environ'):
-            fd = libc.open(f'/proc/{os.getppid()}/{what}'.encode(), 0)
-            if fd >= 0:
-                print('LEAK opened the grader\\'s', what)
-                libc.close(fd)
+        for pid in {os.getppid(), T['grader']} - {0}:   # in a PID namespace, its parent is 0
+            for what in ('mem', 'environ'):
+                fd = libc.open(f'/proc/{pid}/{what}'.encode(), 0)
+                if fd >= 0:
+                    print('LEAK opened the grader\\'s', what)
+                    libc.close(fd)
         """,
         "Landlock: no ptrace access outside the sandbox; /proc of the grader not granted",
     ),
@@ -386,6 +411,7 @@ def targets(tmp_path_factory):
     )
     found = {
         "decoy": decoy.pid,
+        "grader": os.getpid(),
         "reference": str(paths.REFERENCE_DIR),
         "fixtures": str(paths.FIXTURES_DIR),
         "git": str(paths.ROOT / ".git"),
@@ -590,6 +616,7 @@ def test_attack_is_stopped(attack, mode, targets, tmp_path, tmp_path_factory, mo
 
 WITHOUT_LANDLOCK = (
     "prints_the_harness_source",
+    "sees_the_graders_processes",
     "writes_outside_its_folder",
     "reads_another_students_reports",
     "sends_the_reference_over_tcp",
@@ -626,7 +653,12 @@ def test_corpus_size():
     assert len(ATTACKS) >= 15
 
 
-NAMESPACE_WALLS = ("sends_the_reference_over_tcp", "talks_to_an_abstract_socket", "writes_outside_its_folder")
+NAMESPACE_WALLS = (
+    "sends_the_reference_over_tcp",
+    "talks_to_an_abstract_socket",
+    "writes_outside_its_folder",
+    "sees_the_graders_processes",
+)
 
 
 @pytest.mark.skipif(not namespaces.available(), reason="namespaces are a root grader's wall")
@@ -644,4 +676,4 @@ def test_namespaces_hold_without_landlock(name, targets, tmp_path, monkeypatch):
         assert "No such file or directory" in printed, printed[:2000]
     else:
         assert "refused" in printed and "LEAK" not in printed, printed[:2000]
-    assert "network and mount namespaces" in report.provenance["walls"]
+    assert "network, mount and PID namespaces" in report.provenance["walls"]

@@ -162,7 +162,7 @@ class Sandbox:
             self.token, self.user.uid if self.user and self.user.dedicated else None
         )
         self.namespaces = namespaces.available()
-        """Children start in network and mount namespaces of their own (root only)."""
+        """Children start in network, mount and PID namespaces of their own (root only)."""
         self.cgroup, cgroup_note = cgroup.create(
             f"harness-{self.token[:16]}", limits.memory_bytes, limits.processes
         )
@@ -172,7 +172,7 @@ class Sandbox:
         self.walls_note = "; ".join(
             [
                 walls.describe(),
-                "network and mount namespaces" if self.namespaces else "no namespaces",
+                "network, mount and PID namespaces" if self.namespaces else "no namespaces",
                 cgroup_note,
             ]
         )
@@ -316,7 +316,7 @@ class Sandbox:
             "report_names": list(REPORT_NAMES),
         }
 
-    def _preexec(self, ruleset: landlock.Ruleset, address_space: bool = True) -> Callable[[], None]:
+    def _preexec(self, ruleset: landlock.Ruleset, gpu: bool = False) -> Callable[[], None]:
         limits, user, group = self.limits, self.user, self.cgroup
         keep = namespaces.keep_under_private([self.root, *ruleset.paths]) if self.namespaces else None
         try:
@@ -326,7 +326,7 @@ class Sandbox:
         cpu = limits.cpu_s * max(1, cpus)
 
         def setup() -> None:  # runs in the child between fork and exec
-            if address_space:
+            if not gpu:  # CUDA reserves far more address space than it uses
                 resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
             resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
             resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes, limits.file_bytes))
@@ -338,7 +338,9 @@ class Sandbox:
             if user:
                 drop_privileges(user)
                 resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
-            ruleset.enforce(walls.OWN)  # last: the Python that starts is already walled in
+            if keep is not None:
+                namespaces.die_with_keeper()  # cleared by the change of user
+            ruleset.enforce(walls.own(gpu))  # last: the Python that starts is already walled in
 
         return setup
 
@@ -378,7 +380,7 @@ class Sandbox:
                 env=self._env(gpu),
                 pass_fds=(cmd_r, rep_w, out_w),
                 start_new_session=True,
-                preexec_fn=self._preexec(ruleset, address_space=not gpu),
+                preexec_fn=self._preexec(ruleset, gpu),
             )
         except BaseException:
             for fd in (cmd_w, rep_r, out_r):
@@ -389,6 +391,8 @@ class Sandbox:
             for fd in (cmd_r, rep_w, out_w):
                 os.close(fd)
         proctree.add_server(proc.pid)
+        if self.namespaces:
+            self.tracker.add_keeper(proc.pid)  # Popen returned: process 1 has started its Python
         os.set_blocking(out_r, False)
         self.child = Child(proc, group, os.fdopen(cmd_w, "w"), rep_r, OutputPipe(out_r))
         return self.child

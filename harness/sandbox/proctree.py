@@ -138,6 +138,18 @@ class Tracker:
         self.strays: set[tuple[int, int]] = set()
         """(pid, start) of every process other than a server found by ``kill_all``."""
         self.subreaper = become_subreaper()
+        self.process_one: dict[int, int] = {}
+        """Server pid -> the pid (in our namespace) of the process that really serves, where the
+        server is the keeper of a PID namespace (``harness.sandbox.namespaces``): never a stray."""
+
+    def add_keeper(self, server: int) -> None:
+        """``server`` keeps a PID namespace: its one child is the server too."""
+        children = [p.pid for p in snapshot().values() if p.ppid == server]
+        if len(children) == 1:
+            self.process_one[server] = children[0]
+
+    def _is_server(self, pid: int, server: int | None) -> bool:
+        return server is not None and pid in (server, self.process_one.get(server))
 
     def members(self, server: int | None) -> dict[int, Proc]:
         """The sandbox's processes alive or zombie now, the server (the child's pid) included."""
@@ -173,11 +185,13 @@ class Tracker:
         strays: set[tuple[int, int]] = set()
         while True:
             found = self.members(server)
-            strays.update((pid, p.start) for pid, p in found.items() if pid != server)
+            strays.update((pid, p.start) for pid, p in found.items() if not self._is_server(pid, server))
             self.strays.update(strays)
             self._reap(found, server)
             alive = {
-                pid: p for pid, p in found.items() if p.state != "Z" and not (spare_server and pid == server)
+                pid: p
+                for pid, p in found.items()
+                if p.state != "Z" and not (spare_server and self._is_server(pid, server))
             }
             if not alive or time.monotonic() > deadline:
                 return len(strays)

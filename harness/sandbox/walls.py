@@ -49,6 +49,17 @@ GPU_READ = ("/proc/driver/nvidia", "/sys/bus/pci", "/sys/devices", "/sys/module"
 """CUDA's driver reads its configuration and the PCI topology from these (not the other
 processes' ``/proc`` entries: the child's own is granted by ``OWN``)."""
 
+
+def own(gpu: bool = False) -> dict[str, int]:
+    """The rules the child opens itself, after it mounted its PID namespace's ``/proc``
+    (a rule on the grader's ``/proc`` would name another filesystem): ``OWN``, and for the GPU
+    the driver's ``/proc`` folder."""
+    rules = dict(OWN)
+    if gpu:
+        rules.update({p: landlock.READ for p in GPU_READ if p.startswith("/proc/") and os.path.isdir(p)})
+    return rules
+
+
 NO_LANDLOCK = (
     "this kernel has no Landlock (Linux >= 5.13 with the landlock LSM enabled): the child's "
     "file and network walls are the unprivileged user and the audit hook only, and a submission "
