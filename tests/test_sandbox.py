@@ -190,6 +190,12 @@ def test_memory_limit(submission):
 # ---- containment ---------------------------------------------------------------------------------
 
 
+def servers(sb) -> list[int]:
+    """The process that serves the sandbox: the child, or where it has a PID namespace the
+    namespace's process 1 (its keeper, harness.sandbox.namespaces, runs no sandbox code)."""
+    return [sb.tracker.process_one.get(sb.proc.pid, sb.proc.pid)]
+
+
 def sandbox_processes(sb) -> list[int]:
     """Live processes carrying this sandbox's token or folder."""
     found = []
@@ -225,7 +231,7 @@ def test_a_daemon_is_killed_after_the_call_and_nothing_outlives_the_sandbox(subm
     with sandbox_for(submission({"relu": DAEMON})) as sb:
         reply = sb.call("relu.forward", RELU, {"x": relu_x()})
         assert reply.ok
-        assert sandbox_processes(sb) == [sb.proc.pid]  # only the child itself is left
+        assert sandbox_processes(sb) == servers(sb)  # only the child itself is left
         assert sb.observed.killed >= 1
         assert sb.call("relu.backward", RELU, {"x": relu_x(), "dy": relu_x(1), "y": relu_x()}).ok
     assert sandbox_processes(sb) == [] and not sb.root.exists()
@@ -275,7 +281,7 @@ def test_a_process_flood_is_bounded(submission):
     )
     with sandbox_for(path, timeout_s=20, processes=10) as sb:
         reply = sb.call("relu.forward", RELU, {"x": relu_x()})
-        assert sandbox_processes(sb) == ([sb.proc.pid] if sb.proc else [])
+        assert sandbox_processes(sb) == (servers(sb) if sb.proc else [])
     assert sandbox_processes(sb) == []
     if reply.ok:
         assert sb.user is not None and reply.outputs["y"].array[0, 0] < 10
@@ -427,7 +433,7 @@ def test_sandboxes_side_by_side_cannot_signal_each_other(submission):
             try:
                 os.kill(int(input['data'][0, 0]), signal.SIGKILL)
                 hit = 1.0
-            except PermissionError:
+            except (PermissionError, ProcessLookupError):   # another uid; another PID namespace
                 hit = 0.0
             out = dict(input); out['data'] = np.full((6, 2), hit); return out
         def relu_backward(output, input, layer):
