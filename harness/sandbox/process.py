@@ -405,6 +405,11 @@ class Sandbox:
             self.observed.killed = len(self.tracker.strays)
             return
         proc = child.proc
+        if self.tracker.end_process_one(proc.pid):
+            try:
+                proc.wait(timeout=5)  # the keeper reaps process 1 and exits as it did
+            except subprocess.TimeoutExpired:
+                pass
         try:
             os.killpg(proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):

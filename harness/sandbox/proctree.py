@@ -148,6 +148,15 @@ class Tracker:
         if len(children) == 1:
             self.process_one[server] = children[0]
 
+    def end_process_one(self, server: int) -> bool:
+        """SIGKILL the process 1 that ``server`` keeps, while the keeper lives: the keeper then
+        reaps it and exits, so it is never orphaned to the grader (a subreaper) as a zombie."""
+        inner = self.process_one.pop(server, None)
+        if inner is None:
+            return False
+        p = read_stat(inner)
+        return p is not None and p.ppid == server and _signal(inner, p.start, signal.SIGKILL)
+
     def _is_server(self, pid: int, server: int | None) -> bool:
         return server is not None and pid in (server, self.process_one.get(server))
 
