@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from conftest import make_submission
 
 from harness import grade as grade_mod
 from harness.child import training as child_training
@@ -872,8 +871,14 @@ _t.TrainOutcome.to_payload = _forged
             "train.cs231n",
             "conv_forward_naive",
         ),
+        (
+            paths.ROOT / "student_template" / "classapi",
+            "layers/conv_layer",
+            "train.classapi",
+            "ConvLayer.forward",
+        ),
     ],
-    ids=["lenet", "cs231n"],
+    ids=["lenet", "cs231n", "classapi"],
 )
 def test_forging_the_training_outcome_scores_no_more_than_honest(
     tmp_path, watched, template, module, check_id, first_function
@@ -881,7 +886,7 @@ def test_forging_the_training_outcome_scores_no_more_than_honest(
     """Issue 14: the child's claims decide no points, in every family. Layers not implemented (the
     template), the training outcome replaced by perfect held-out scores: the grader scores the
     returned parameters itself and replays an iteration with the submission's own functions."""
-    folder = make_submission(tmp_path / "forged", base=template)
+    folder = shutil.copytree(template, tmp_path / "forged", ignore=shutil.ignore_patterns("__pycache__"))
     labels = "".join(map(str, child_training.dataset()[3]))
     (folder / f"{module}.py").write_text(
         (folder / f"{module}.py").read_text() + FORGED_TRAINING + f"\nHELD_OUT_LABELS = {labels!r}\n"
@@ -895,5 +900,7 @@ def test_forging_the_training_outcome_scores_no_more_than_honest(
     assert (
         f"replaying iteration 2 with your functions failed: {first_function} not_implemented" in check.message
     )
-    honest = grade(make_submission(tmp_path / "honest", base=template), only)
+    honest = grade(
+        shutil.copytree(template, tmp_path / "honest", ignore=shutil.ignore_patterns("__pycache__")), only
+    )
     assert report.score <= honest.score == 0

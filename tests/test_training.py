@@ -370,6 +370,16 @@ def test_flat_loss_hint():
     assert verdict["hint"] == training_verdict.LOSS_FLAT_HINT
 
 
+def test_a_short_run_whose_loss_fell_is_not_called_flat():
+    """12 iterations: the first 6 against the last 6 (two windows of 10 would share 8 and call
+    a loss that fell by 30% flat)."""
+    falling = np.linspace(2.3, 1.6, 12)
+    verdict = training_verdict.evaluate(outcome_of(falling, [0.1] * 12, np.eye(10)[:, [9] * 5]), Y5)
+    assert verdict["status"] == "FAIL" and verdict.get("hint") != training_verdict.LOSS_FLAT_HINT
+    flat = training_verdict.evaluate(outcome_of([2.3] * 12, [0.1] * 12, np.eye(10)[:, [9] * 5]), Y5)
+    assert flat["hint"] == training_verdict.LOSS_FLAT_HINT
+
+
 def test_learned_batches_but_not_held_out_hint():
     verdict = training_verdict.evaluate(
         outcome_of(np.linspace(2.3, 0.1, 20), [0.99] * 20, np.eye(10)[:, [9] * 5]), Y5

@@ -469,7 +469,9 @@ def train(
             "op": op_name,
             "layer": layer,
             "kind": "invalid output" if isinstance(exc, OpError) else "exception",
-            "message": str(exc) if isinstance(exc, OpError) else f"{type(exc).__name__}: {exc}",
+            "message": str(exc)
+            if isinstance(exc, OpError)
+            else ": ".join(filter(None, (type(exc).__name__, str(exc)))),
             "traceback": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))[-4000:],
         }
     return run.outcome()

@@ -155,6 +155,8 @@ class ClassProfile:
     NAME = "classapi"
     STATEFUL = True
     """Properties: the second call runs after leftovers of other calls (``replay``)."""
+    KEEPS_FORWARD_STATE = True
+    """Training keeps the object each forward ran on for its backward (``call``'s ``state``)."""
     COUNTED = ()
     """Graded units whose calls ``child.serve.CallCounter`` counts: none (it wraps functions, not methods)."""
     PROVIDED_MODULES = ()
@@ -276,13 +278,27 @@ class ClassProfile:
         return a.transpose(np.argsort(layout)).transpose(1, 3, 2, 0).reshape(c * k * k, num)
 
     # -- the call ---------------------------------------------------------------------------
-    def call(self, functions: dict, op_name: str, params: dict, arrays: dict) -> tuple[dict, dict, dict]:
-        """Run one canonical op on a fresh object; see ``dictapi.call`` for what comes back."""
+    def call(
+        self, functions: dict, op_name: str, params: dict, arrays: dict, state: dict | None = None
+    ) -> tuple[dict, dict, dict]:
+        """Run one canonical op on a fresh object; see ``dictapi.call`` for what comes back.
+
+        ``state`` (the training loop's, ``KEEPS_FORWARD_STATE``): a forward keeps the object it
+        ran on under ``state['cache']``; a backward given one calls ``backward`` on that very
+        object, as the homework's network does, instead of a fresh object's forward and
+        backward. ``passed`` is then empty (training does not read it).
+        """
         op = OPS[op_name]
         m = self.layers[op.layer]
         cls = functions[self.FUNCTIONS[op_name]]
         if op.kind == "loss":
             return self._loss(cls, m, params, arrays)
+        if op.kind == "backward" and state is not None and "cache" in state:
+            return (
+                self._backward(state["cache"], op, m, params, arrays, self._back_shape(op, params, arrays)),
+                {},
+                {},
+            )
         x, to_canon, back_shape = self._input(op, params, arrays)
         args = [QUANTITIES[q](params, arrays) for q in m.init]
         passed = {"input": {"data": x}}
@@ -302,12 +318,22 @@ class ClassProfile:
                 raise ForwardFirst(m, exc) from exc
         to_canon.update(self._params_back(op, m, params))
         if op.kind == "forward":
-            return {"y": self._output(op, params, arrays, y)}, {}, _canonical_passed(passed, to_canon)
+            outputs = {"y": self._output(op, params, arrays, y)}
+            if state is not None:
+                state["cache"] = layer
+                return outputs, {}, {}
+            return outputs, {}, _canonical_passed(passed, to_canon)
         if replay:  # between this object's forward and backward: leftovers at class level show
             self._decoy_forward(cls, args, op, m, params, arrays, x)
-        dy = self._delta(op, params, arrays)
-        passed["output"] = {"diff": dy}
         to_canon["output.diff"] = lambda a: self._output(op, params, arrays, a)
+        outputs = self._backward(layer, op, m, params, arrays, back_shape, passed)
+        return outputs, {}, _canonical_passed(passed, to_canon)
+
+    def _backward(self, layer, op, m: LayerMap, params: dict, arrays: dict, back_shape, passed=None) -> dict:
+        """``backward`` on ``layer`` (which ran the forward): its gradients, canonical or problems."""
+        dy = self._delta(op, params, arrays)
+        if passed is not None:
+            passed["output"] = {"diff": dy}
         dx = getattr(layer, m.backward)(dy)
         outputs = {"input": back_shape(dx)}
         if "w" in op.inputs:
@@ -318,7 +344,7 @@ class ClassProfile:
             else:
                 outputs["w"] = _fc_weight_back(gw, m.weight_layout, arrays["w"].shape)
             outputs["b"] = _bias_back(gb, arrays["b"].shape[1], m.bias_shape)
-        return outputs, {}, _canonical_passed(passed, to_canon)
+        return outputs
 
     def _decoy_forward(self, cls, args, op, m: LayerMap, params: dict, arrays: dict, x) -> None:
         """Another object of the class, run forward on other inputs (its leftovers must not matter)."""
@@ -335,15 +361,21 @@ class ClassProfile:
     def _input(self, op, params: dict, arrays: dict):
         """The forward input in the course's layout, the way back to canonical, and the
         converter of backward's result (the input's shape)."""
+        x, back = arrays["x"], self._back_shape(op, params, arrays)
+        if op.layer == "inner_product":
+            return np.ascontiguousarray(x.T), {"input.data": lambda a: a.T}, back
+        h, w, c, n = params["h"], params["w"], params["c"], x.shape[1]
+        canon = lambda a: self.from_images(a, n, h, w, c)
+        return self.to_images(x, h, w, c), {"input.data": canon}, back
+
+    def _back_shape(self, op, params: dict, arrays: dict):
+        """The converter of backward's result to canonical (or the problem with its shape)."""
         x = arrays["x"]
         if op.layer == "inner_product":
             d, n = x.shape
-            back = lambda a: _rows_back(a, n, d, "(N, num_input)")
-            return np.ascontiguousarray(x.T), {"input.data": lambda a: a.T}, back
+            return lambda a: _rows_back(a, n, d, "(N, num_input)")
         h, w, c, n = params["h"], params["w"], params["c"], x.shape[1]
-        back = lambda a: self._padded_or(a, n, h, w, c, params.get("pad", 0))
-        canon = lambda a: self.from_images(a, n, h, w, c)
-        return self.to_images(x, h, w, c), {"input.data": canon}, back
+        return lambda a: self._padded_or(a, n, h, w, c, params.get("pad", 0))
 
     def _padded_or(self, a, n, h, w, c, pad):
         out = self.from_images(a, n, h, w, c)

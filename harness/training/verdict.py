@@ -438,17 +438,26 @@ def _layer_list(layers: list, net: Network = LENET) -> str:
 
 
 def _error_text(f: dict) -> str:
+    message = str(f.get("message", ""))
     if f.get("kind") == "invalid output":
-        return f.get("message", "")
-    return f"raised {f.get('message', '')}"
+        return message
+    if message.partition(":")[0] == "NotImplementedError":  # a starter's stub, its message or none
+        return f"is not implemented (it raised {message})"
+    return f"raised {message}"
+
+
+def _window(a: np.ndarray, n: int) -> int:
+    """Iterations averaged at each end: ``n``, fewer in a short run, so that head and tail never
+    overlap (12 iterations: the first 6 against the last 6, not two windows sharing 8)."""
+    return max(1, min(n, len(a) // 2))
 
 
 def _head_mean(a: np.ndarray, n: int = 10) -> float:
-    return float(np.mean(a[:n])) if len(a) else math.nan
+    return float(np.mean(a[: _window(a, n)])) if len(a) else math.nan
 
 
 def _tail_mean(a: np.ndarray, n: int = 10) -> float:
-    return float(np.mean(a[-n:])) if len(a) else math.nan
+    return float(np.mean(a[-_window(a, n) :])) if len(a) else math.nan
 
 
 def _first_last(a: np.ndarray, n: int = 10) -> str:
