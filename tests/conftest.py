@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import textwrap
 from pathlib import Path
@@ -9,6 +10,14 @@ from pathlib import Path
 import pytest
 
 from harness.core import paths
+
+DICT_API_WORDS = re.compile(
+    r"input_od|\bod\b|output\['|input\['|param\[|param_grad|\bdiff\b|\btheta\b|\bmlrloss\b|"
+    r"Fortran|order='F'|columns? of data|data\.shape\[1\]|\(1, num\)|\bb\.T\b"
+)
+"""The dict API's own names and layout (``input_od``, ``output['diff']``, Fortran-ordered rows):
+words a student of another family never wrote."""
+
 
 STUDENT_MODULES = ("inner_product", "pooling_layer", "conv_layer", "relu", "mlrloss")
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import DICT_API_WORDS
 
 from harness import profiles
 from harness.cases import classapi as family_cases
@@ -24,6 +25,7 @@ from harness.checks import catalogue as checks
 from harness.child import networks
 from harness.core import outputs, paths
 from harness.core.model import Status
+from harness.diagnose import family_mistakes as fm
 from harness.diagnose import mistakes as m
 from harness.grade import choose_profile, grade
 from harness.options import Options, TrainOptions, add_grade_command, options_from
@@ -318,8 +320,12 @@ BROKEN = [
     ),
     Broken("conv_grad_w_flipped", ("backward.conv.w",), m.FLIPPED_KERNEL),
     Broken("conv_bias_grad_missing", ("backward.conv.b",), m.NOT_COMPUTED),
-    Broken("conv_bias_forgotten", ("forward.conv",), m.BIAS_IGNORED),
-    Broken("conv_weight_grad_batch_mean", ("backward.conv.w",), m.GRAD_DIVIDED_BY_BATCH),
+    Broken("conv_bias_forgotten", ("forward.conv",), fm.FAMILY_HINTS["classapi"]["bias_ignored"]),
+    Broken(
+        "conv_weight_grad_batch_mean",
+        ("backward.conv.w",),
+        fm.FAMILY_HINTS["classapi"]["grad_divided_by_batch"],
+    ),
     Broken("conv_stale_input", ("properties.conv.backward",), checks.STATE_LEFTOVERS),
     Broken(
         "conv_pad_wrong_axes",
@@ -334,14 +340,19 @@ BROKEN = [
         "cannot reshape",
         also=("backward.pooling", "properties.pooling"),
     ),
-    Broken("loss_unstable", ("forward.softmax_ce",), m.SOFTMAX_UNSTABLE, also=("backward.softmax_ce",)),
+    Broken(
+        "loss_unstable",
+        ("forward.softmax_ce",),
+        fm.FAMILY_HINTS["classapi"]["softmax_unstable"],
+        also=("backward.softmax_ce",),
+    ),
     Broken("loss_grad_sign", ("backward.softmax_ce.input",), m.SIGN_FLIPPED),
     Broken(
         "fc_grads_divided_by_batch",
         ("backward.inner_product.w", "backward.inner_product.b"),
-        m.GRAD_DIVIDED_BY_BATCH,
+        fm.FAMILY_HINTS["classapi"]["grad_divided_by_batch"],
     ),
-    Broken("fc_bias_forgotten", ("forward.inner_product",), m.BIAS_IGNORED),
+    Broken("fc_bias_forgotten", ("forward.inner_product",), fm.FAMILY_HINTS["classapi"]["bias_ignored"]),
     Broken(
         "fc_grad_w_transposed",
         ("backward.inner_product.w",),
@@ -349,8 +360,13 @@ BROKEN = [
         also=("properties.inner_product.backward",),
     ),
     Broken("fc_class_level_cache", ("properties.inner_product.backward",), checks.STATE_LEFTOVERS),
-    Broken("relu_in_place", ("properties.relu.forward",), m.IN_PLACE, also=("properties.relu.backward",)),
-    Broken("relu_no_mask", ("backward.relu.input",), m.RELU_NO_MASK),
+    Broken(
+        "relu_in_place",
+        ("properties.relu.forward",),
+        fm.FAMILY_IN_PLACE["classapi"]["input.data"],
+        also=("properties.relu.backward",),
+    ),
+    Broken("relu_no_mask", ("backward.relu.input",), fm.FAMILY_HINTS["classapi"]["relu_no_mask"]),
 ]
 CORRECT_SAYS = {"loss_grad_summed": classapi.SUMMED_LOSS, "acc_percentage": "accuracy as a percentage"}
 """Correct variants whose report must say which accepted convention they use."""
@@ -414,6 +430,7 @@ def test_broken_fail_the_right_check_with_the_right_cause(tmp_path, members):
             assert c.status is not Status.PASS, f"{b.name}: {cid} passed"
             said = "\n".join((c.hint, c.message, c.details))
             assert b.text in said, f"{b.name}: {cid} does not say {b.text!r}:\n{said}"
+            assert not DICT_API_WORDS.search(c.hint), f"{cid}: the dict API's words: {c.hint}"
         mine = {
             f"{w}.{layer}"
             for layer in _layers("broken", b.name)

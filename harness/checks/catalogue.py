@@ -301,7 +301,7 @@ def property_outcomes(
                 f"unchanged {shown}",
                 not changed,
                 msg,
-                hint=diagnose.in_place_hint(op, name) if changed else "",
+                hint=diagnose.in_place_hint(op, name, profile.NAME) if changed else "",
             )
         )
     if op.kind == "forward":
@@ -350,7 +350,7 @@ def property_outcomes(
                 if getattr(profile, "STATEFUL", False)
                 else "two calls with the same inputs gave different results: does the "
                 "function use random numbers or state kept between calls?",
-                hint="" if same else diagnose.nondeterminism_hint(op),
+                hint="" if same else diagnose.nondeterminism_hint(op, profile.NAME),
             )
         )
     else:

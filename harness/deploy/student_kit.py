@@ -276,18 +276,20 @@ def kit_family_mistakes_source() -> str:
 
 
 def _texts_only(value: ast.AST | None) -> bool:
-    """A string, the name of one, or a tuple or dict (string keys) of such: hint texts, pattern
-    lists, wordings by id; nothing that computes."""
+    """A string, the name of one, or a tuple or dict (string keys, or another such dict unpacked)
+    of such: hint texts, pattern lists, wordings by id; nothing that computes."""
     if isinstance(value, ast.Constant):
         return isinstance(value.value, str)
     if isinstance(value, ast.Name):
         return True  # a reference to a text kept above (nothing else is kept)
     if isinstance(value, ast.Tuple):
         return all(_texts_only(v) for v in value.elts)
-    if isinstance(value, ast.Dict):
-        return all(isinstance(k, ast.Constant) and isinstance(k.value, str) for k in value.keys) and all(
-            _texts_only(v) for v in value.values
-        )
+    if isinstance(value, ast.Dict):  # string keys, or ``**name`` of a dict of texts kept above
+        return all(
+            (isinstance(k, ast.Constant) and isinstance(k.value, str))
+            or (k is None and isinstance(v, ast.Name))
+            for k, v in zip(value.keys, value.values)
+        ) and all(_texts_only(v) for v in value.values)
     return False
 
 

@@ -43,8 +43,12 @@ def likely_cause(op, case, out_name: str, got: np.ndarray, expected: np.ndarray)
     if not found:
         return ""
     mistake, detail = found
-    worded = family_mistakes.FAMILY_HINTS.get(getattr(case, "profile", ""), {}).get(mistake.id)
-    return render(mistake if worded is None else dataclasses.replace(mistake, hint=worded), detail)
+    return render(dataclasses.replace(mistake, hint=hint_for(mistake, getattr(case, "profile", ""))), detail)
+
+
+def hint_for(mistake: Mistake, family: str) -> str:
+    """A mistake's hint in ``family``'s words (``family_mistakes.FAMILY_HINTS``), else the catalogue's."""
+    return family_mistakes.FAMILY_HINTS.get(family, {}).get(mistake.id, mistake.hint)
 
 
 def diagnose(op, case, out_name: str, got, expected) -> tuple[Mistake, str] | None:
@@ -97,10 +101,12 @@ def render(mistake: Mistake, detail: str) -> str:
 # ---- properties -----------------------------------------------------------------------------
 
 
-def in_place_hint(op, name: str) -> str:
-    """Why an argument came back changed (``input.data``, ``param.w``, ``output.diff``, ``X``...)."""
-    if name in family_mistakes.IN_PLACE_NAMES:  # the cs231n adapter's argument names
-        return family_mistakes.IN_PLACE_NAMES[name]
+def in_place_hint(op, name: str, family: str = "") -> str:
+    """Why an argument came back changed (``input.data``, ``param.w``, ``output.diff``, ``X``...),
+    in ``family``'s words where it has its own."""
+    worded = family_mistakes.FAMILY_IN_PLACE.get(family, {}).get(name)
+    if worded:
+        return worded
     if name == "input.data":
         return mistakes.IN_PLACE
     if name.startswith("param."):
@@ -110,9 +116,9 @@ def in_place_hint(op, name: str) -> str:
     return f"{mistakes.ARGUMENT_CHANGED} ({name})"
 
 
-def nondeterminism_hint(op) -> str:
+def nondeterminism_hint(op, family: str = "") -> str:
     """Two calls with the same inputs returned different results."""
-    return mistakes.NONDETERMINISTIC
+    return family_mistakes.FAMILY_HINTS.get(family, {}).get("nondeterministic", mistakes.NONDETERMINISTIC)
 
 
 def field_hint(op, case, key: str, got, want) -> str:
