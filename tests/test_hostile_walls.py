@@ -621,10 +621,8 @@ WITHOUT_LANDLOCK = (
     "reads_another_students_reports",
     "sends_the_reference_over_tcp",
     "holds_memory_in_many_processes",
+    "snoops_the_hidden_seed_in_proc",
 )
-# Not here: snoops_the_hidden_seed_in_proc. Since the rebase onto the hidden-seed work it finds
-# no decoy command line even with every wall off (cause not found yet), so its case above
-# does not show that Landlock is what stops it.
 
 
 @pytest.mark.parametrize("name", WITHOUT_LANDLOCK)

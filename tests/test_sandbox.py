@@ -421,6 +421,52 @@ def test_tracker_finds_a_double_forked_daemon(tmp_path):
     assert [p for p in tracker.members(proc.pid).values() if p.state != "Z"] == []
 
 
+def test_an_adopted_orphan_is_a_member_and_the_graders_own_older_child_is_not(tmp_path):
+    """The grader is a subreaper: an orphan of the sandbox (a double fork that left its session)
+    is re-parented to it and ended. A child the grader's program started before the sandbox (a
+    test's decoy, a library's helper) is also a child of the grader, but no orphan of the
+    sandbox: grading must neither kill nor reap it."""
+    import subprocess
+    import sys
+
+    tracker = proctree.Tracker("no-token-here")
+    bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    time.sleep(0.05)  # a clock tick (10 ms) apart: start times are in ticks
+    script = (
+        "import os, time\n"
+        "if os.fork() == 0:\n"
+        "    os.setsid()\n"
+        "    if os.fork() == 0:\n"
+        "        time.sleep(60)\n"
+        "    os._exit(0)\n"
+        "time.sleep(60)\n"
+    )
+    server = subprocess.Popen([sys.executable, "-c", script], start_new_session=True)
+    proctree._SERVERS.add(server.pid)
+    tracker.started(server.pid)
+    try:
+        deadline = time.monotonic() + 5
+        adopted: list[int] = []
+        while not adopted and time.monotonic() < deadline:
+            time.sleep(0.05)
+            adopted = [
+                p.pid
+                for p in proctree.snapshot().values()
+                if p.ppid == os.getpid() and p.pid not in (server.pid, bystander.pid) and p.state != "Z"
+                and p.sid != server.pid
+            ]  # fmt: skip
+        assert adopted, "the grandchild was not re-parented to this process (no subreaper?)"
+        members = tracker.members(server.pid)
+        assert set(adopted) <= set(members) and bystander.pid not in members
+        tracker.kill_all(server.pid)
+        assert bystander.poll() is None  # alive, and not reaped behind its Popen's back
+    finally:
+        proctree._SERVERS.discard(server.pid)
+        for proc in (server, bystander):
+            proc.kill()
+            proc.wait()
+
+
 def test_sandboxes_side_by_side_cannot_signal_each_other(submission):
     user = unprivileged_user()[0]
     if user is None or not user.dedicated:

@@ -391,6 +391,7 @@ class Sandbox:
             for fd in (cmd_r, rep_w, out_w):
                 os.close(fd)
         proctree.add_server(proc.pid)
+        self.tracker.started(proc.pid)
         if self.namespaces:
             self.tracker.add_keeper(proc.pid)  # Popen returned: process 1 has started its Python
         os.set_blocking(out_r, False)

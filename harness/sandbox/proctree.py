@@ -8,7 +8,8 @@ to the grader instead of init, and stays findable. A sandbox's processes are the
 * the child and everything below it by parent pid;
 * anything in the child's session or process group;
 * orphans the grader adopted since the sandbox started (parent pid == the grader's,
-  not a sandbox server), and everything below them;
+  not a sandbox server, started no earlier than the sandbox's first server: a process the
+  grader's own program started before grading is not one), and everything below them;
 * anything started since then whose environment carries the sandbox's token (a
   fallback where the subreaper is unavailable), or that runs as the sandbox's own uid;
 * anything seen as a member before and still alive (same pid *and* start time).
@@ -138,9 +139,18 @@ class Tracker:
         self.strays: set[tuple[int, int]] = set()
         """(pid, start) of every process other than a server found by ``kill_all``."""
         self.subreaper = become_subreaper()
+        self.first_start: int | None = None
+        """Start time of the sandbox's first server (``started``): no orphan of it is older."""
         self.process_one: dict[int, int] = {}
         """Server pid -> the pid (in our namespace) of the process that really serves, where the
         server is the keeper of a PID namespace (``harness.sandbox.namespaces``): never a stray."""
+
+    def started(self, server: int) -> None:
+        """``server`` (a child of this process) has just started: orphans adopted from now on may
+        be the sandbox's; a child the grader started earlier is not."""
+        p = read_stat(server)
+        if p is not None and (self.first_start is None or p.start < self.first_start):
+            self.first_start = p.start
 
     def add_keeper(self, server: int) -> None:
         """``server`` keeps a PID namespace: its one child is the server too."""
@@ -173,7 +183,7 @@ class Tracker:
                 server is not None and (p.pid == server or p.sid == server or p.pgid == server)
             ) or self.seen.get(p.pid) == p.start:
                 roots.add(p.pid)
-            elif p.ppid == me and p.pid not in _SERVERS:
+            elif p.ppid == me and p.pid not in _SERVERS and p.start >= (self.first_start or self.since):
                 roots.add(p.pid)  # an orphan re-parented to us
             elif self.uid is not None and _owner(p.pid) == self.uid:
                 roots.add(p.pid)  # the sandbox's own uid
