@@ -14,6 +14,8 @@ Invariants:
   between the graded forward and backward), and the graded object runs a forward on other
   inputs before the graded one: a layer must not depend on leftovers of other objects, nor
   keep state at class level, and its backward must use the input of the last forward.
+  Training (``state``, ``KEEPS_FORWARD_STATE``) runs as the homework's network does: one
+  object per layer and iteration, its ``backward`` called on the object its ``forward`` ran on.
 - Arrays cross this adapter in canonical layout both ways (``harness.core.ops``); a
   returned value of the wrong shape is not reshaped but reported in the student's own
   layout (``(N, C, H, W)``), so messages name what the student wrote.
