@@ -474,3 +474,23 @@ def test_a_training_traceback_keeps_only_the_students_frames():
         "ValueError: operands could not be broadcast together",
     ]
     assert student_frames(text, None) == text.rstrip()
+
+
+@pytest.mark.parametrize("family", ["cs231n", "classapi"])
+def test_training_hints_are_in_the_familys_own_words(family):
+    """What training says of a slow or non-finite function of a family other than the dict API
+    uses that family's names (no ``diff``, ``w.T @ x + b.T``, columns of data)."""
+    from conftest import DICT_API_WORDS
+
+    from harness import profiles
+
+    ops = list(profiles.get(family).FUNCTIONS)
+    times = dict.fromkeys(ops, 1.0)
+    for op in ops:
+        (slow,) = training_verdict.slow_ops({**times, op: 100.0}, times, family=family)
+        assert slow["hint"] and not DICT_API_WORDS.search(slow["hint"]), (op, slow["hint"])
+        if "w" in OPS[op].inputs or OPS[op].kind == "loss":
+            assert "w.T @ x" not in slow["hint"] and "columns" not in slow["hint"], (op, slow["hint"])
+    loss_op = next(op for op in ops if OPS[op].kind == "loss")
+    hint = training_verdict.NON_FINITE_HINTS.get(loss_op) or training_verdict.NON_FINITE_HINTS["loss"]
+    assert "row" in hint or "max subtracted" in hint

@@ -15,6 +15,7 @@ from harness.grade import grade
 from harness.options import Options, TrainOptions
 from harness.profiles import classapi
 from harness.training import check as training_check
+from harness.training import verdict as training_verdict
 
 CORPUS = Path(__file__).parent / "corpus" / "classapi"
 CHECK = "train.classapi"
@@ -181,7 +182,9 @@ ConvLayer.forward = _slow
     assert 2 <= done < 30, check.message
     assert check.message.startswith(f"stopped at the time limit (5 s) after {done} of 30 iterations")
     assert "the bottleneck: ConvLayer.forward" in check.message, check.message
-    assert check.hint.startswith("ConvLayer.forward: "), check.hint
+    assert (
+        check.hint == "ConvLayer.forward: " + training_verdict.FAMILY_SLOW_HINTS["classapi"]["conv.forward"]
+    )
     assert "ConvLayer.backward is" not in check.details
     bands = rubric.load(profiles.get("classapi").DEFAULT_RUBRIC).train["bands"]
     assert check.numbers["credit"] == training_check.band_credit(check.numbers["accuracy"], bands)
@@ -194,3 +197,24 @@ def test_the_network_is_the_homeworks():
     ]  # fmt: skip
     assert net.params["fc1"][0] == (784, 128) and net.params["fc2"][0] == (128, 10)
     assert net.sgd["momentum"] == 0.0 and net.sgd["weight_decay"] == 0.005 and net.sgd["batch_size"] == 100
+
+
+def test_a_loss_layer_that_gives_nan_stops_training_with_its_own_hint(tmp_path):
+    """A softmax without the max subtracted, on logits scaled past exp's overflow: the loss layer
+    is named, with the family's hint (rows of logit), not an autograder error."""
+    source = """
+def _overflowing(self, logit, gt):
+    logit = logit * 1e6  # scores far past exp's overflow, and no max subtracted
+    p = np.exp(logit) / np.exp(logit).sum(axis=1, keepdims=True)
+    self.prob, self.gt = p, gt
+    self.loss = -np.sum(gt * np.log(p)) / logit.shape[0]
+    self.acc = float(np.mean(p.argmax(axis=1) == gt.argmax(axis=1)))
+    return self.loss
+SoftmaxCrossEntropyLossLayer.forward = _overflowing
+"""
+    sub = reference_with(tmp_path, **{"criterion/softmax_cross_entropy.py": source})
+    check = train_only(sub, iterations=5)
+    assert check.score == 0 and check.status is Status.FAIL, check.message
+    assert check.message.startswith("training stopped at iteration 1: SoftmaxCrossEntropyLossLayer (")
+    assert "NaN or inf" in check.message
+    assert check.hint == training_verdict.NON_FINITE_HINTS["softmax_ce"], check.hint

@@ -173,7 +173,7 @@ def conv_forward_naive(x, w, b, conv_param):
     assert 2 <= done < 20, check.message
     assert check.message.startswith(f"stopped at the time limit (5 s) after {done} of 20 iterations")
     assert "the bottleneck: conv_forward_naive" in check.message
-    assert check.hint == "conv_forward_naive: " + training_verdict.FUNCTION_SLOW_HINTS["conv_forward_naive"]
+    assert check.hint == "conv_forward_naive: " + training_verdict.FAMILY_SLOW_HINTS["cs231n"]["conv.forward"]
     assert "conv_backward_naive is" not in check.details
     assert check.numbers["credit"] == rubric_credit(check.numbers["accuracy"])
 

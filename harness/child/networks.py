@@ -359,3 +359,8 @@ def for_profile(profile_name: str) -> Network | None:
     """The training network of an assignment family, None when it has none."""
     name = FAMILY_NETWORKS.get(profile_name)
     return NETWORKS[name] if name else None
+
+
+def family_of(net: Network) -> str:
+    """The assignment family (profile name) whose network ``net`` is, '' for none."""
+    return next((family for family, name in FAMILY_NETWORKS.items() if name == net.name), "")

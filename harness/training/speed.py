@@ -170,7 +170,7 @@ def estimate(sb, options, rubric, clock=time.perf_counter) -> SpeedEstimate:
         for op in graded
         if student.get(op) is None and names[op] not in provided and names[op] in sb.submission.functions
     )
-    slow = training_verdict.slow_ops({op: t for op, t in student.items()}, ref_times, names)
+    slow = training_verdict.slow_ops({op: t for op, t in student.items()}, ref_times, names, prof.NAME)
     return SpeedEstimate(
         timings=timings,
         projected_s=projection({op: student.get(op) for op in graded}, config),

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.child.networks import LENET, Network
+from harness.child.networks import LENET, Network, family_of
 from harness.child.training import (
     COMPLETED,
     ERROR,
@@ -48,18 +48,50 @@ SLOW_HINTS = {
     "softmax_loss": "a loop over the examples of the batch? Softmax, loss and dx vectorise over "
     "the rows of x (N, C): x[np.arange(N), y] picks each example's score",
 }
-FUNCTION_SLOW_HINTS = {
-    "affine_forward": "a loop over the batch? x.reshape(N, -1) @ w + b is one matrix product",
-    "affine_backward": "a loop over the batch? dout @ w.T, x2d.T @ dout and dout.sum(axis=0) are "
-    "matrix operations",
-    "conv_backward_naive": "a Python loop over images, filters and output pixels? Loop at most "
-    "over the HH*WW kernel offsets: for each, dw[:, :, i, j] and the slice of dx it feeds are "
-    "one tensordot/einsum over the batch and the output pixels",
-    "conv_forward_naive": "a Python loop over images, filters and output pixels? Loop at most over "
-    "the HH*WW kernel offsets (one tensordot of the shifted input with w[:, :, i, j] each), or "
-    "build the matrix of all patches once (im2col) and use one matrix product",
+_POOL_FORWARD_NCHW = (
+    "a Python loop over windows or images? When the windows tile the map, reshape to "
+    "(N, C, H // k, k, W // k, k) and take the max over the two window axes; else use a strided "
+    "view (np.lib.stride_tricks.sliding_window_view)"
+)
+_POOL_BACKWARD_NCHW = (
+    "a Python loop over windows or images? Build a mask of each window's maximum with array "
+    "operations (the reshaped input == its window max), loop at most over the k*k window offsets"
+)
+FAMILY_SLOW_HINTS = {
+    "cs231n": {
+        "inner_product.forward": "a loop over the batch? x.reshape(N, -1) @ w + b is one matrix product",
+        "inner_product.backward": "a loop over the batch? dout @ w.T, x2d.T @ dout and dout.sum(axis=0) "
+        "are matrix operations",
+        "conv.backward": "a Python loop over images, filters and output pixels? Loop at most "
+        "over the HH*WW kernel offsets: for each, dw[:, :, i, j] and the slice of dx it feeds are "
+        "one tensordot/einsum over the batch and the output pixels",
+        "conv.forward": "a Python loop over images, filters and output pixels? Loop at most over "
+        "the HH*WW kernel offsets (one tensordot of the shifted input with w[:, :, i, j] each), or "
+        "build the matrix of all patches once (im2col) and use one matrix product",
+        "pooling.forward": _POOL_FORWARD_NCHW,
+        "pooling.backward": _POOL_BACKWARD_NCHW,
+        "relu.forward": "a loop over elements? np.maximum(x, 0) does it at once",
+        "relu.backward": "a loop over elements? dout * (x > 0) does it at once",
+    },
+    "classapi": {
+        "inner_product.forward": "a loop over the batch? Input @ W + b is one matrix product",
+        "inner_product.backward": "a loop over the batch? Input.T @ delta, delta.sum(axis=0) and "
+        "delta @ W.T are matrix operations",
+        "conv.backward": "a Python loop over images, filters and output pixels? Loop at most over "
+        "the k*k kernel offsets: for each, grad_W[:, :, i, j] and the slice of the input gradient "
+        "it feeds are one tensordot/einsum over the batch and the output pixels",
+        "conv.forward": "a Python loop over images, filters and output pixels? Loop at most over "
+        "the k*k kernel offsets (one tensordot/einsum of the shifted padded input with W[:, :, i, j] "
+        "each), or build the matrix of all patches once (im2col) and use one matrix product",
+        "pooling.forward": _POOL_FORWARD_NCHW,
+        "pooling.backward": _POOL_BACKWARD_NCHW,
+        "relu.forward": "a loop over elements? np.maximum(Input, 0) does it at once",
+        "relu.backward": "a loop over elements? delta * (Input > 0) does it at once",
+        "softmax_ce": "a loop over the examples of the batch? Softmax, loss and gradient vectorise "
+        "over the rows of logit (N, K)",
+    },
 }
-"""A family's wording of a slow-function hint, by the submission's function name (over ``SLOW_HINTS``)."""
+"""A family's wording of a slow-function hint, by op (over ``SLOW_HINTS``, the dict API's)."""
 NON_FINITE_HINTS = {
     "softmax_loss": "a softmax without each row's max subtracted overflows for large scores "
     "(exp(710) is inf): subtract x.max(axis=1, keepdims=True) before exp; look for log(0) too",
@@ -69,6 +101,10 @@ NON_FINITE_HINTS = {
     "not filled everywhere, or a division by zero?",
     "backward": "a non-finite gradient from finite inputs: an array created with np.empty and "
     "not filled everywhere, or a division by zero?",
+    "softmax_ce": "a softmax without each row's max subtracted overflows for large logits "
+    "(exp(710) is inf): subtract logit.max(axis=1, keepdims=True) before exp; look for log(0) too",
+    "loss": "a non-finite loss from finite scores: a softmax without the max subtracted "
+    "overflows for large scores (exp(710) is inf); look for log(0) too",
     "diverged": "the training diverged (the parameters grew to {size:.3g}): a gradient is too "
     "large or has the wrong sign; the gradient checks say which function",
 }
@@ -109,12 +145,16 @@ SLOW_RATIO = 3.0  # an op is named as a bottleneck when this many times slower t
 SLOW_SHARE = 0.05  # ... and behind at least this share of the extra time
 
 
-def slow_ops(student_times: dict, reference_times: dict, names: dict | None = None) -> list[dict]:
-    """The ops that make a submission slow, most extra seconds first.
+def slow_ops(
+    student_times: dict, reference_times: dict, names: dict | None = None, family: str = ""
+) -> list[dict]:
+    """The ops that make a submission slow, most extra seconds first, each with a hint in the
+    words of ``family`` (a profile name; ``FAMILY_SLOW_HINTS``).
 
     An op is named when it is at least SLOW_RATIO times slower than the reference and
     accounts for at least SLOW_SHARE of the extra time per iteration (``time_ops`` times).
     """
+    worded = FAMILY_SLOW_HINTS.get(family, {})
     names = names or _function_names()
     pairs = {
         op: (t, reference_times[op])
@@ -136,7 +176,7 @@ def slow_ops(student_times: dict, reference_times: dict, names: dict | None = No
                     "reference_seconds": ref,
                     "ratio": ratio,
                     "share": share,
-                    "hint": FUNCTION_SLOW_HINTS.get(fn) or SLOW_HINTS.get(op, ""),
+                    "hint": worded.get(op) or SLOW_HINTS.get(op, ""),
                     "message": f"{fn} is {ratio:.0f}x slower than the reference ({_fmt_s(t)} vs "
                     f"{_fmt_s(ref)} per iteration; {share:.0%} of the extra time)",
                 }
@@ -206,7 +246,7 @@ def evaluate(
         result["numbers"]["full_speed_accuracy"] = full_speed
     result.update(accuracy=accuracy, eval_curve=curve)
     if student_times and reference_times:
-        result["slow_ops"] = slow_ops(student_times, reference_times, names)
+        result["slow_ops"] = slow_ops(student_times, reference_times, names, family_of(cfg.net))
     details = result["details"]
     if len(outcome.loss):
         details.append(
@@ -368,7 +408,7 @@ def _non_finite_verdict(outcome: TrainOutcome, result: dict, names: dict, cfg: T
     if size > 1e6 or not f.get("inputs_finite", True):
         result["hint"] = NON_FINITE_HINTS["diverged"].format(size=size)
     elif op:
-        result["hint"] = NON_FINITE_HINTS.get(op) or NON_FINITE_HINTS[OPS[op].kind]
+        result["hint"] = NON_FINITE_HINTS.get(op) or NON_FINITE_HINTS.get(OPS[op].kind, "")
     result["details"].append(
         f"largest |input| of that call {f.get('max_abs_input', 0.0):.3g}, "
         f"largest |parameter| {f.get('max_abs_param', 0.0):.3g}"
