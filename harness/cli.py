@@ -134,6 +134,7 @@ def cmd_ci(args) -> int:
 
 
 def cmd_gradescope(args) -> int:
+    from harness import profiles
     from harness.checks.rubric import RubricError
     from harness.deploy import gradescope_bundle
 
@@ -144,13 +145,17 @@ def cmd_gradescope(args) -> int:
         )
         return 2
     hidden = hidden_seed_from(args)  # $HARNESS_HIDDEN_SEED or --hidden-seed-file
+    # A mapping file (--profile my_course.toml) is a file of this machine: it goes in the bundle.
+    mapping = args.profile if str(args.profile).endswith(profiles.MAPPING_SUFFIX) else None
+    skip = ("hidden_seed_file", "rubric", "data") + (("profile",) if mapping else ())
     try:
         out = gradescope_bundle.build(
             args.out,
-            grade_argv(args, skip=("hidden_seed_file", "rubric", "data")),
+            grade_argv(args, skip=skip),
             hidden_seed=hidden,
             rubric=args.rubric,
             data=args.data,
+            profile=mapping,
         )
     except (gradescope_bundle.BundleError, RubricError) as exc:
         print(f"error: {exc}", file=sys.stderr)

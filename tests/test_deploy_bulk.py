@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import re
 import stat
 import sys
 import time
@@ -13,9 +14,10 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import RELU_BROKEN, make_submission
+from conftest import RELU_BROKEN, make_classapi_submission, make_cs231n_submission, make_submission
 
-from harness import cli, deploy, options
+from harness import cli, deploy, options, profiles
+from harness.checks import rubric as rubric_mod
 from harness.core import paths
 from harness.core.model import CheckResult, GradeReport, Status
 from harness.deploy import archives, bulk, class_report, gradebook
@@ -40,6 +42,15 @@ def zip_folder(folder: Path, archive: Path, top: str | None = None) -> Path:
         for f in sorted(folder.glob("*.py")):
             zf.write(f, f"{top}/{f.name}" if top else f.name)
         zf.writestr("__MACOSX/._relu.py", b"\x00\x05\x16\x07 resource fork")
+    return archive
+
+
+def zip_tree(folder: Path, archive: Path, top: str) -> Path:
+    """Every file under ``folder`` (packages included) in one top folder ``top``."""
+    with zipfile.ZipFile(archive, "w") as zf:
+        for f in sorted(folder.rglob("*")):
+            if f.is_file() and "__pycache__" not in f.parts:
+                zf.write(f, f"{top}/{f.relative_to(folder).as_posix()}")
     return archive
 
 
@@ -243,9 +254,19 @@ def test_discover_names_and_ignores(tmp_path):
     assert ignored == ["notes.txt"]
 
 
+OTHER_FAMILIES = {
+    # student: (family, the function its broken corpus entry breaks, or "" for the reference)
+    "frank": ("cs231n", "relu_backward"),  # tests/corpus/cs231n/broken/relu_backward_no_mask.py
+    "grace": ("classapi", "ReLULayer.backward"),  # tests/corpus/classapi/broken/relu_no_mask/
+    "heidi": ("classapi", ""),  # the classapi reference, zipped with its packages
+}
+"""Submissions of the other assignment families in the mixed class: each detected on its own."""
+
+
 @pytest.fixture(scope="module")
 def mixed_class(tmp_path_factory) -> Path:
-    """Correct, broken, hostile and zipped submissions, and one unsafe zip."""
+    """Correct, broken, hostile and zipped submissions, one unsafe zip, and submissions of the
+    other families (``OTHER_FAMILIES``)."""
     root = tmp_path_factory.mktemp("class")
     make_submission(root / "alice")
     make_submission(root / "bob", {"relu": RELU_BROKEN})
@@ -253,10 +274,13 @@ def mixed_class(tmp_path_factory) -> Path:
     zip_folder(make_submission(root / "src" / "carol"), root / "carol.zip", top="carol")
     with zipfile.ZipFile(root / "eve.zip", "w") as zf:
         zf.writestr("../../evil.py", "import os")
+    make_cs231n_submission(root / "frank", broken="relu_backward_no_mask")
+    make_classapi_submission(root / "grace", broken="relu_no_mask")
+    zip_tree(make_classapi_submission(root / "src" / "heidi"), root / "heidi.zip", top="heidi_hw3")
     (root / "README.txt").write_text("exported by the LMS")
     folder = root / "submissions"
     folder.mkdir()
-    for name in ("alice", "bob", "dave", "carol.zip", "eve.zip", "README.txt"):
+    for name in ("alice", "bob", "dave", "carol.zip", "eve.zip", "frank", "grace", "heidi.zip", "README.txt"):
         os.rename(root / name, folder / name)
     return folder
 
@@ -297,9 +321,9 @@ def gradebook_rows(out: Path) -> dict[str, dict]:
 def test_bulk_grades_a_mixed_class(bulk_run, mixed_class):
     out, _, (rc, progress) = bulk_run
     assert rc == 2  # eve's zip could not be graded
-    assert "ignored README.txt" in progress and "[5/5]" in progress
+    assert "ignored README.txt" in progress and "[8/8]" in progress
     book = gradebook_rows(out)
-    assert sorted(book) == [gradebook.MAXIMUM, "alice", "bob", "carol", "dave", "eve"]
+    assert sorted(book) == [gradebook.MAXIMUM, "alice", "bob", "carol", "dave", "eve", *OTHER_FAMILIES]
     top = book[gradebook.MAXIMUM]
     assert top["total"] == top["max_total"] == "70" and top["relu_forward"] == "4" and top["mlrloss"] == "8"
     assert book["alice"]["total"] == book["carol"]["total"] == "70"
@@ -329,15 +353,70 @@ def test_bulk_grades_a_mixed_class(bulk_run, mixed_class):
     assert not (out.parent / "evil.py").exists() and not (mixed_class.parent / "evil.py").exists()
 
 
+def scores_table(page: str) -> dict[str, tuple[str, str, str]]:
+    """The class report's points per check group: group -> (mean, max, students with full marks)."""
+    section = page[page.index("<h2>Scores</h2>") : page.index("<h2>Pass rate per check</h2>")]
+    cell = r'<td class="num">([^<]*)</td>'
+    return {
+        g: (mean, top, full)
+        for g, mean, top, full in re.findall(rf"<td><code>([^<]+)</code></td>{cell}{cell}{cell}", section)
+    }
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("student", sorted(OTHER_FAMILIES))
+def test_bulk_grades_each_family_as_its_files_say(bulk_run, student):
+    """In a class of several families each submission is detected and graded on its own: a broken
+    one loses exactly its broken function's points, a reference full marks of what is graded."""
+    out, _, (rc, progress) = bulk_run
+    family, broken = OTHER_FAMILIES[student]
+    prof = profiles.get(family)
+    rubric = rubric_mod.load(prof.DEFAULT_RUBRIC)
+    graded = {fn: rubric.points[fn] for fn in prof.FUNCTIONS.values()}  # --no-train: no training
+    report = json.loads((out / "students" / student / "report.json").read_text())
+    assert report["provenance"]["profile"] == family, report["provenance"].get("profile_choice")
+    row = gradebook_rows(out)[student]
+    assert row["status"] == "graded"
+    assert float(row["max_total"]) == sum(graded.values()) == 70
+    assert float(row["total"]) == 70 - (graded[broken] if broken else 0)
+    assert {fn: float(row[fn]) for fn in graded} == {
+        fn: 0.0 if fn == broken else pts for fn, pts in graded.items()
+    }
+    total = "70" if not broken else f"{70 - graded[broken]:g}"
+    assert f"{student}: {total} / 70" in progress
+    if family == "classapi":  # no other family has these columns: the dict API's are empty
+        assert row["conv_layer_forward"] == row["mlrloss"] == ""
+
+
+@pytest.mark.slow
+def test_class_report_takes_each_group_over_its_own_family(bulk_run):
+    out, _, (rc, progress) = bulk_run
+    table = scores_table((out / "class_report.html").read_text())
+    # over the classapi students only (grace 0, heidi 4), not the whole class's zeros
+    assert table["ReLULayer.backward"] == ("2", "4", "1")
+    assert table["ReLULayer.forward"] == ("3", "3", "2")
+    # the dict API's conv over its own students: alice, bob and carol full marks, dave 0 if graded
+    assert table["conv_layer_forward"][1:] == ("12", "3")
+
+
+@pytest.mark.slow
+def test_similarity_compares_each_family_with_its_own_reference(bulk_run):
+    out, _, _ = bulk_run
+    book = gradebook_rows(out)
+    # frank is the cs231n reference but relu_backward: compared with the cs231n reference
+    assert f"similar:{bulk.REFERENCE_NAME}" in book["frank"]["flags"]
+    assert "similar:frank" not in book["alice"]["flags"]  # never across families
+
+
 @pytest.mark.slow
 def test_rerun_skips_what_is_graded_and_regrades_what_changed(bulk_run, mixed_class):
     out, args, _ = bulk_run
     rc, progress = _run_cli(args)
-    assert progress.count("graded earlier") == 4
+    assert progress.count("graded earlier") == 4 + len(OTHER_FAMILIES)
     relu = mixed_class / "bob" / "relu.py"
     relu.write_text(relu.read_text().replace("np.minimum", "np.maximum"))
     rc, progress = _run_cli(args)
-    assert progress.count("graded earlier") == 3
+    assert progress.count("graded earlier") == 3 + len(OTHER_FAMILIES)
     assert gradebook_rows(out)["bob"]["total"] == "70"
 
 

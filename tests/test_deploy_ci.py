@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import base64
 import json
 import os
@@ -12,6 +13,8 @@ import sys
 import pytest
 import yaml
 
+from harness import profiles
+from harness.checks import rubric as rubric_mod
 from harness.core import paths
 from harness.core.model import CheckResult, GradeReport, Status
 from harness.deploy import annotate, classroom
@@ -96,6 +99,12 @@ def ci_run(tmp_path_factory, workflow):
 
     root = tmp_path_factory.mktemp("runner")
     repo = make_submission(root / "workspace", {"relu": RELU_BROKEN})
+    return (*grade_step(workflow, root, repo), root)
+
+
+def grade_step(workflow, root, repo):
+    """The workflow's Grade step, run by bash in a fake runner (``root``) on ``repo``:
+    (process, step summary, step outputs)."""
     (repo / "harness").mkdir()  # a student's own `harness` must not be what runs
     (repo / "harness" / "__init__.py").write_text("raise SystemExit('the student harness ran')\n")
     summary, outputs = root / "summary.md", root / "outputs.txt"
@@ -113,7 +122,7 @@ def ci_run(tmp_path_factory, workflow):
     proc = subprocess.run(
         ["bash", "-c", command], cwd=repo, env=env, capture_output=True, text=True, timeout=120
     )
-    return proc, summary.read_text(), outputs.read_text(), root
+    return proc, summary.read_text(), outputs.read_text()
 
 
 @pytest.mark.slow
@@ -153,6 +162,93 @@ def test_the_command_writes_summary_points_and_report(ci_run):
     assert relu["status"] == "fail" and relu["score"] < relu["max_score"] == 4
     assert sum(t["score"] for t in result["tests"]) == pytest.approx(float(values["score"]), abs=0.05)
     assert (root / "temp" / "grade-report" / "report.html").is_file()
+
+
+# -- the other assignment families ---------------------------------------------------------------
+
+CLASSAPI_RELU_BROKEN = """\
+    \"\"\"ReLU with two mistakes: the forward keeps the negative part, the backward raises.\"\"\"
+    import numpy as np
+
+
+    class ReLULayer():
+        def __init__(self):
+            self.trainable = False
+
+        def forward(self, Input, **kwargs):
+            self.Input = Input
+            return np.minimum(Input, 0)
+
+        def backward(self, delta):
+            scale = 2.0
+            raise IndexError('oops')
+"""
+FAMILY_REPOS = {
+    # family: (the broken file, {graded unit: its annotation's line: the def, else the raising line})
+    "classapi": ("layers/relu_layer.py", {"ReLULayer.forward": 9, "ReLULayer.backward": 15}),
+    # tests/corpus/cs231n/broken/relu_backward_no_mask.py in place of the reference's relu_backward
+    "cs231n": ("cs231n/layers.py", {"relu_backward": 0}),
+}
+
+
+@pytest.fixture(scope="module", params=sorted(FAMILY_REPOS))
+def family_ci_run(request, tmp_path_factory, workflow):
+    """The Grade step on a repository of another family with a broken layer: (family, process,
+    summary, outputs, repository)."""
+    from conftest import make_classapi_submission, make_cs231n_submission
+
+    family = request.param
+    root = tmp_path_factory.mktemp(f"runner_{family}")
+    if family == "classapi":
+        repo = make_classapi_submission(
+            root / "workspace", overrides={"layers/relu_layer.py": CLASSAPI_RELU_BROKEN}
+        )
+    else:
+        repo = make_cs231n_submission(root / "workspace", broken="relu_backward_no_mask")
+    return (family, *grade_step(workflow, root, repo), repo)
+
+
+def expected_line(repo, file: str, unit: str, line: int) -> int:
+    """``line`` when given, else the line of ``unit``'s (last) ``def`` in ``file``."""
+    if line:
+        return line
+    tree = ast.parse((repo / file).read_text())
+    return [n.lineno for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == unit][-1]
+
+
+@pytest.mark.slow
+def test_other_families_fail_the_job_with_annotations_on_the_broken_layer(family_ci_run):
+    family, proc, summary, outputs, repo = family_ci_run
+    assert proc.returncode == 1, proc.stderr
+    file, units = FAMILY_REPOS[family]
+    assert "student harness" not in proc.stdout + proc.stderr
+    assert f"assignment family: {family} (detected" in proc.stdout
+    errors = [line for line in proc.stdout.splitlines() if line.startswith("::error")]
+    assert len(errors) == len(units), errors
+    for (unit, line), error in zip(units.items(), errors):
+        where = f"::error file={file},line={expected_line(repo, file, unit, line)},"
+        assert error.startswith(where + f"title={unit}%3A "), (where, error)
+        assert "%0Areproduce: python -m harness grade . --only " in error
+
+
+@pytest.mark.slow
+def test_other_families_summary_and_points(family_ci_run):
+    family, proc, summary, outputs, repo = family_ci_run
+    _, units = FAMILY_REPOS[family]
+    rubric = rubric_mod.load(profiles.get(family).DEFAULT_RUBRIC)
+    expected = f"{70 - sum(rubric.points[u] for u in units):g}"  # each broken unit scores 0
+    lines = proc.stdout.splitlines()
+    assert lines[-1] == f"Points {expected}/70"
+    values = dict(line.split("=", 1) for line in outputs.splitlines())
+    assert values["points"] == f"{expected}/70" and values["score"] == expected
+    result = json.loads(base64.b64decode(values["result"]))
+    assert result["status"] == "fail" and result["max_score"] == 70
+    assert {t["name"] for t in result["tests"] if t["status"] == "fail"} == set(units)
+    assert (
+        summary.startswith(f"## Grade for `.`: {expected} / 70\n") and "artifact **grade-report**" in summary
+    )
+    assert "| ❌ | `backward.relu.input` | 0 / 2.4 |" in summary
+    assert f"Score: {expected} / 70" in proc.stdout
 
 
 # -- annotations and points, on hand-made reports ---------------------------------------------
@@ -224,3 +320,22 @@ def test_a_compile_error_is_shown_once_with_its_line_and_annotated_there(tmp_pat
     (line,) = [a for a in annotate.workflow_annotations(report, path) if "relu" in a]
     assert line.startswith("::error file=relu.py,line=5,title=relu.py does not compile")
     assert "relu_forward, relu_backward" in line and "np.maximum(input['data'] 0)" in line
+
+
+def test_annotations_sit_on_the_definition_python_runs(tmp_path):
+    """A function defined twice (a stub left above the real one) is bound to its last ``def``."""
+    (tmp_path / "layers").mkdir()
+    (tmp_path / "layers" / "relu_layer.py").write_text(
+        "class ReLULayer:\n    def backward(self, d):\n        pass\n\n"
+        "    def backward(self, d):\n        return d\n"
+    )
+    (tmp_path / "cs231n").mkdir()
+    (tmp_path / "cs231n" / "layers.py").write_text(
+        "def relu_backward(dout, cache):\n    pass\n\n\ndef relu_backward(dout, cache):\n    return dout\n"
+    )
+    assert annotate.locations(tmp_path, "classapi")["ReLULayer.backward"] == annotate.Where(
+        "layers/relu_layer.py", 5, 6
+    )
+    assert annotate.locations(tmp_path / "cs231n", "cs231n")["relu_backward"] == annotate.Where(
+        "layers.py", 5, 6
+    )

@@ -11,20 +11,20 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import RELU_BROKEN, make_submission
+from conftest import RELU_BROKEN, make_classapi_submission, make_cs231n_submission, make_submission
 
-from harness import cli, options
+from harness import cli, options, profiles
+from harness.checks import rubric as rubric_mod
 from harness.core import paths
 from harness.deploy import gradescope_bundle
 
 
-def build_bundle(out: Path) -> int:
-    """``python -m harness gradescope`` with the hidden seed 5, given as the environment does."""
+def build_bundle(out: Path, choice: tuple[str, ...] = ("--rubric", str(paths.DEFAULT_RUBRIC))) -> int:
+    """``python -m harness gradescope`` with the hidden seed 5, given as the environment does;
+    ``choice``: the rubric or profile options (default: the dict API's rubric)."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv(options.HIDDEN_SEED_ENV, "5")
-        return cli.main(
-            ["gradescope", "--out", str(out), "--no-train", "--rubric", str(paths.DEFAULT_RUBRIC)]
-        )
+        return cli.main(["gradescope", "--out", str(out), "--no-train", *choice])
 
 
 @pytest.fixture(scope="module")
@@ -143,3 +143,98 @@ def test_empty_submission_is_an_autograder_error_not_a_silent_zero(bundle, tmp_p
 def test_a_runner_that_cannot_start_still_writes_results(bundle, tmp_path):
     results = run_autograder(autograder(tmp_path, bundle, paths.REFERENCE_DIR), python="/bin/false")
     assert results["score"] == 0 and "Autograder error" in results["output"]
+
+
+# -- the other assignment families ------------------------------------------------------------
+
+CLASSAPI_RUBRIC = paths.ROOT / "harness" / "rubrics" / "classapi.toml"
+
+
+@pytest.fixture(scope="module")
+def family_bundles(tmp_path_factory) -> dict[str, Path]:
+    """Bundles choosing the family three ways: ``auto`` (no --rubric: each submission's family is
+    detected, graded with that family's rubric), ``rubric`` (--rubric classapi.toml) and
+    ``mapping`` (--profile FILE.toml, a mapping file that exists only where the bundle is built)."""
+    root = tmp_path_factory.mktemp("family_bundles")
+    mapping = root / "my_course.toml"
+    shutil.copyfile(profiles.get("classapi").spec["source"], mapping)
+    choices = {
+        "auto": (),
+        "rubric": ("--rubric", str(CLASSAPI_RUBRIC)),
+        "mapping": ("--profile", str(mapping)),
+    }
+    built = {}
+    for name, choice in choices.items():
+        built[name] = root / f"{name}.zip"
+        assert build_bundle(built[name], choice) == 0
+    mapping.unlink()  # Gradescope's machine never had it
+    return built
+
+
+FAMILY_CASES = [
+    # (bundle, family, broken corpus entry or None, function it breaks)
+    ("auto", "cs231n", None, ""),
+    ("auto", "classapi", None, ""),
+    ("auto", "cs231n", "relu_backward_no_mask", "relu_backward"),
+    ("auto", "classapi", "relu_no_mask", "ReLULayer.backward"),
+    ("rubric", "classapi", "relu_no_mask", "ReLULayer.backward"),
+    ("mapping", "classapi", "relu_no_mask", "ReLULayer.backward"),
+]
+
+
+def family_submission(folder: Path, family: str, broken: str | None) -> Path:
+    make = {"cs231n": make_cs231n_submission, "classapi": make_classapi_submission}[family]
+    return make(folder, broken)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "bundle_name, family, broken, function",
+    FAMILY_CASES,
+    ids=[f"{b}-{f}-{x or 'reference'}" for b, f, x, _ in FAMILY_CASES],
+)
+def test_other_families_get_their_points(family_bundles, tmp_path, bundle_name, family, broken, function):
+    student = family_submission(tmp_path / "student" / "repo", family, broken)
+    results = run_autograder(autograder(tmp_path, family_bundles[bundle_name], student.parent))
+    assert "Autograder error" not in results.get("output", ""), results.get("output")
+    family_line = next(line for line in results["output"].splitlines() if "assignment family: " in line)
+    if bundle_name == "mapping":  # the file shipped in the bundle, not the one it was built from
+        assert family_line.endswith("/source/config/profile.toml (chosen with --profile)"), family_line
+    else:
+        assert f"assignment family: {family} (" in family_line
+    points = rubric_mod.load(profiles.get(family).DEFAULT_RUBRIC).points
+    lost = points[function] if function else 0
+    assert results["score"] == pytest.approx(70 - lost)
+    graded = [t for t in results["tests"] if t["max_score"]]
+    failed = {t["name"] for t in graded if t["status"] == "failed"}
+    assert all(name.endswith(f"({function})") for name in failed) and bool(failed) == bool(broken), failed
+    mine = [t for t in graded if t["name"].endswith(f"({function})")]
+    assert sum(t["score"] for t in mine) == 0 if broken else not mine
+    hidden = [t for t in results["tests"] if t["name"].startswith("hidden.")]
+    assert hidden and all(t["visibility"] == "after_due_date" for t in hidden)
+
+
+@pytest.mark.slow
+def test_a_rubric_of_one_family_grades_every_submission_as_that_family(family_bundles, tmp_path):
+    """The classapi rubric's bundle handed a dict API submission: an autograder error saying what
+    it looked for, never a silent 0 nor a grade by the wrong family's rubric."""
+    student = make_submission(tmp_path / "student" / "repo")  # the dict API's modules only
+    results = run_autograder(autograder(tmp_path, family_bundles["rubric"], student.parent))
+    assert results["score"] == 0 and results["tests"][0]["name"] == "Autograder error: contact staff"
+    assert "none of the assignment's functions (ConvLayer.backward" in results["output"]
+
+
+def test_a_mapping_file_is_shipped_in_the_bundle(family_bundles):
+    with zipfile.ZipFile(family_bundles["mapping"]) as zf:
+        config = json.loads(zf.read("config/bundle.json"))
+        shipped = zf.read("config/profile.toml").decode()
+    assert config["profile"] == "profile.toml" and "--profile" not in config["grade_args"]
+    assert 'class = "ConvLayer"' in shipped
+
+
+def test_a_bad_mapping_file_is_refused(tmp_path):
+    bad = tmp_path / "course.toml"
+    bad.write_text("[layers.relu]\nmodule = 'r'\n")
+    with pytest.raises(gradescope_bundle.BundleError, match="malformed profile"):
+        gradescope_bundle.build(tmp_path / "a.zip", [], profile=bad)
+    assert not (tmp_path / "a.zip").exists()

@@ -92,20 +92,22 @@ def _def_lines(source: Path, name: str) -> tuple[int, int]:
         tree = None
     if tree is None:
         return 0, 0
+    # A name defined twice is bound to its last definition: the one that was graded.
     owner, _, method = name.partition(".")
     if method:  # ``Class.method``: the method inside its class
-        for node in tree.body:
+        for node in reversed(tree.body):
             if isinstance(node, ast.ClassDef) and node.name == owner:
-                for sub in node.body:
+                for sub in reversed(node.body):
                     if isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef)) and sub.name == method:
                         first = min([sub.lineno, *(d.lineno for d in sub.decorator_list)])
                         return first, sub.end_lineno or first
+                return 0, 0
         return 0, 0
-    for node in tree.body:
+    for node in reversed(tree.body):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == name:
             first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
             return first, node.end_lineno or first
-    for node in tree.body:  # `name = ...` or `from x import name`
+    for node in reversed(tree.body):  # `name = ...` or `from x import name`
         if isinstance(node, ast.Assign):
             names = [t.id for t in node.targets if isinstance(t, ast.Name)]
         elif isinstance(node, ast.ImportFrom):

@@ -344,26 +344,36 @@ REFERENCE_NAME = "(the reference solution)"
 
 
 def similar_pairs(rows: list[Row], profile: str) -> list[similarity.Pair]:
-    """Pairs of graded students (and the reference) whose graded functions are near-identical."""
-    from harness import profiles
-    from harness.core import paths
+    """Pairs of graded students (and the reference) whose graded functions are near-identical.
 
-    modules = profiles.get(profile).MODULES
-    found = {}
+    Each student is compared with the students graded as the same family and with that family's
+    reference (``profile``: the family of a report that does not name one)."""
+    from harness import profiles
+
+    families: dict[str, list[Row]] = {}
     for row in rows:
-        if row.result is None:
-            continue
+        if row.result is not None:
+            families.setdefault(row.result.provenance.get("profile") or profile, []).append(row)
+    found = []
+    for family, members in sorted(families.items()):
         try:
-            sub = locate(row.result.submission, modules)
-        except SubmissionError:
+            prof = profiles.get(family)
+        except (ValueError, OSError):  # a mapping file gone since: nothing to compare by
             continue
-        found[row.student] = similarity.functions(sub.folder, sub.functions)
-    try:
-        ref = locate(paths.REFERENCE_DIR, modules)
-        found[REFERENCE_NAME] = similarity.functions(ref.folder, ref.functions)
-    except SubmissionError:
-        pass
-    return similarity.pairs(found)
+        tokens = {}
+        for row in members:
+            try:
+                sub = locate(row.result.submission, prof.MODULES)  # type: ignore[union-attr]
+            except SubmissionError:
+                continue
+            tokens[row.student] = similarity.functions(sub.folder, sub.functions)
+        try:
+            ref = locate(prof.REFERENCE_DIR, prof.MODULES)
+            tokens[REFERENCE_NAME] = similarity.functions(ref.folder, ref.functions)
+        except SubmissionError:
+            pass
+        found += similarity.pairs(tokens)
+    return sorted(found, key=lambda p: (-p.share, p.a, p.b))
 
 
 def run(

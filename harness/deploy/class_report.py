@@ -258,11 +258,11 @@ def render(
         head = ["group", "mean", "max", "students with full marks"]
         body = []
         for g in columns:
-            got = [sum(c.score for c in report.checks if (c.function or c.id) == g) for report in graded]
-            top = max(
-                (sum(c.max_score for c in report.checks if (c.function or c.id) == g) for report in graded),
-                default=0.0,
-            )
+            # over the students graded on this group: in a class of several families, a student of
+            # another family has none of its checks, which is no 0 (the gradebook leaves the cell empty)
+            mine = [[c for c in report.checks if (c.function or c.id) == g] for report in graded]
+            got = [sum(c.score for c in checks) for checks in mine if checks]
+            top = max((sum(c.max_score for c in checks) for checks in mine), default=0.0)
             body.append(
                 [
                     f"<code>{escape(g)}</code>",

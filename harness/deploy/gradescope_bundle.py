@@ -108,13 +108,23 @@ def build(
     hidden_seed: int | None = None,
     rubric: str | Path | None = None,
     data: str | Path | None = None,
+    profile: str | Path | None = None,
 ) -> Path:
-    """Write the bundle to ``out``; ``grade_args`` are passed to every grade (e.g. ``--no-train``)."""
+    """Write the bundle to ``out``; ``grade_args`` are passed to every grade (e.g. ``--no-train``).
+
+    ``profile``: a mapping file of the layer-class family (``--profile my_course.toml``), shipped
+    as ``config/profile.toml`` like the rubric (a family's name goes in ``grade_args``)."""
     from harness.cases import fixtures
     from harness.checks import rubric as rubric_mod
 
     out = Path(out)
-    config = {"harness_version": __version__, "grade_args": list(grade_args), "rubric": None, "data": None}
+    config = {
+        "harness_version": __version__,
+        "grade_args": list(grade_args),
+        "rubric": None,
+        "data": None,
+        "profile": None,
+    }
     try:
         config["fixtures_sha256"] = fixtures.manifest_sha256()
     except OSError as exc:
@@ -124,6 +134,15 @@ def build(
         rubric_mod.load(rubric)  # raises RubricError with the reason
         config["rubric"] = "rubric.toml"
         extra["config/rubric.toml"] = Path(rubric)
+    if profile:
+        from harness import profiles
+
+        try:
+            profiles.get(str(profile))  # raises ProfileError (a ValueError) with the reason
+        except ValueError as exc:
+            raise BundleError(str(exc)) from None
+        config["profile"] = "profile.toml"
+        extra["config/profile.toml"] = Path(profile)
     if data:
         if not Path(data).is_file():
             raise BundleError(f"{data}: no such file (give the training data as one file)")
@@ -165,6 +184,8 @@ def grade_command(root: Path) -> list[str]:
         argv += ["--rubric", str(config_dir / config["rubric"])]
     if config.get("data"):
         argv += ["--data", str(config_dir / config["data"])]
+    if config.get("profile"):
+        argv += ["--profile", str(config_dir / config["profile"])]
     seed_file = config_dir / "hidden_seed"
     if seed_file.is_file():
         seed_file.chmod(0o600)
