@@ -406,6 +406,9 @@ def test_similarity_compares_each_family_with_its_own_reference(bulk_run):
     # frank is the cs231n reference but relu_backward: compared with the cs231n reference
     assert f"similar:{bulk.REFERENCE_NAME}" in book["frank"]["flags"]
     assert "similar:frank" not in book["alice"]["flags"]  # never across families
+    # heidi hands in the classapi reference itself (its methods compared, Class.method)
+    assert "integrity.copy" in book["heidi"]["flags"].split(), book["heidi"]["flags"]
+    assert "similar:grace" in book["heidi"]["flags"] and "similar:heidi" not in book["frank"]["flags"]
 
 
 @pytest.mark.slow

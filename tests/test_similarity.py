@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from harness import profiles
 from harness.checks import similarity
 from harness.core import paths
 from harness.core.model import Status
@@ -39,12 +40,14 @@ class Rename(ast.NodeTransformer):
         return node
 
 
-def disguised_copy(folder: Path, base: Path = paths.REFERENCE_DIR) -> Path:
+def disguised_copy(folder: Path, base: Path = paths.REFERENCE_DIR, pattern: str = "*.py") -> Path:
     """``base`` with every module renamed through, reformatted (ast.unparse) and recommented."""
     folder.mkdir(parents=True)
-    for f in base.glob("*.py"):
+    for f in base.glob(pattern):
         tree = Rename().visit(ast.parse(f.read_text()))
-        (folder / f.name).write_text("# my own work\n" + ast.unparse(ast.fix_missing_locations(tree)) + "\n")
+        target = folder / f.relative_to(base)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text("# my own work\n" + ast.unparse(ast.fix_missing_locations(tree)) + "\n")
     return folder
 
 
@@ -93,3 +96,46 @@ def test_grading_a_disguised_copy_flags_it_and_the_reference_is_not_flagged(copy
     assert "reference solution" in flagged["integrity.copy"].message
     assert flagged["forward.relu"].status is Status.PASS  # the score stands: a person decides
     assert not [c for c in grade("reference", options).checks if c.id.startswith("integrity.")]
+
+
+@pytest.mark.parametrize("family", ["cs231n", "classapi"])
+def test_a_disguised_copy_of_each_familys_reference_is_flagged(family, tmp_path):
+    """The graded units of every family are compared: functions in a package (cs231n/layers.py),
+    methods of layer classes (``ConvLayer.forward``) and a class graded whole (the loss layer)."""
+    prof = profiles.get(family)
+    folder = disguised_copy(tmp_path / "mallory", prof.REFERENCE_DIR, "**/*.py")
+    copy = similarity.functions(*_located(folder, prof))
+    reference = similarity.functions(*_located(prof.REFERENCE_DIR, prof))
+    assert len(copy) == len(prof.FUNCTIONS.values()) == 9 and similarity.identical(copy, reference)
+    options = Options(only=("forward.relu",), training=TrainOptions(enabled=False))
+    flagged = {c.id: c for c in grade(folder, options).checks}
+    assert flagged["integrity.copy"].status is Status.FAIL, flagged["integrity.copy"].message
+    assert flagged["forward.relu"].status is Status.PASS
+    assert not [c for c in grade(prof.REFERENCE_DIR, options).checks if c.id.startswith("integrity.")]
+
+
+def test_a_layer_class_with_one_method_rewritten_is_not_identical(tmp_path):
+    prof = profiles.get("classapi")
+    folder = disguised_copy(tmp_path / "partial", prof.REFERENCE_DIR, "**/*.py")
+    conv = folder / "layers" / "conv_layer.py"
+    conv.write_text(
+        conv.read_text() + "\n\nConvLayer.forward = lambda self, x: x * 0  # rebinding is not a def\n"
+    )
+    relu = folder / "layers" / "relu_layer.py"
+    relu.write_text(
+        relu.read_text().replace("class ReLULayer", "class _Old")
+        + (
+            "\n\nclass ReLULayer:\n    def forward(self, x):\n        self.x = x\n        return x.clip(0)\n"
+            "\n    def backward(self, d):\n        return d * (self.x > 0)\n"
+        )
+    )
+    partial = similarity.functions(*_located(folder, prof))
+    reference = similarity.functions(*_located(prof.REFERENCE_DIR, prof))
+    assert partial["ReLULayer.forward"] != reference["ReLULayer.forward"]  # the last class counts
+    assert partial["ConvLayer.forward"] == reference["ConvLayer.forward"]
+    assert not similarity.identical(partial, reference)
+
+
+def _located(folder: Path, prof) -> tuple[Path, dict]:
+    sub = locate(folder, prof.MODULES)
+    return sub.folder, sub.functions

@@ -7,6 +7,8 @@ Invariants:
   tree, a token sequence that is blind to comments, docstrings, formatting and the names of
   variables and arguments (each name becomes its order of first use), but not to structure,
   attributes (``np.maximum``), constants or keyword names.
+* A graded unit is a module-level function, a method of a module-level class (``Class.method``)
+  or a class graded whole; the last definition of a name counts, as in Python.
 * ``identical`` means every graded function the submission defines (at least
   ``MIN_FUNCTIONS``) has the reference's tokens exactly: a renamed, reformatted, recommented
   copy. A partial copy is left to the pairwise comparison, where the reference takes part.
@@ -101,9 +103,29 @@ def functions(folder: Path, wanted: dict[str, str]) -> dict[str, Tokens]:
             tree = ast.parse(source or "")
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             continue
-        for node in tree.body:
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == fn_name:
-                found[fn_name] = tokens(node)
+        node = _definition(tree, fn_name)
+        if node is not None:
+            found[fn_name] = tokens(node)
+    return found
+
+
+def _definition(tree: ast.Module, name: str) -> ast.AST | None:
+    """The graded unit ``name`` of a module: a function, ``Class.method`` (the layer-class
+    family), or a class graded whole (its loss layer); the last definition, the one Python keeps."""
+    owner, _, method = name.partition(".")
+    found = None
+    for node in tree.body:
+        if method and isinstance(node, ast.ClassDef) and node.name == owner:
+            found = next(
+                (
+                    item
+                    for item in reversed(node.body)
+                    if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name == method
+                ),
+                found,
+            )
+        elif not method and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            found = node if node.name == owner else found
     return found
 
 
