@@ -113,7 +113,7 @@ def _definition(tree: ast.Module, name: str) -> ast.AST | None:
     """The graded unit ``name`` of a module: a function, ``Class.method`` (the layer-class
     family), or a class graded whole (its loss layer); the last definition, the one Python keeps."""
     owner, _, method = name.partition(".")
-    found = None
+    found: ast.AST | None = None
     for node in tree.body:
         if method and isinstance(node, ast.ClassDef) and node.name == owner:
             found = next(
@@ -122,7 +122,7 @@ def _definition(tree: ast.Module, name: str) -> ast.AST | None:
                     for item in reversed(node.body)
                     if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name == method
                 ),
-                found,
+                None,  # a class defined again replaces the earlier one, methods and all
             )
         elif not method and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             found = node if node.name == owner else found
