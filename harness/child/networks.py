@@ -325,7 +325,7 @@ CLASSAPI = OneHotNet(
         "pool2": "second MaxPoolingLayer",
         "fc1": "first FCLayer (784 -> 128)",
         "fc2": "second FCLayer (128 -> 10)",
-        "loss": "SoftmaxCrossEntropyLossLayer",
+        "loss": "loss layer",
     },
     sgd={
         "batch_size": 100,
