@@ -216,6 +216,8 @@ SoftmaxCrossEntropyLossLayer.forward = _overflowing
     sub = reference_with(tmp_path, **{"criterion/softmax_cross_entropy.py": source})
     check = train_only(sub, iterations=5)
     assert check.score == 0 and check.status is Status.FAIL, check.message
-    assert check.message.startswith("training stopped at iteration 1: SoftmaxCrossEntropyLossLayer (loss layer)")
+    assert check.message.startswith(
+        "training stopped at iteration 1: SoftmaxCrossEntropyLossLayer (loss layer)"
+    )
     assert "NaN or inf" in check.message
     assert check.hint == training_verdict.NON_FINITE_HINTS["softmax_ce"], check.hint
