@@ -150,6 +150,7 @@ def test_gradebook_columns_and_rows(rows):
         "relu_forward",
         "conv_layer_forward",
         "train.lenet",
+        "family",
         "flags",
         "seconds",
         "report",
@@ -159,7 +160,55 @@ def test_gradebook_columns_and_rows(rows):
     assert by_name["carol"][1:4] == ["not graded: carol.zip: unsafe entry '../x'", "", ""]
     assert by_name["dave"][1] == "not graded: none of the functions"
     assert '\'=HYPERLINK("http://x")' in by_name  # a spreadsheet shows it, never runs it
-    assert by_name["<b>bob</b>"][7] == "integrity.sandbox"
+    assert by_name["<b>bob</b>"][7:9] == ["dictapi", "integrity.sandbox"]  # a report naming no family
+    assert by_name["carol"][7] == by_name["dave"][7] == ""  # no family was chosen
+
+
+def test_gradebook_of_a_mixed_class_has_a_column_per_familys_function():
+    """The dict API and cs231n both grade ``relu_forward``, for 4 and 3 points: one column each,
+    each out of its own family's points, never one column out of the larger."""
+
+    def graded(name, family, *checks):
+        return Row(name, name, GradeReport(name, checks, {"profile": family}))
+
+    rows = [
+        graded(
+            "ann",
+            "dictapi",
+            CheckResult("forward.relu", Status.PASS, 4, 4, "ok", function="relu_forward"),
+            CheckResult("forward.conv", Status.PASS, 12, 12, "ok", function="conv_layer_forward"),
+        ),
+        graded(
+            "ben",
+            "cs231n",
+            CheckResult("forward.relu", Status.FAIL, 1, 3, "wrong", function="relu_forward"),
+            CheckResult("forward.conv", Status.PASS, 10, 10, "ok", function="conv_forward_naive"),
+        ),
+        Row("cy", "cy", GradeReport("cy", (), {"profile": "auto"}, autograder_error="none found")),
+    ]
+    table = list(csv.reader(io.StringIO(gradebook.render(rows, "cs231n"))))
+    head = table[0]
+    assert head == [
+        *gradebook.FIXED,
+        "cs231n:relu_forward",  # the class's family first (``profile``), then the others
+        "cs231n:conv_forward_naive",
+        "dictapi:relu_forward",
+        "dictapi:conv_layer_forward",
+        *gradebook.TRAILING,
+    ]
+    by_name = {r[0]: dict(zip(head, r)) for r in table[1:]}
+    top = by_name[gradebook.MAXIMUM]
+    assert [top[c] for c in head[4:8]] == ["3", "10", "4", "12"]
+    assert [by_name["ann"][c] for c in head[4:8]] == ["", "", "4", "12"]
+    assert [by_name["ben"][c] for c in head[4:8]] == ["1", "10", "", ""]
+    assert (by_name["ann"]["family"], by_name["ben"]["family"], by_name["cy"]["family"]) == (
+        "dictapi",
+        "cs231n",
+        "",
+    )
+    # one family alone: the columns keep their names
+    alone = next(csv.reader(io.StringIO(gradebook.render(rows[:1]))))
+    assert alone == [*gradebook.FIXED, "relu_forward", "conv_layer_forward", *gradebook.TRAILING]
 
 
 def test_flag_prefix_is_the_integrity_checks():
@@ -325,7 +374,17 @@ def test_bulk_grades_a_mixed_class(bulk_run, mixed_class):
     book = gradebook_rows(out)
     assert sorted(book) == [gradebook.MAXIMUM, "alice", "bob", "carol", "dave", "eve", *OTHER_FAMILIES]
     top = book[gradebook.MAXIMUM]
-    assert top["total"] == top["max_total"] == "70" and top["relu_forward"] == "4" and top["mlrloss"] == "8"
+    assert top["total"] == top["max_total"] == "70" and top["dictapi:mlrloss"] == "8"
+    # relu_forward is graded by two families, for other points: a column each, each its own maximum
+    assert top["dictapi:relu_forward"] == "4" and top["cs231n:relu_forward"] == "3"
+    assert "relu_forward" not in top and top["family"] == ""
+    assert {name: row["family"] for name, row in book.items()} == {
+        gradebook.MAXIMUM: "",
+        **{name: "dictapi" for name in ("alice", "bob", "carol")},
+        "dave": "dictapi" if book["dave"]["status"] == "graded" else "",  # killed: no report
+        "eve": "",  # an unsafe zip: never graded, no family
+        **{name: family for name, (family, _) in OTHER_FAMILIES.items()},
+    }
     assert book["alice"]["total"] == book["carol"]["total"] == "70"
     # alice and carol hand in the reference itself, bob the reference with a broken ReLU: a person looks.
     assert "integrity.copy" in book["alice"]["flags"].split() and "similar:carol" in book["alice"]["flags"]
@@ -339,11 +398,11 @@ def test_bulk_grades_a_mixed_class(bulk_run, mixed_class):
     assert reproduce and all(
         line.startswith("reproduce: python -m harness grade . --only") for line in reproduce
     )
-    assert float(book["bob"]["total"]) < 70 and float(book["bob"]["relu_forward"]) < 4
+    assert float(book["bob"]["total"]) < 70 and float(book["bob"]["dictapi:relu_forward"]) < 4
     assert book["eve"]["status"].startswith("not graded: eve.zip: unsafe entry")
     dave = book["dave"]
     if dave["status"] == "graded":  # the sandbox held: conv timed out, everything else graded
-        assert dave["conv_layer_forward"] == "0" and dave["mlrloss"] == "8"
+        assert dave["dictapi:conv_layer_forward"] == "0" and dave["dictapi:mlrloss"] == "8"
     else:  # the grader was killed: recorded, the batch went on
         assert "killed" in dave["status"]
     for name in ("alice", "bob", "carol"):
@@ -379,13 +438,17 @@ def test_bulk_grades_each_family_as_its_files_say(bulk_run, student):
     assert row["status"] == "graded"
     assert float(row["max_total"]) == sum(graded.values()) == 70
     assert float(row["total"]) == 70 - (graded[broken] if broken else 0)
-    assert {fn: float(row[fn]) for fn in graded} == {
+    assert {fn: float(row[f"{family}:{fn}"]) for fn in graded} == {
         fn: 0.0 if fn == broken else pts for fn, pts in graded.items()
     }
+    assert row["family"] == family
     total = "70" if not broken else f"{70 - graded[broken]:g}"
     assert f"{student}: {total} / 70" in progress
-    if family == "classapi":  # no other family has these columns: the dict API's are empty
-        assert row["conv_layer_forward"] == row["mlrloss"] == ""
+    # the other families' columns are empty, those of the same name included
+    others = [name for name in row if ":" in name and not name.startswith(f"{family}:")]
+    assert others and all(row[name] == "" for name in others)
+    if family == "cs231n":
+        assert row["dictapi:relu_backward"] == ""
 
 
 @pytest.mark.slow
@@ -393,10 +456,13 @@ def test_class_report_takes_each_group_over_its_own_family(bulk_run):
     out, _, (rc, progress) = bulk_run
     table = scores_table((out / "class_report.html").read_text())
     # over the classapi students only (grace 0, heidi 4), not the whole class's zeros
-    assert table["ReLULayer.backward"] == ("2", "4", "1")
-    assert table["ReLULayer.forward"] == ("3", "3", "2")
+    assert table["classapi:ReLULayer.backward"] == ("2", "4", "1")
+    assert table["classapi:ReLULayer.forward"] == ("3", "3", "2")
     # the dict API's conv over its own students: alice, bob and carol full marks, dave 0 if graded
-    assert table["conv_layer_forward"][1:] == ("12", "3")
+    assert table["dictapi:conv_layer_forward"][1:] == ("12", "3")
+    # relu_backward of each family over that family's students, out of its own points
+    assert table["cs231n:relu_backward"] == ("0", "4", "0")  # frank's, broken
+    assert table["dictapi:relu_forward"][1] == "4" and table["cs231n:relu_forward"] == ("3", "3", "1")
 
 
 @pytest.mark.slow

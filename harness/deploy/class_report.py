@@ -25,7 +25,7 @@ from matplotlib.ticker import MaxNLocator
 from harness import __version__, profiles
 from harness.core.model import CheckResult, Status
 from harness.deploy import FLAG_PREFIX
-from harness.deploy.gradebook import Row, groups
+from harness.deploy.gradebook import Row, columns
 from harness.diagnose import legacy
 from harness.report.common import NOT_PASSED, first_line, points
 
@@ -254,18 +254,17 @@ def render(
     parts.append("<h2>Scores</h2>")
     if scores:
         parts.append(_img(histogram(scores, max_score), "histogram of the students' scores"))
-        columns = groups(rows, profile)
         head = ["group", "mean", "max", "students with full marks"]
         body = []
-        for g in columns:
-            # over the students graded on this group: in a class of several families, a student of
-            # another family has none of its checks, which is no 0 (the gradebook leaves the cell empty)
-            mine = [[c for c in report.checks if (c.function or c.id) == g] for report in graded]
-            got = [sum(c.score for c in checks) for checks in mine if checks]
+        for col in columns(rows, profile):
+            # over the students graded on this group: a student of another family has none of its
+            # checks (its own column when the class mixes families), which is no 0
+            mine = [checks for checks in (col.checks(r, profile) for r in rows) if checks]
+            got = [sum(c.score for c in checks) for checks in mine]
             top = max((sum(c.max_score for c in checks) for checks in mine), default=0.0)
             body.append(
                 [
-                    f"<code>{escape(g)}</code>",
+                    f"<code>{escape(col.name)}</code>",
                     points(statistics.mean(got)),
                     points(top),
                     str(sum(x >= top - 1e-9 for x in got)),
