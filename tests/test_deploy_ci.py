@@ -147,6 +147,20 @@ def test_the_command_annotates_the_failing_functions(ci_run):
 
 
 @pytest.mark.slow
+def test_each_annotation_counts_its_functions_whole_loss(ci_run):
+    """The title's points lost are the function's, as the Classroom result has them (its maximum
+    minus its score), also when a check that passed was cancelled by wrong values."""
+    proc, summary, outputs, root = ci_run
+    values = dict(line.split("=", 1) for line in outputs.splitlines())
+    result = {t["name"]: t for t in json.loads(base64.b64decode(values["result"]))["tests"]}
+    titles = re.findall(r"^::error [^:]*title=(\w+)%3A [^(]*\(([\d.]+) points lost\)", proc.stdout, re.M)
+    assert [name for name, _ in titles] == ["relu_forward", "relu_backward"]
+    for name, lost in titles:
+        assert float(lost) == pytest.approx(result[name]["max_score"] - result[name]["score"], abs=0.005)
+    assert float(dict(titles)["relu_forward"]) == 4  # min(x, 0): nothing right, its properties neither
+
+
+@pytest.mark.slow
 def test_the_command_writes_summary_points_and_report(ci_run):
     proc, summary, outputs, root = ci_run
     assert summary.startswith("## Grade for `.`")
@@ -275,6 +289,32 @@ def test_annotations_skip_hidden_checks_and_unknown_places(tmp_path):
     )
     assert "secret" not in "".join(lines)
     assert lines[2].startswith("::error title=train.lenet%3A 1 check not passed")
+
+
+def test_points_lost_are_the_functions_not_its_failing_checks(tmp_path):
+    """A check that passed earns nothing when the function's values are wrong (its gate): the
+    annotation's points lost are the function's whole loss, and it shows that check too."""
+    (tmp_path / "relu.py").write_text("def relu_forward(input):\n    return input\n")
+    checks = (
+        CheckResult("forward.relu", Status.FAIL, 0.4, 2.4, "6 of 7 cases fail", function="relu_forward"),
+        CheckResult(
+            "properties.relu.forward",
+            Status.PASS,
+            0.2,
+            1.2,
+            "all 3 cases pass; points scaled by forward.relu (1 of 7 cases right): ...",
+            function="relu_forward",
+        ),
+        CheckResult("gradcheck.relu.input", Status.PASS, 0.4, 0.4, "ok", function="relu_forward"),
+        CheckResult("hidden.forward.relu", Status.FAIL, 0, 1, "secret", function="relu_forward", hidden=True),
+    )
+    (line,) = annotate.workflow_annotations(GradeReport(str(tmp_path), checks, {}), tmp_path)
+    # 2.4 - 0.4 + 1.2 - 0.2 (not 2, the failing check's alone); the hidden check neither counted nor shown
+    assert line.startswith(
+        "::error file=relu.py,line=1,title=relu_forward%3A 1 check not passed (3 points lost)"
+    )
+    assert "%0Aproperties.relu.forward (PASS, 0.2/1.2): all 3 cases pass; points scaled by" in line
+    assert "gradcheck.relu.input" not in line and "secret" not in line
 
 
 def test_annotation_paths_are_relative_to_the_repository(tmp_path):

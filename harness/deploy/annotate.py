@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -130,10 +131,12 @@ def _traceback_line(checks: list[CheckResult], where: Where) -> int:
     return best
 
 
-def _message(checks: list[CheckResult]) -> str:
+def _message(checks: list[CheckResult], cut: Sequence[CheckResult] = ()) -> str:
+    """The failing ``checks``, each on a line; then ``cut``, the function's checks that passed
+    but lost points (a gate: the values are wrong), so the points lost add up."""
     lines = [
         f"{c.id} ({c.status.value}, {points(c.score)}/{points(c.max_score)}): {first_line(c.message)}"
-        for c in checks
+        for c in [*checks, *cut]
     ]
     hints = list(dict.fromkeys(c.hint for c in checks if c.hint))
     lines += [f"hint (likely cause): {h}" for h in hints[:3]]
@@ -152,14 +155,19 @@ def _message(checks: list[CheckResult]) -> str:
     return text if len(text) <= MAX_MESSAGE else text[:MAX_MESSAGE] + "\n..."
 
 
-def _syntax_annotation(checks: list[CheckResult], place: Where) -> str:
+def lost(checks: list[CheckResult]) -> float:
+    """Points lost over ``checks``: their maximum minus their score, in hundredths as shown."""
+    return round(sum(c.max_score - c.score for c in checks), 2)
+
+
+def _syntax_annotation(checks: list[CheckResult], place: Where, every: list[CheckResult]) -> str:
     """One error at the line that does not compile, with its source line, for all its functions."""
     functions = list(dict.fromkeys(c.function for c in checks))
     shown = next((c for c in checks if c.details), checks[0])
-    lost = sum(c.max_score - c.score for c in checks)
+    mine = [c for c in every if c.function in functions]
     message = f"{first_line(shown.message)}\n{shown.details.strip()}".strip()
     message += f"\nnot graded until it compiles: {', '.join(functions)}"
-    title = f"{place.file} does not compile ({points(lost)} points lost)"
+    title = f"{place.file} does not compile ({points(lost(mine))} points lost)"
     return command("error", message[:MAX_MESSAGE], file=place.file, line=place.line, title=title)
 
 
@@ -181,6 +189,7 @@ def workflow_annotations(
         ]
     where = locations(path if path is not None else report.submission, profile)
     groups: dict[str, list[CheckResult]] = {}
+    shown = [c for c in report.checks if not c.hidden]  # hidden checks: neither shown nor counted
     out = []
     for check in report.checks:
         if check.status not in NOT_PASSED or check.hidden:
@@ -194,17 +203,21 @@ def workflow_annotations(
             groups.setdefault(check.function or check.id, []).append(check)
     for function, checks in groups.items():
         if function.startswith("file:"):
-            out.append(_syntax_annotation(checks, where[checks[0].function]))
+            out.append(_syntax_annotation(checks, where[checks[0].function], shown))
             continue
-        lost = sum(c.max_score - c.score for c in checks)
+        # The function's loss over all its checks: a check that passed loses its points too when
+        # the function's values are wrong (its gate, ``harness.checks.rubric``).
+        mine = [c for c in shown if (c.function or c.id) == function]
+        failing = {c.id for c in checks}
+        cut = [c for c in mine if c.id not in failing and c.score < c.max_score]
         title = (
             f"{function}: {len(checks)} check{'s' if len(checks) != 1 else ''} not passed "
-            f"({points(lost)} points lost)"
+            f"({points(lost(mine))} points lost)"
         )
         place = where.get(function)
         if place is None:
-            out.append(command("error", _message(checks), title=title))
+            out.append(command("error", _message(checks, cut), title=title))
             continue
         line = _traceback_line(checks, place) or place.line
-        out.append(command("error", _message(checks), file=place.file, line=line, title=title))
+        out.append(command("error", _message(checks, cut), file=place.file, line=line, title=title))
     return out
