@@ -238,3 +238,77 @@ def test_a_bad_mapping_file_is_refused(tmp_path):
     with pytest.raises(gradescope_bundle.BundleError, match="malformed profile"):
         gradescope_bundle.build(tmp_path / "a.zip", [], profile=bad)
     assert not (tmp_path / "a.zip").exists()
+
+
+# -- setup.sh's self-test: the references of the families the bundle grades -------------------
+
+
+def config_root(tmp_path: Path, bundle: Path) -> Path:
+    """A fake /autograder holding only the bundle's ``config/`` (what ``selftest_plan`` reads)."""
+    root = tmp_path / "autograder"
+    with zipfile.ZipFile(bundle) as zf:
+        zf.extractall(root / "source", [n for n in zf.namelist() if n.startswith("config/")])
+    return root
+
+
+def test_setup_grades_the_bundles_families_not_only_the_dict_api(bundle):
+    with zipfile.ZipFile(bundle) as zf:
+        setup = zf.read("setup.sh").decode()
+    assert "-m harness.deploy.gradescope_bundle selftest" in setup
+    assert "lenet-harness/reference" not in setup  # the dict API's reference, whatever the bundle
+
+
+def test_selftest_plan_is_the_bundles_families_graded_as_configured(bundle, family_bundles, tmp_path):
+    def plan(name: str, built: Path):
+        root = config_root(tmp_path / name, built)
+        config = root / "source" / "config"
+        return [(f, r, opts, note) for f, r, opts, note in gradescope_bundle.selftest_plan(root)], config
+
+    dictapi, config = plan("dictapi", bundle)  # --rubric default.toml
+    assert [(f, r) for f, r, *_ in dictapi] == [("dictapi", paths.REFERENCE_DIR)]
+    opts = dictapi[0][2]
+    assert opts[:3] == ["--no-train", "--rubric", str(config / "rubric.toml")]
+    assert opts[-2:] == ["--hidden-seed-file", str(config / "hidden_seed")]  # graded as a submission
+    auto, _ = plan("auto", family_bundles["auto"])  # detected per submission: every family
+    assert [(f, r) for f, r, *_ in auto] == [(n, p.REFERENCE_DIR) for n, p in profiles.PROFILES.items()]
+    assert all("--profile" not in opts for _, _, opts, _ in auto)  # each detected as its students
+    (rubric,), config = plan("rubric", family_bundles["rubric"])
+    assert rubric[:2] == ("classapi", profiles.get("classapi").REFERENCE_DIR)
+    assert rubric[2][1:3] == ["--rubric", str(config / "rubric.toml")]
+    (mapping,), config = plan("mapping", family_bundles["mapping"])  # the shipped names: as shipped
+    assert mapping[0] == "classapi" and mapping[3] == ""
+    assert mapping[2][-4:-2] == ["--profile", str(config / "profile.toml")]
+
+
+def test_selftest_plan_of_a_course_with_its_own_names(family_bundles, tmp_path):
+    """A mapping file naming other classes cannot grade the shipped reference: the family's
+    reference is graded as the family, and the plan says why."""
+    root = config_root(tmp_path, family_bundles["mapping"])
+    course = root / "source" / "config" / "profile.toml"
+    course.write_text(course.read_text().replace('class = "ReLULayer"', 'class = "Relu"'))
+    ((family, reference, opts, note),) = gradescope_bundle.selftest_plan(root)
+    assert (family, reference) == ("classapi", profiles.get("classapi").REFERENCE_DIR)
+    assert opts[-2:] == ["--profile", "classapi"] and str(course) not in opts
+    assert "the course's own classes" in note
+    # a family named in the grade options
+    bundle_json = root / "source" / "config" / "bundle.json"
+    config = json.loads(bundle_json.read_text())
+    bundle_json.write_text(json.dumps({**config, "profile": None, "grade_args": ["--profile", "cs231n"]}))
+    assert [f for f, *_ in gradescope_bundle.selftest_plan(root)] == ["cs231n"]
+
+
+@pytest.mark.slow
+def test_selftest_grades_the_reference_through_the_bundles_mapping(family_bundles, tmp_path, capsys):
+    root = config_root(tmp_path, family_bundles["mapping"])
+    assert gradescope_bundle.selftest(root) == 0
+    out = capsys.readouterr().out
+    assert "self-test: the classapi reference (" in out and "70 / 70" in out
+
+
+@pytest.mark.slow
+def test_a_failing_selftest_fails_setup(bundle, tmp_path, monkeypatch, capsys):
+    root = config_root(tmp_path, bundle)
+    plan = [("dictapi", paths.TEMPLATE_DIR, ["--only", "forward.relu"], "")]  # the starter: 0
+    monkeypatch.setattr(gradescope_bundle, "selftest_plan", lambda root: plan)
+    assert gradescope_bundle.selftest(root) == 1
+    assert "self-test FAILED: the dictapi reference (graded as dictapi) scored 0" in capsys.readouterr().err

@@ -6,17 +6,21 @@ finds them relative to the package) and ``config/`` (the grade options, and the 
 training data and hidden seed when given). Gradescope unzips it into ``/autograder/source``,
 runs ``setup.sh`` once per image, then ``run_autograder`` per submission, which runs
 ``python -m harness.deploy.gradescope_bundle run /autograder``: grade
-``/autograder/submission``, write ``/autograder/results/results.json``.
+``/autograder/submission``, write ``/autograder/results/results.json``. ``setup.sh`` ends with
+``... selftest /autograder``: the references of the families the bundle grades, graded as a
+submission would be (``selftest_plan``), must score full marks or the image build fails.
 https://gradescope-autograders.readthedocs.io/en/latest/specs/
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shutil
 import stat
 import sys
+import tempfile
 import traceback
 import zipfile
 from pathlib import Path
@@ -49,9 +53,9 @@ chmod -R a+rX /autograder/venv "$source_dir/lenet-harness" "$source_dir/config"
 chmod a+x /autograder /autograder/source 2>/dev/null || true
 # ... but never the hidden seed.
 if [ -f "$source_dir/config/hidden_seed" ]; then chmod 600 "$source_dir/config/hidden_seed"; fi
-# Fail the image build, visibly, if the reference does not score full marks here.
-/autograder/venv/bin/python -m harness grade "$source_dir/lenet-harness/reference" \\
-    --no-train --no-html --quiet --out /tmp/harness-selftest
+# Fail the image build, visibly, unless the reference of each family this bundle grades scores
+# full marks here, graded as run_autograder grades a submission (config/bundle.json).
+/autograder/venv/bin/python -m harness.deploy.gradescope_bundle selftest "$(dirname "$source_dir")"
 """
 
 RUN_AUTOGRADER = """\
@@ -170,27 +174,124 @@ def build(
 
 def grade_command(root: Path) -> list[str]:
     """The ``python -m harness`` arguments that grade ``root/submission`` as configured."""
-    config_dir = root / "source" / "config"
-    config = json.loads((config_dir / "bundle.json").read_text())
-    argv = [
+    return [
         "grade",
         str(root / "submission"),
         "--out",
         str(root / "results" / "harness"),
         "--no-html",
-        *config.get("grade_args", []),
+        *_options(root),
     ]
-    if config.get("rubric"):
+
+
+def _options(root: Path, course: bool = True) -> list[str]:
+    """The grade options of the bundle (``config/``); ``course=False`` leaves out the course's
+    rubric and mapping file."""
+    config_dir = root / "source" / "config"
+    config = json.loads((config_dir / "bundle.json").read_text())
+    argv = list(config.get("grade_args", []))
+    if course and config.get("rubric"):
         argv += ["--rubric", str(config_dir / config["rubric"])]
     if config.get("data"):
         argv += ["--data", str(config_dir / config["data"])]
-    if config.get("profile"):
+    if course and config.get("profile"):
         argv += ["--profile", str(config_dir / config["profile"])]
     seed_file = config_dir / "hidden_seed"
     if seed_file.is_file():
         seed_file.chmod(0o600)
         argv += ["--hidden-seed-file", str(seed_file)]
     return argv
+
+
+def selftest_plan(root: Path) -> list[tuple[str, Path, list[str], str]]:
+    """What ``setup.sh`` grades to prove the image: ``(family, its reference, grade options, note)``
+    for each family the bundle grades, with the bundle's options (rubric, mapping file, hidden
+    seed...) as ``run_autograder`` passes them.
+
+    Families: the one chosen with ``--profile`` (a name, or a mapping file's family), else the
+    family of the bundle's rubric (a rubric naming none is the dict API's), else, detected per
+    submission, every family (each reference is detected as its students' files are: cheap,
+    4-5 s each with ``--no-train``). A mapping file that names other classes than the shipped
+    reference's cannot grade that reference: its family's reference is graded as the family
+    (without the course's rubric and mapping), and ``note`` says so."""
+    from harness import profiles
+    from harness.checks import rubric as rubric_mod
+    from harness.options import add_grade_command
+
+    options = _options(root)
+    parser = argparse.ArgumentParser(prog="python -m harness grade")
+    add_grade_command(parser)
+    args = parser.parse_args([str(root / "submission"), *options])
+    if args.profile != profiles.AUTO:
+        prof = profiles.get(args.profile)
+        if args.profile in profiles.PROFILES:
+            return [(args.profile, prof.REFERENCE_DIR, options, "")]
+        shipped = profiles.get(prof.NAME)
+        if _names(prof) == _names(shipped):  # the shipped reference's names: graded as configured
+            return [(prof.NAME, prof.REFERENCE_DIR, options, "")]
+        note = (
+            f"the mapping file names the course's own classes, not the shipped {prof.NAME} "
+            f"reference's: its reference is graded as the {prof.NAME} family, without the course's "
+            "rubric and mapping (grade a correct submission of the course to check those)"
+        )
+        return [
+            (prof.NAME, prof.REFERENCE_DIR, [*_options(root, course=False), "--profile", prof.NAME], note)
+        ]
+    if args.rubric:
+        family = rubric_mod.load(args.rubric).family or profiles.DEFAULT
+        return [(family, profiles.get(family).REFERENCE_DIR, options, "")]
+    return [(name, prof.REFERENCE_DIR, options, "") for name, prof in profiles.PROFILES.items()]
+
+
+def _family(profile) -> str | None:
+    """The family of a report's ``profile`` (a family's name, or a mapping file's path)."""
+    from harness import profiles
+
+    try:
+        return str(profiles.get(profile).NAME) if profile else None
+    except (ValueError, OSError):
+        return None
+
+
+def _names(prof) -> dict:
+    """A profile's mapping as read, less the file it was read from."""
+    return {k: v for k, v in (getattr(prof, "spec", None) or {}).items() if k != "source"}
+
+
+def selftest(root: str | Path) -> int:
+    """Grade each reference of ``selftest_plan`` (``--no-train``): 0 when each scores full marks,
+    graded as its family; else 1, saying which did not."""
+    from harness import grade
+
+    root = Path(root)
+    failed = []
+    with tempfile.TemporaryDirectory(prefix="harness-selftest-") as tmp:
+        for family, reference, options, note in selftest_plan(root):
+            out = Path(tmp) / family
+            print(
+                f"self-test: the {family} reference ({reference})" + (f"; {note}" if note else ""), flush=True
+            )
+            argv = [str(reference), "--out", str(out), "--no-html", "--quiet", *options, "--no-train"]
+            rc = grade.main(argv)
+            try:
+                report = json.loads((out / "report.json").read_text())
+            except (OSError, ValueError):
+                report = {}
+            graded_as = _family(report.get("provenance", {}).get("profile"))
+            score, top = report.get("score"), report.get("max_score")
+            if rc != 0 or graded_as != family or not top or score != top or report.get("autograder_error"):
+                failed.append(family)
+                print(
+                    f"self-test FAILED: the {family} reference (graded as {graded_as}) scored "
+                    f"{score} / {top}, exit status {rc}: {report.get('autograder_error') or 'see above'}",
+                    file=sys.stderr,
+                    flush=True,
+                )
+    if failed:
+        print(f"self-test: this image cannot grade the {', '.join(failed)} family", file=sys.stderr)
+        return 1
+    print("self-test: every reference scores full marks")
+    return 0
 
 
 def run(root: str | Path) -> int:
@@ -228,6 +329,6 @@ def _write_error(results: Path, reason: str) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3 or sys.argv[1] != "run":
-        sys.exit("usage: python -m harness.deploy.gradescope_bundle run AUTOGRADER_ROOT")
-    sys.exit(run(sys.argv[2]))
+    if len(sys.argv) != 3 or sys.argv[1] not in ("run", "selftest"):
+        sys.exit("usage: python -m harness.deploy.gradescope_bundle run|selftest AUTOGRADER_ROOT")
+    sys.exit(run(sys.argv[2]) if sys.argv[1] == "run" else selftest(sys.argv[2]))
