@@ -15,6 +15,7 @@ graded as. A student who could not be graded gets empty points and the reason in
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import os
 from dataclasses import dataclass
@@ -76,13 +77,17 @@ def family_of(row: Row, default: str = profiles.DEFAULT) -> str:
     report = row.report
     if report is None:
         return ""
-    name = report.provenance.get("profile") or (default if row.result is not None else "")
+    return _family_name(str(report.provenance.get("profile") or (default if row.result is not None else "")))
+
+
+@functools.lru_cache(maxsize=64)
+def _family_name(name: str) -> str:
     if name in profiles.PROFILES or not name:
         return name
-    try:  # a mapping file (``--profile my_course.toml``) is of its family
+    try:  # a mapping file (``--profile my_course.toml``) is of its family (read once per run)
         return str(profiles.get(name).NAME)
     except (ValueError, OSError):
-        return "" if name == profiles.AUTO else Path(str(name)).name
+        return "" if name == profiles.AUTO else Path(name).name
 
 
 @dataclass(frozen=True)
