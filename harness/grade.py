@@ -212,11 +212,13 @@ class Grader:
         pct = checks.judge_value(op, case, op.accuracy, reply, expected[op.accuracy], profile=self.profile)
         if pct.ok and pct.numbers.get("accepted_as"):  # say which accuracy scale was seen
             outcome.numbers = {**outcome.numbers, "accepted_as": pct.numbers["accepted_as"]}
+            outcome.scales = {**outcome.scales, **pct.scales}
         return pct if not pct.ok else outcome
 
     # -- one CheckResult from its cases ---------------------------------------------------
     def result(self, spec: CheckSpec, outcomes: list[CaseOutcome], seconds: float) -> CheckResult:
         hidden = spec.kind == "hidden"
+        outcomes = checks.hold_scales(outcomes)  # an accepted scale counts where the check shows it
         total = len(outcomes)
         passed = sum(o.ok for o in outcomes)
         failing = [o for o in outcomes if not o.ok]

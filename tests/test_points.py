@@ -98,12 +98,22 @@ NULL_KINDS = {
     "consistent_pair": "return 2 * np.asarray(value, dtype=float)",
 }
 """Null kind -> body of ``_null(value, inp)``: what every graded function returns instead."""
+TRANSPARENT = "return value"
+"""The control: ``_null`` returning the reference's own value (the wrappers alone get full marks)."""
+
+
+def null_function(kind: str) -> str:
+    """Source of ``_null(value, inp)`` returning ``kind`` (or ``transparent``), after ``import numpy as np``."""
+    body = TRANSPARENT if kind == "transparent" else NULL_KINDS[kind]
+    return f"\n\ndef _null(value, inp):\n    {body}\n\n"
 
 
 def null_modules(kind: str) -> dict[str, str]:
     """The five student modules of a submission whose nine functions all return ``kind``."""
-    head = "import numpy as np\nimport ref_{mod} as _ref\n\n\ndef _null(value, inp):\n    {body}\n\n"
-    return {mod: head.format(mod=mod, body=NULL_KINDS[kind]) + wrappers for mod, wrappers in WRAPPERS.items()}
+    return {
+        mod: f"import numpy as np\nimport ref_{mod} as _ref\n" + null_function(kind) + wrappers
+        for mod, wrappers in WRAPPERS.items()
+    }
 
 
 def with_reference_copies(folder: Path, modules: dict[str, str]) -> Path:

@@ -80,6 +80,10 @@ class CaseOutcome:
     error: str = ""  # set when the submission crashed: the check is an ERROR
     traceback: str = ""
     output: str = ""
+    scales: dict[str, float] = field(default_factory=dict)
+    """The accepted scales other than the contract's that this case tells apart from it,
+    ``{description: factor}`` (:func:`accepted_scales`); ``numbers['accepted_as']`` names the one
+    it passed at. :func:`hold_scales` reads them across a check's cases."""
 
 
 def grad_outputs(op: Op) -> tuple[str, ...]:
@@ -202,10 +206,11 @@ def judge_value(
     scales = accepted_scales(op, out_name, case.arrays, profile)
     seen = {s: f for s, f in scales.items() if f == 1.0 or not np.array_equal(expected * f, expected)}
     named = len(seen) > 1
+    others = {s: f for s, f in seen.items() if f != 1.0}
     if cmp.ok:
         scale = next((s for s, f in seen.items() if f == 1.0), "") if named else ""
         numbers = {**cmp.numbers, "accepted_as": scale} if scale else cmp.numbers
-        return CaseOutcome(case.name, True, numbers=numbers, output=reply.output)
+        return CaseOutcome(case.name, True, numbers=numbers, output=reply.output, scales=others)
     for scale, factor in seen.items():
         if factor == 1.0:
             continue
@@ -214,10 +219,59 @@ def judge_value(
         )
         if alt.ok:
             return CaseOutcome(
-                case.name, True, numbers={**alt.numbers, "accepted_as": scale}, output=reply.output
+                case.name,
+                True,
+                numbers={**alt.numbers, "accepted_as": scale},
+                output=reply.output,
+                scales=others,
             )
     hint = "" if hidden else diagnose.likely_cause(op, case, out_name, got, expected)
-    return CaseOutcome(case.name, False, cmp.message, cmp.facts, cmp.numbers, hint, output=reply.output)
+    return CaseOutcome(
+        case.name, False, cmp.message, cmp.facts, cmp.numbers, hint, output=reply.output, scales=others
+    )
+
+
+def hold_scales(outcomes: list[CaseOutcome]) -> list[CaseOutcome]:
+    """A check's cases with those that pass only at an accepted scale the check does not show
+    the submission following turned into failures.
+
+    An accepted scale (:func:`accepted_scales`) is a convention of the function, not of one
+    case: the gradient of the summed loss is that of the mean times the batch size, in every
+    case. A scale whose factor is the same in every case of the check (a percentage) is shown
+    by one case; one whose factor changes from case to case (the batch size) is shown only by
+    cases of two different factors, for a single factor is also what a wrong constant factor
+    gives (twice the mean's gradient *is* the summed loss's at a batch of two). A check whose
+    cases all have one factor shows it by that one. Without this, a function following no
+    accepted scale would earn the cases where its mistake happens to equal one.
+    """
+    factors: dict[str, set[float]] = {}
+    for o in outcomes:
+        for scale, factor in o.scales.items():
+            factors.setdefault(scale, set()).add(factor)
+    shown: dict[str, set[float]] = {}
+    for o in outcomes:
+        scale = o.numbers.get("accepted_as", "")
+        if o.ok and scale in o.scales:
+            shown.setdefault(scale, set()).add(o.scales[scale])
+    unshown = {s for s, seen in shown.items() if len(seen) < min(2, len(factors[s]))}
+    if not unshown:
+        return outcomes
+    out = []
+    for o in outcomes:
+        scale = o.numbers.get("accepted_as", "")
+        if o.ok and scale in unshown:
+            o = CaseOutcome(
+                o.case,
+                False,
+                f"the values match the {scale} in this case only, a factor of {o.scales[scale]:g} "
+                f"from the expected: the check's cases of other sizes do not follow that scale, and one "
+                f"case cannot tell it from a wrong constant factor",
+                numbers=o.numbers,
+                output=o.output,
+                scales=o.scales,
+            )
+        out.append(o)
+    return out
 
 
 def accepted_scales(op: Op, out_name: str, arrays: dict[str, Any], profile: Any) -> dict[str, float]:
@@ -447,6 +501,7 @@ def gradcheck_outcome(
     scales = accepted_scales(op, out_name, case.arrays, profile)
     if len(set(scales.values())) == 1:  # e.g. a batch of one: the scales agree, none is seen
         scales = {"": 1.0}
+    others = {s: f for s, f in scales.items() if f != 1.0}
     for scale, factor in scales.items():
         try:
             result = gradcheck(
@@ -470,7 +525,9 @@ def gradcheck_outcome(
             result = GradcheckResult(False, f"{label}: {KIT_CANNOT_CHECK} ({exc})", (), {})
         if result.ok:
             numbers = {**result.numbers, "accepted_as": scale} if scale else result.numbers
-            return CaseOutcome(case.name, True, result.message, tuple(result.facts), numbers)
+            return CaseOutcome(case.name, True, result.message, tuple(result.facts), numbers, scales=others)
         first = first or result
     assert first is not None  # accepted_scales lists at least one scale
-    return CaseOutcome(case.name, False, first.message, (TRUSTED_FORWARD, *first.facts), first.numbers)
+    return CaseOutcome(
+        case.name, False, first.message, (TRUSTED_FORWARD, *first.facts), first.numbers, scales=others
+    )
