@@ -21,9 +21,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import make_submission
+from conftest import make_classapi_submission, make_cs231n_submission, make_submission
 from test_corpus import BROKEN, CORPUS
 
+from harness import profiles
 from harness.checks import catalogue as checks
 from harness.checks import rubric as rubric_mod
 from harness.core.model import CheckResult, Status
@@ -377,17 +378,28 @@ def _strip_times(value):
     return value
 
 
-def test_regrades_are_identical_whatever_the_hash_seed(tmp_path):
-    broken = make_submission(
-        tmp_path / "broken", {"relu": (CORPUS / "broken" / "relu_backward_no_mask" / "relu.py").read_text()}
-    )
-    only = "relu,pooling,mlrloss"  # gradient checks of a kink (relu), windows (pooling), smooth (mlrloss)
+REGRADED = {
+    "dictapi": lambda folder: make_submission(
+        folder, {"relu": (CORPUS / "broken" / "relu_backward_no_mask" / "relu.py").read_text()}
+    ),
+    "cs231n": lambda folder: make_cs231n_submission(folder, "relu_backward_no_mask"),
+    "classapi": lambda folder: make_classapi_submission(folder, "relu_no_mask"),
+}
+"""Family -> a submission of it whose ReLU backward is broken (the rest: its reference)."""
+
+
+@pytest.mark.parametrize("family", sorted(REGRADED))
+def test_regrades_are_identical_whatever_the_hash_seed(family, tmp_path):
+    prof = profiles.get(family)
+    broken = REGRADED[family](tmp_path / "broken")
+    # gradient checks of a kink (relu), windows (pooling), smooth (the loss); classapi's replays
+    layers = ("relu", "pooling", "mlrloss", "softmax_loss", "softmax_ce")
     only = ",".join(
-        s.id
-        for s in checks.catalogue(dictapi.FUNCTIONS)
-        if s.op.split(".")[0] in only.split(",") and s.kind != "hidden"
+        s.id for s in checks.catalogue(prof.FUNCTIONS) if s.op.split(".")[0] in layers and s.kind != "hidden"
     )
-    for path in (Path(__file__).parent.parent / "reference", broken):
+    assert only
+    scores = []
+    for path in (prof.REFERENCE_DIR, broken):
         outputs = []
         for hash_seed in ("1", "4242"):
             env = {**os.environ, "PYTHONHASHSEED": hash_seed}
@@ -406,6 +418,8 @@ def test_regrades_are_identical_whatever_the_hash_seed(tmp_path):
         assert all(abs(t["score"] * 100 - c) < 1e-6 for t, c in zip(tests, cents))  # 2 decimals
         assert sum(cents) == round(outputs[0]["score"] * 100)  # they add up exactly to the total
         assert json.dumps(outputs[0], sort_keys=True) == json.dumps(outputs[1], sort_keys=True)
+        scores.append(outputs[0]["score"])
+    assert scores[1] < scores[0]  # the broken ReLU backward loses points, the same each time
 
 
 # ---- 6. no false alarms ---------------------------------------------------------------------------
